@@ -1,0 +1,23 @@
+// Bundles the CLI and the library into dist/: one file each loads faster than hundreds of modules.
+import { chmodSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const shared = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  logLevel: 'warning',
+  legalComments: 'none',
+  // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+};
+
+await build({
+  ...shared,
+  entryPoints: ['src/cli/main.ts'],
+  outfile: 'dist/cli.js',
+  banner: { js: `#!/usr/bin/env node\n${shared.banner.js}` },
+});
+await build({ ...shared, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
+chmodSync('dist/cli.js', 0o755);

@@ -1,0 +1,26 @@
+/**
+ * A lowdb adapter that reads JSON like lowdb's own `JSONFile` but writes durably
+ * (steno, lowdb's writer, renames without fsync).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Adapter } from 'lowdb';
+import { writeFileDurably } from './durable-write.js';
+
+export class DurableJSONFile<T> implements Adapter<T> {
+  constructor(readonly path: string) {}
+
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    return JSON.parse(text) as T;
+  }
+
+  async write(data: T): Promise<void> {
+    writeFileDurably(this.path, `${JSON.stringify(data, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The default store: one lowdb JSON document per run, written durably, with a lock file beside it.
+ */
+import { readFileSync } from 'node:fs';
+import { Low } from 'lowdb';
+import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { DurableJSONFile } from './durable-json-file.js';
+import { acquireLockFile } from './lock-file.js';
+import { type Checkpoint, checkpointV1Schema, v0CheckpointSchema } from './schema.js';
+import type { CheckpointLock, CheckpointStore } from './store.js';
+
+export class FileCheckpointStore implements CheckpointStore {
+  private readonly db: Low<Checkpoint | null>;
+
+  constructor(readonly path: string) {
+    this.db = new Low<Checkpoint | null>(new DurableJSONFile<Checkpoint | null>(path), null);
+  }
+
+  get location(): string {
+    return this.path;
+  }
+
+  async lock(): Promise<CheckpointLock> {
+    return acquireLockFile(`${this.path}.lock`);
+  }
+
+  async load(): Promise<Checkpoint | null> {
+    try {
+      await this.db.read();
+    } catch (error) {
+      const reason = error instanceof SyntaxError ? 'it is not valid JSON' : describeIoError(error);
+      throw new OrchestratorError(`cannot read checkpoint ${this.path}: ${reason}; the file was left as it is`, EXIT.failed);
+    }
+    if (this.db.data === null) return null;
+    return parseCheckpoint(this.db.data, this.path);
+  }
+
+  async save(checkpoint: Checkpoint): Promise<void> {
+    this.db.data = checkpoint;
+    await this.db.write();
+  }
+
+  /** The raw bytes, for callers that must prove a file was left untouched. */
+  readRaw(): Buffer | null {
+    try {
+      return readFileSync(this.path);
+    } catch {
+      return null;
+    }
+  }
+}
+
+export function parseCheckpoint(data: unknown, location: string): Checkpoint {
+  const isObject = typeof data === 'object' && data !== null && !Array.isArray(data);
+  const versioned = isObject && 'schema_version' in data;
+  const result = versioned ? checkpointV1Schema.safeParse(data) : v0CheckpointSchema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(document)';
+  throw new OrchestratorError(
+    `cannot read checkpoint ${location}: field ${field}: ${issue?.message ?? 'invalid'}; the file was left as it is`,
+    EXIT.failed,
+  );
+}
+
+function describeIoError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}` : String(error);
+}

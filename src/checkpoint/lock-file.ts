@@ -1,0 +1,102 @@
+/**
+ * A single-writer lock beside the checkpoint: `<checkpoint>.lock`, created exclusively and
+ * holding who took it. Written by hand because the lock libraries name no holder and recover a
+ * dead holder's lock only after a staleness timeout; here the holder's pid is checked directly.
+ */
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { EXIT, OrchestratorError } from '../exit-codes.js';
+import type { CheckpointLock } from './store.js';
+
+interface Holder {
+  pid: number;
+  hostname: string;
+  started_at: string;
+}
+
+export function acquireLockFile(lockPath: string): CheckpointLock {
+  for (let tries = 0; tries < 5; tries++) {
+    const taken = tryCreate(lockPath);
+    if (taken) return taken;
+    const text = readHolderText(lockPath);
+    if (text === null) continue; // released meanwhile
+    const holder = parseHolder(text);
+    if (holder && holder.hostname === hostname() && !isAlive(holder.pid)) {
+      removeIfUnchanged(lockPath, text);
+      continue;
+    }
+    const who = holder
+      ? `pid ${holder.pid} on ${holder.hostname} since ${holder.started_at}`
+      : 'an unknown holder (unreadable lock file)';
+    throw new OrchestratorError(
+      `checkpoint is locked by ${who}: lock file ${lockPath}; wait for that run to end or stop it`,
+      EXIT.failed,
+    );
+  }
+  throw new OrchestratorError(`could not take the lock ${lockPath}: it keeps changing hands`, EXIT.failed);
+}
+
+function tryCreate(lockPath: string): CheckpointLock | null {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, 'wx', 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return null;
+    throw new OrchestratorError(`cannot create lock file ${lockPath}: ${code ?? String(error)}`, EXIT.failed);
+  }
+  const holder: Holder = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString() };
+  writeSync(fd, `${JSON.stringify(holder)}\n`);
+  closeSync(fd);
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        unlinkSync(lockPath);
+      } catch {
+        // already gone: nothing to release
+      }
+    },
+  };
+}
+
+function readHolderText(lockPath: string): string | null {
+  try {
+    return readFileSync(lockPath, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function parseHolder(text: string): Holder | null {
+  try {
+    const value = JSON.parse(text) as Partial<Holder>;
+    if (typeof value.pid === 'number' && typeof value.hostname === 'string') {
+      return { pid: value.pid, hostname: value.hostname, started_at: String(value.started_at) };
+    }
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes a dead holder's lock, unless another process replaced it since we read it. */
+function removeIfUnchanged(lockPath: string, seen: string): void {
+  if (readHolderText(lockPath) !== seen) return;
+  try {
+    unlinkSync(lockPath);
+  } catch {
+    // someone else recovered it first
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Where a run's checkpoint lives. The machine and the runner only see this interface, so other
+ * stores (Postgres, Redis) can be added without touching either.
+ */
+import type { Checkpoint } from './schema.js';
+
+export interface CheckpointLock {
+  release(): Promise<void>;
+}
+
+export interface CheckpointStore {
+  /** Names the checkpoint in messages and reports: a path, a URL. */
+  readonly location: string;
+  /**
+   * Takes the run's single-writer lock, or throws an OrchestratorError naming the lock and its
+   * holder. A lock whose holder died is recovered.
+   */
+  lock(): Promise<CheckpointLock>;
+  /** The stored checkpoint, null when there is none; throws an OrchestratorError when it is unreadable. */
+  load(): Promise<Checkpoint | null>;
+  /** Replaces the stored checkpoint durably and atomically. */
+  save(checkpoint: Checkpoint): Promise<void>;
+}

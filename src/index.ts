@@ -1,0 +1,20 @@
+/**
+ * autonomy-orchestrator as a library: run or resume an orchestration, read its report.
+ */
+export { runOrchestration, CHECKPOINT_FILE, type RunOptions, type RunResult } from './run/orchestrate.js';
+export { orchestrationMachine, STAGE_WORK_ID, STAGE_WORK_SRC } from '../machines/orchestration.js';
+export type { StageWorkInput, StageWorkOutput, OrchestrationContext } from '../machines/orchestration.js';
+export { STAGES, TERMINAL_STATES, STAGE_STATUSES, type Stage, type TerminalState, type StageStatus } from '../machines/stages.js';
+export {
+  orchestrationConfigSchema,
+  invocationSchema,
+  type OrchestrationConfig,
+  type OrchestrationConfigInput,
+  type Invocation,
+} from './config/schema.js';
+export { runReportSchema, stageExecutionSchema, transitionSchema, type RunReport, type StageExecution, type Transition } from './report/schema.js';
+export { REPORT_FILE, readReport } from './report/report-file.js';
+export { checkpointSchema, checkpointV1Schema, v0CheckpointSchema, type Checkpoint, type CheckpointV1 } from './checkpoint/schema.js';
+export type { CheckpointStore, CheckpointLock } from './checkpoint/store.js';
+export { FileCheckpointStore } from './checkpoint/file-store.js';
+export { EXIT, OrchestratorError } from './exit-codes.js';

@@ -1,0 +1,77 @@
+/**
+ * Runs or resumes one orchestration: the library's entry point, and all the CLI calls.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InspectionEvent } from 'xstate';
+import { FileCheckpointStore } from '../checkpoint/file-store.js';
+import type { CheckpointStore } from '../checkpoint/store.js';
+import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
+import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { reportPathIn, writeReport } from '../report/report-file.js';
+import { type RunResult, RunSession, newReport } from './run-session.js';
+import { planStart } from './start-plan.js';
+
+export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
+
+export interface RunOptions {
+  /** Where the checkpoint lives; by default a file store at the configured checkpoint path. */
+  store?: CheckpointStore;
+  /** Receives every inspection event of the root actor and its children. */
+  inspect?: (event: InspectionEvent) => void;
+  /** Aborting stops the run: the running stage's processes are ended, checkpoint and report kept. */
+  signal?: AbortSignal;
+}
+
+export type { RunResult };
+
+export async function runOrchestration(input: OrchestrationConfigInput, options: RunOptions = {}): Promise<RunResult> {
+  const parsed = orchestrationConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || '(config)';
+    throw new OrchestratorError(`invalid configuration: ${field}: ${issue?.message ?? 'invalid'}`, EXIT.usage);
+  }
+  const config = parsed.data;
+  prepareOutputDir(config.outputDir);
+  const store = options.store ?? new FileCheckpointStore(config.checkpointPath ?? join(config.outputDir, CHECKPOINT_FILE));
+  const reportPath = reportPathIn(config.outputDir);
+  const lock = await store.lock();
+  try {
+    const plan = await planStart(store, config.resume);
+    if (plan.mode === 'done') {
+      // V0: resuming a done run runs nothing and executes nothing.
+      const report = newReport(plan.runId, store.location, plan.resumedFrom);
+      Object.assign(report, {
+        transitions: plan.transitions,
+        current_stage: 'closure',
+        terminal_state: 'done',
+        status: 'finished',
+      });
+      writeReport(reportPath, report);
+      return {
+        report,
+        reportPath,
+        checkpointPath: store.location,
+        terminalState: 'done',
+        interruptedBy: null,
+        exitCode: EXIT.done,
+      };
+    }
+    return await new RunSession(config, store, plan, reportPath, options).run();
+  } finally {
+    await lock.release();
+  }
+}
+
+function prepareOutputDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new OrchestratorError(`cannot use output_dir ${dir}: ${code ?? String(error)}`, EXIT.usage);
+  }
+  if (!statSync(dir).isDirectory()) {
+    throw new OrchestratorError(`cannot use output_dir ${dir}: it is not a directory`, EXIT.usage);
+  }
+}

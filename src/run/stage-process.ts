@@ -1,0 +1,90 @@
+/**
+ * Runs one program for a stage: arguments verbatim (no shell), the parent's environment plus
+ * the configured pairs, stdout and stderr straight into log files (never through this
+ * process's memory), its own process group, a timeout and a cancel that end the whole group.
+ */
+import { closeSync, openSync } from 'node:fs';
+import { execa } from 'execa';
+import { terminateGroup } from './process-group.js';
+
+export interface StageProcessRequest {
+  bin: string;
+  args: string[];
+  env: Record<string, string>;
+  timeoutMs: number;
+  killGraceMs: number;
+  stdoutPath: string;
+  stderrPath: string;
+  signal: AbortSignal;
+}
+
+export interface StageProcessOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  spawnError: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+}
+
+export async function runStageProcess(request: StageProcessRequest): Promise<StageProcessOutcome> {
+  const started = performance.now();
+  const stdoutFd = openSync(request.stdoutPath, 'w', 0o600);
+  const stderrFd = openSync(request.stderrPath, 'w', 0o600);
+  let timedOut = false;
+  let cancelled = false;
+  let ending: Promise<void> | null = null;
+  try {
+    const child = execa(request.bin, request.args, {
+      env: request.env,
+      extendEnv: true,
+      detached: true,
+      cleanup: false,
+      reject: false,
+      stdin: 'ignore',
+      // File descriptors pass straight to the child; execa's types list only 3..9 literally.
+      stdout: stdoutFd as 3,
+      stderr: stderrFd as 3,
+    });
+    const pgid = child.pid;
+    const end = () => {
+      if (pgid !== undefined && ending === null) ending = terminateGroup(pgid, request.killGraceMs);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      end();
+    }, request.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      end();
+    };
+    if (request.signal.aborted) onAbort();
+    else request.signal.addEventListener('abort', onAbort, { once: true });
+
+    const result = await child;
+    clearTimeout(timer);
+    request.signal.removeEventListener('abort', onAbort);
+    // The leader is gone; whatever it left behind in its group goes too.
+    end();
+    await ending;
+
+    const spawnError = pgid === undefined || (result.exitCode === undefined && result.signal === undefined)
+      ? describeSpawnError(result)
+      : null;
+    return {
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      spawnError,
+      timedOut,
+      cancelled,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    closeSync(stdoutFd);
+    closeSync(stderrFd);
+  }
+}
+
+function describeSpawnError(result: { code?: string; originalMessage?: string; shortMessage?: string }): string {
+  return result.originalMessage || result.code || result.shortMessage || 'unknown spawn error';
+}
