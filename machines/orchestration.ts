@@ -96,79 +96,44 @@ export const orchestrationMachine = setup({
     failure: null,
   }),
   states: {
-    planning: {
-      invoke: {
-        id: STAGE_WORK_ID,
-        src: STAGE_WORK_SRC,
-        input: ({ context }) => stageInput(context, 'planning'),
-        onDone: [
-          { guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' },
-          { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
-        onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage: 'planning' } } },
-      },
-    },
-    policy_ingestion: {
-      invoke: {
-        id: STAGE_WORK_ID,
-        src: STAGE_WORK_SRC,
-        input: ({ context }) => stageInput(context, 'policy_ingestion'),
-        onDone: [
-          { guard: 'stagePassed', target: 'execution', actions: 'completeStage' },
-          { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
-        onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage: 'policy_ingestion' } } },
-      },
-    },
-    execution: {
-      invoke: {
-        id: STAGE_WORK_ID,
-        src: STAGE_WORK_SRC,
-        input: ({ context }) => stageInput(context, 'execution'),
-        onDone: [
-          { guard: 'stagePassed', target: 'validation', actions: 'completeStage' },
-          { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
-        onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage: 'execution' } } },
-      },
-    },
-    validation: {
-      invoke: {
-        id: STAGE_WORK_ID,
-        src: STAGE_WORK_SRC,
-        input: ({ context }) => stageInput(context, 'validation'),
-        onDone: [
-          // --simulate-blocked: stop after validation, closure is never entered (as V0).
-          { guard: 'stagePassedAndBlocked', target: 'blocked', actions: 'completeStage' },
-          { guard: 'stagePassed', target: 'closure', actions: 'completeStage' },
-          { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
-        onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage: 'validation' } } },
-      },
-    },
-    closure: {
-      invoke: {
-        id: STAGE_WORK_ID,
-        src: STAGE_WORK_SRC,
-        input: ({ context }) => stageInput(context, 'closure'),
-        onDone: [
-          { guard: 'stagePassed', target: 'done', actions: 'completeStage' },
-          { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
-          { target: 'failed', actions: 'recordFailure' },
-        ],
-        onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage: 'closure' } } },
-      },
-    },
+    planning: stageState('planning', [{ guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' }]),
+    policy_ingestion: stageState('policy_ingestion', [{ guard: 'stagePassed', target: 'execution', actions: 'completeStage' }]),
+    execution: stageState('execution', [{ guard: 'stagePassed', target: 'validation', actions: 'completeStage' }]),
+    validation: stageState('validation', [
+      // --simulate-blocked: stop after validation, closure is never entered (as V0).
+      { guard: 'stagePassedAndBlocked', target: 'blocked', actions: 'completeStage' },
+      { guard: 'stagePassed', target: 'closure', actions: 'completeStage' },
+    ]),
+    closure: stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]),
     done: { type: 'final' },
     blocked: { type: 'final' },
     failed: { type: 'final' },
     timeout: { type: 'final' },
   },
 });
+
+type PassTransition = {
+  guard: 'stagePassed' | 'stagePassedAndBlocked';
+  target: Stage | 'done' | 'blocked';
+  actions: 'completeStage';
+};
+
+/** Every stage invokes its work and leaves on its outcome: pass, timeout, or any other failure. */
+function stageState(stage: Stage, passes: PassTransition[]) {
+  return {
+    invoke: {
+      id: STAGE_WORK_ID,
+      src: STAGE_WORK_SRC,
+      input: ({ context }: { context: OrchestrationContext }) => stageInput(context, stage),
+      onDone: [
+        ...passes,
+        { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
+        { target: 'failed', actions: 'recordFailure' },
+      ],
+      onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage } } },
+    },
+  } as const;
+}
 
 function stageInput(context: OrchestrationContext, stage: Stage): StageWorkInput {
   return { runId: context.runId, stage, alreadyCompleted: context.completedStages.includes(stage) };

@@ -139,7 +139,14 @@ export class RunSession {
     };
   }
 
-  private async stageWork(input: StageWorkInput, signal: AbortSignal): Promise<StageWorkOutput> {
+  private stageWork(input: StageWorkInput, signal: AbortSignal): Promise<StageWorkOutput> {
+    // Tracked whole (record included) so that a stopped run waits for it before concluding.
+    const work = this.doStageWork(input, signal);
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async doStageWork(input: StageWorkInput, signal: AbortSignal): Promise<StageWorkOutput> {
     const { stage } = input;
     const invocation = this.config.stages[stage];
     if (!invocation) return { stage, status: 'success', error: null };
@@ -152,7 +159,7 @@ export class RunSession {
     // The attempt is on disk before its program starts.
     await this.checkpointWriter.flush();
     if (this.stopped) return { stage, status: 'failed', error: 'interrupted' };
-    const work = runStageWork({
+    const record = await runStageWork({
       runId: input.runId,
       stage,
       attempt,
@@ -163,14 +170,8 @@ export class RunSession {
       signal,
       interruptReason: () => this.interruptedBy ?? 'a stop request',
     });
-    this.inFlight.add(work);
-    try {
-      const record = await work;
-      this.addExecution(record);
-      return { stage, status: record.status, error: record.error };
-    } finally {
-      this.inFlight.delete(work);
-    }
+    this.addExecution(record);
+    return { stage, status: record.status, error: record.error };
   }
 
   private addExecution(record: StageExecution): void {
