@@ -1,0 +1,13 @@
+/** The JSON Schemas published in schemas/, generated from the zod schemas. */
+import { z } from 'zod';
+import { checkpointSchema } from './checkpoint/schema.js';
+import { orchestrationConfigSchema } from './config/schema.js';
+import { runReportSchema } from './report/schema.js';
+
+export function publishedSchemas(): Record<string, unknown> {
+  return {
+    'run-report.schema.json': z.toJSONSchema(runReportSchema, { target: 'draft-2020-12' }),
+    'checkpoint.schema.json': z.toJSONSchema(checkpointSchema, { target: 'draft-2020-12' }),
+    'config.schema.json': z.toJSONSchema(orchestrationConfigSchema, { target: 'draft-2020-12', io: 'input' }),
+  };
+}
