@@ -1,5 +1,5 @@
 /** The JSON Schemas published in schemas/, generated from the zod schemas. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { checkpointSchema } from './checkpoint/schema.js';
 import { orchestrationConfigSchema } from './config/schema.js';
 import { runReportSchema } from './report/schema.js';

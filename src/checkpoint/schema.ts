@@ -3,23 +3,25 @@
  * (`run_id, completed_stages, terminal_state, updated_at_unix_secs`) so V0 tools still read it.
  * A V0 checkpoint is V0's fields alone.
  */
-import { z } from 'zod';
-import { STAGE_STATUSES, STAGES } from '../../machines/stages.js';
-import { stageSchema, terminalStateSchema, transitionSchema } from '../report/schema.js';
+import * as z from 'zod/mini';
+import { STAGES, TERMINAL_STATES } from '../../machines/stages.js';
+import { stageFailureSchema, stageSchema, terminalStateSchema, transitionSchema } from '../report/schema.js';
 
 export const CHECKPOINT_SCHEMA_VERSION = 1;
 
-export const v0CheckpointSchema = z.object({
-  run_id: z.string().min(1),
+const v0Fields = {
+  run_id: z.string().check(z.minLength(1)),
   completed_stages: z.array(stageSchema),
-  terminal_state: terminalStateSchema.nullable(),
-  updated_at_unix_secs: z.number().int().nonnegative(),
-});
+  terminal_state: z.nullable(terminalStateSchema),
+  updated_at_unix_secs: z.int().check(z.gte(0)),
+};
+
+export const v0CheckpointSchema = z.object(v0Fields);
 
 /** XState's persisted snapshot; its shape belongs to XState, so only what we read is checked. */
 export const persistedSnapshotSchema = z.looseObject({
   status: z.enum(['active', 'done', 'error', 'stopped']),
-  value: z.union([stageSchema, z.enum(['done', 'blocked', 'failed', 'timeout'])]),
+  value: z.union([stageSchema, z.enum(TERMINAL_STATES)]),
   context: z.looseObject({
     runId: z.string(),
     completedStages: z.array(stageSchema),
@@ -27,20 +29,19 @@ export const persistedSnapshotSchema = z.looseObject({
   children: z.record(z.string(), z.unknown()),
 });
 
-export const checkpointV1Schema = v0CheckpointSchema.extend({
+export const checkpointV1Schema = z.object({
+  ...v0Fields,
   schema_version: z.literal(CHECKPOINT_SCHEMA_VERSION),
   machine: z.literal('orchestration'),
   snapshot: persistedSnapshotSchema,
   /** The report's transitions so far: bounded by the number of stages. */
-  transitions: z.array(transitionSchema).max(STAGES.length * 4),
+  transitions: z.array(transitionSchema).check(z.maxLength(STAGES.length * 4)),
   /** How many times each stage's work has been started in this run. */
-  attempts: z.partialRecord(stageSchema, z.number().int().nonnegative()),
-  last_failure: z
-    .object({ stage: stageSchema, status: z.enum(STAGE_STATUSES), error: z.string().nullable() })
-    .nullable(),
+  attempts: z.partialRecord(stageSchema, z.int().check(z.gte(0))),
+  last_failure: z.nullable(stageFailureSchema),
 });
 
-export const checkpointSchema = z.union([checkpointV1Schema, v0CheckpointSchema.strict()]);
+export const checkpointSchema = z.union([checkpointV1Schema, v0CheckpointSchema]);
 
 export type V0Checkpoint = z.infer<typeof v0CheckpointSchema>;
 export type CheckpointV1 = z.infer<typeof checkpointV1Schema>;

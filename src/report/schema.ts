@@ -2,69 +2,74 @@
  * The run report, `orchestrator_run_report.json`. V0's fields keep V0's names and values so
  * existing readers work unchanged; the fields after them are additions.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { STAGE_STATUSES, STAGES, TERMINAL_STATES } from '../../machines/stages.js';
 
 export const stageSchema = z.enum(STAGES);
 export const terminalStateSchema = z.enum(TERMINAL_STATES);
+export const stageStatusSchema = z.enum(STAGE_STATUSES);
 
 export const transitionSchema = z.object({
   run_id: z.string(),
-  from_stage: stageSchema.nullable(),
+  from_stage: z.nullable(stageSchema),
   to_stage: stageSchema,
-  timestamp_unix_secs: z.number().int(),
+  timestamp_unix_secs: z.int(),
   // additions
-  timestamp_unix_ms: z.number().int(),
+  timestamp_unix_ms: z.int(),
   /** The machine event that caused the transition, as the inspection stream saw it. */
   event: z.string(),
 });
 
 export const stageExecutionSchema = z.object({
   stage: stageSchema,
-  idempotency_key: z.string().nullable(),
+  idempotency_key: z.nullable(z.string()),
   command: z.string(),
   args: z.array(z.string()),
   env_keys: z.array(z.string()),
-  started_at_unix_secs: z.number().int(),
-  duration_ms: z.number().int(),
-  exit_code: z.number().int().nullable(),
-  status: z.enum(STAGE_STATUSES),
-  error: z.string().nullable(),
+  started_at_unix_secs: z.int(),
+  duration_ms: z.int(),
+  exit_code: z.nullable(z.int()),
+  status: stageStatusSchema,
+  error: z.nullable(z.string()),
   missing_artifacts: z.array(z.string()),
   malformed_artifacts: z.array(z.string()),
   // additions
-  attempt: z.number().int().nonnegative(),
-  started_at_unix_ms: z.number().int(),
-  timeout_ms: z.number().int().nullable(),
-  signal: z.string().nullable(),
-  stdout_log: z.string().nullable(),
-  stderr_log: z.string().nullable(),
+  attempt: z.int().check(z.gte(0)),
+  started_at_unix_ms: z.int(),
+  timeout_ms: z.nullable(z.int()),
+  signal: z.nullable(z.string()),
+  stdout_log: z.nullable(z.string()),
+  stderr_log: z.nullable(z.string()),
   /** The orchestrator was stopped (SIGINT/SIGTERM) while this ran; `--resume` runs it again. */
   interrupted: z.boolean(),
+});
+
+export const stageFailureSchema = z.object({
+  stage: stageSchema,
+  status: stageStatusSchema,
+  error: z.nullable(z.string()),
 });
 
 export const runReportSchema = z.object({
   product: z.string(),
   version: z.string(),
   run_id: z.string(),
-  current_stage: stageSchema.nullable(),
-  terminal_state: terminalStateSchema.nullable(),
+  current_stage: z.nullable(stageSchema),
+  terminal_state: z.nullable(terminalStateSchema),
   transitions: z.array(transitionSchema),
   stage_executions: z.array(stageExecutionSchema),
   // additions
   /** Executions of earlier invocations of this run (before a crash, stop or failure). */
   earlier_stage_executions: z.array(stageExecutionSchema),
-  resumed_from: z.enum(['snapshot', 'v0_checkpoint', 'blocked_checkpoint', 'done_checkpoint']).nullable(),
+  resumed_from: z.nullable(z.enum(['snapshot', 'v0_checkpoint', 'blocked_checkpoint', 'done_checkpoint'])),
   /** `running` while the run goes on; the report is rewritten as it moves. */
   status: z.enum(['running', 'finished', 'interrupted']),
-  interrupted_by: z.string().nullable(),
-  failure: z
-    .object({ stage: stageSchema, status: z.enum(STAGE_STATUSES), error: z.string().nullable() })
-    .nullable(),
+  interrupted_by: z.nullable(z.string()),
+  failure: z.nullable(stageFailureSchema),
   checkpoint_path: z.string(),
-  started_at_unix_ms: z.number().int(),
-  updated_at_unix_ms: z.number().int(),
-  orchestrator_max_rss_kib: z.number().int(),
+  started_at_unix_ms: z.int(),
+  updated_at_unix_ms: z.int(),
+  orchestrator_max_rss_kib: z.int(),
 });
 
 export type Transition = z.infer<typeof transitionSchema>;

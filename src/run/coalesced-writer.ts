@@ -8,6 +8,7 @@ export class CoalescedWriter {
   private pending: NodeJS.Immediate | null = null;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private dirty = false;
 
   constructor(
     private readonly write: () => Promise<void> | void,
@@ -16,19 +17,22 @@ export class CoalescedWriter {
 
   request(): void {
     if (this.closed) return;
+    this.dirty = true;
     this.pending ??= setImmediate(() => void this.flush());
   }
 
   flush(): Promise<void> {
     if (this.pending) clearImmediate(this.pending);
     this.pending = null;
+    this.dirty = false;
     this.chain = this.chain.then(() => this.write()).catch((error: unknown) => this.onError(error));
     return this.chain;
   }
 
-  /** Writes what is pending, then takes no more requests. */
+  /** Writes what was requested and not yet written, then takes no more requests. */
   async close(): Promise<void> {
-    await this.flush();
+    if (this.dirty) await this.flush();
+    else await this.chain;
     this.closed = true;
   }
 }

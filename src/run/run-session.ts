@@ -56,6 +56,7 @@ export class RunSession {
   private interruptedBy: string | null = null;
   private fatal: OrchestratorError | null = null;
   private stopped = false;
+  private lastCheckpointKey = '';
   private finish: () => void = () => {};
 
   constructor(
@@ -100,7 +101,9 @@ export class RunSession {
     else this.options.signal?.addEventListener('abort', onAbort, { once: true });
 
     this.actor.start();
-    this.onSnapshot(this.actor.getSnapshot());
+    if (this.actor.getSnapshot().status === 'active' && this.resumable === null) {
+      this.resumable = this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot;
+    }
     await finished;
     this.options.signal?.removeEventListener('abort', onAbort);
     await Promise.allSettled([...this.inFlight]);
@@ -189,6 +192,7 @@ export class RunSession {
 
   private onSnapshot(snapshot: ReturnType<OrchestrationActor['getSnapshot']>): void {
     if (this.stopped) return;
+
     if (snapshot.status === 'active') {
       this.resumable = this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot;
     }
@@ -223,6 +227,8 @@ export class RunSession {
     this.report.status = this.interruptedBy === null ? 'finished' : 'interrupted';
     this.report.interrupted_by = this.fatal ? null : this.interruptedBy;
     this.report.failure = this.actor.getSnapshot().context.failure;
+    if (this.interruptedBy !== null) this.checkpointWriter.request();
+    this.reportWriter.request();
     await this.checkpointWriter.close();
     await this.reportWriter.close();
     if (this.fatal) throw this.fatal;
@@ -259,6 +265,10 @@ export class RunSession {
       attempts: this.attempts,
       last_failure: snapshot.context.failure,
     };
+    // Several machine steps can leave the same progress; writing it again buys nothing.
+    const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });
+    if (key === this.lastCheckpointKey) return Promise.resolve();
+    this.lastCheckpointKey = key;
     return this.store.save(checkpoint);
   }
 
