@@ -20,8 +20,8 @@ export class FileCheckpointStore implements CheckpointStore {
     return this.path;
   }
 
-  async lock(): Promise<CheckpointLock> {
-    return acquireLockFile(`${this.path}.lock`);
+  async lock(options: { killGraceMs?: number } = {}): Promise<CheckpointLock> {
+    return acquireLockFile(`${this.path}.lock`, options.killGraceMs ?? 2_000);
   }
 
   async load(): Promise<Checkpoint | null> {

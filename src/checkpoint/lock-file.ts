@@ -1,20 +1,24 @@
 /**
  * A single-writer lock beside the checkpoint: `<checkpoint>.lock`, created exclusively and
- * holding who took it. Written by hand because the lock libraries name no holder and recover a
- * dead holder's lock only after a staleness timeout; here the holder's pid is checked directly.
+ * holding who took it and which stage process group it is running. Written by hand because the
+ * lock libraries name no holder and recover a dead holder's lock only after a staleness timeout;
+ * here the holder's pid is checked directly, and a stage the dead holder left running is ended.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { processStartTicks, terminateGroup } from '../run/process-group.js';
 import type { CheckpointLock } from './store.js';
 
 interface Holder {
   pid: number;
   hostname: string;
   started_at: string;
+  /** The running stage's process group, and its leader's start time (to survive pid reuse). */
+  stage_group?: { pgid: number; start_ticks: string | null } | null;
 }
 
-export function acquireLockFile(lockPath: string): CheckpointLock {
+export async function acquireLockFile(lockPath: string, killGraceMs: number): Promise<CheckpointLock> {
   for (let tries = 0; tries < 5; tries++) {
     const taken = tryCreate(lockPath);
     if (taken) return taken;
@@ -22,6 +26,7 @@ export function acquireLockFile(lockPath: string): CheckpointLock {
     if (text === null) continue; // released meanwhile
     const holder = parseHolder(text);
     if (holder && holder.hostname === hostname() && !isAlive(holder.pid)) {
+      await endOrphanedStage(holder, killGraceMs);
       removeIfUnchanged(lockPath, text);
       continue;
     }
@@ -45,7 +50,7 @@ function tryCreate(lockPath: string): CheckpointLock | null {
     if (code === 'EEXIST') return null;
     throw new OrchestratorError(`cannot create lock file ${lockPath}: ${code ?? String(error)}`, EXIT.failed);
   }
-  const holder: Holder = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString() };
+  const holder: Holder = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString(), stage_group: null };
   writeSync(fd, `${JSON.stringify(holder)}\n`);
   closeSync(fd);
   let released = false;
@@ -59,7 +64,30 @@ function tryCreate(lockPath: string): CheckpointLock | null {
         // already gone: nothing to release
       }
     },
+    noteProcessGroup(pgid) {
+      if (released) return;
+      holder.stage_group = pgid === null ? null : { pgid, start_ticks: processStartTicks(pgid) };
+      // Atomic, not durable: after a power loss the processes it names are gone anyway.
+      // Best effort: failing to note a group must not leave the stage unmanaged.
+      try {
+        const temp = `${lockPath}.${process.pid}.tmp`;
+        writeFileSync(temp, `${JSON.stringify(holder)}\n`, { mode: 0o600 });
+        renameSync(temp, lockPath);
+      } catch {
+        // the lock still names its holder
+      }
+    },
   };
+}
+
+/** The dead holder's stage may still run (a SIGKILL leaves process groups behind): end it. */
+async function endOrphanedStage(holder: Holder, killGraceMs: number): Promise<void> {
+  const group = holder.stage_group;
+  if (!group) return;
+  const leaderStart = processStartTicks(group.pgid);
+  // The leader's pid now names another process: the group it led is gone.
+  if (leaderStart !== null && group.start_ticks !== null && leaderStart !== group.start_ticks) return;
+  await terminateGroup(group.pgid, killGraceMs);
 }
 
 function readHolderText(lockPath: string): string | null {
@@ -74,7 +102,7 @@ function parseHolder(text: string): Holder | null {
   try {
     const value = JSON.parse(text) as Partial<Holder>;
     if (typeof value.pid === 'number' && typeof value.hostname === 'string') {
-      return { pid: value.pid, hostname: value.hostname, started_at: String(value.started_at) };
+      return { pid: value.pid, hostname: value.hostname, started_at: String(value.started_at), stage_group: value.stage_group ?? null };
     }
   } catch {
     // fall through

@@ -6,6 +6,11 @@ import type { Checkpoint } from './schema.js';
 
 export interface CheckpointLock {
   release(): Promise<void>;
+  /**
+   * Records the process group of the stage now running (null: none), so that whoever recovers
+   * this lock after the holder died can end a stage the dead holder left running.
+   */
+  noteProcessGroup?(pgid: number | null): void;
 }
 
 export interface CheckpointStore {
@@ -13,9 +18,10 @@ export interface CheckpointStore {
   readonly location: string;
   /**
    * Takes the run's single-writer lock, or throws an OrchestratorError naming the lock and its
-   * holder. A lock whose holder died is recovered.
+   * holder. A lock whose holder died is recovered, and a stage it left running is ended
+   * (SIGTERM, then SIGKILL after `killGraceMs`).
    */
-  lock(): Promise<CheckpointLock>;
+  lock(options?: { killGraceMs?: number }): Promise<CheckpointLock>;
   /** The stored checkpoint, null when there is none; throws an OrchestratorError when it is unreadable. */
   load(): Promise<Checkpoint | null>;
   /** Replaces the stored checkpoint durably and atomically. */

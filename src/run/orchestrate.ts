@@ -36,7 +36,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   prepareOutputDir(config.outputDir);
   const store = options.store ?? new FileCheckpointStore(config.checkpointPath ?? join(config.outputDir, CHECKPOINT_FILE));
   const reportPath = reportPathIn(config.outputDir);
-  const lock = await store.lock();
+  const lock = await store.lock({ killGraceMs: config.killGraceMs });
   try {
     const plan = await planStart(store, config.resume);
     if (plan.mode === 'done') {
@@ -58,7 +58,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
         exitCode: EXIT.done,
       };
     }
-    return await new RunSession(config, store, plan, reportPath, options).run();
+    return await new RunSession(config, store, plan, reportPath, { ...options, lock }).run();
   } finally {
     await lock.release();
   }

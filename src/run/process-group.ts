@@ -24,6 +24,19 @@ export function groupAlive(pgid: number): boolean {
   return members === null || members.length > 0;
 }
 
+/**
+ * When the process started, in clock ticks since boot (/proc/<pid>/stat field 22): with the pid,
+ * it names one process for good, even after the pid is reused. Null when there is no such process.
+ */
+export function processStartTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Pids of the group's processes that are not zombies; null where /proc cannot be read. */
 export function liveMembers(pgid: number): number[] | null {
   let entries: string[];

@@ -13,7 +13,7 @@ import {
 } from '../../machines/orchestration.js';
 import { STAGES, type Stage, type TerminalState, isTerminalState } from '../../machines/stages.js';
 import { CHECKPOINT_SCHEMA_VERSION, type CheckpointV1 } from '../checkpoint/schema.js';
-import type { CheckpointStore } from '../checkpoint/store.js';
+import type { CheckpointLock, CheckpointStore } from '../checkpoint/store.js';
 import type { OrchestrationConfig } from '../config/schema.js';
 import { EXIT, OrchestratorError, exitCodeFor } from '../exit-codes.js';
 import { PRODUCT, earlierExecutions, writeReport } from '../report/report-file.js';
@@ -41,6 +41,7 @@ export interface RunResult {
 export interface SessionOptions {
   inspect?: ((event: InspectionEvent) => void) | undefined;
   signal?: AbortSignal | undefined;
+  lock?: CheckpointLock | undefined;
 }
 
 export class RunSession {
@@ -172,6 +173,7 @@ export class RunSession {
       logsDir: this.logsDir,
       signal,
       interruptReason: () => this.interruptedBy ?? 'a stop request',
+      onProcessGroup: (pgid) => this.options.lock?.noteProcessGroup?.(pgid),
     });
     this.addExecution(record);
     return { stage, status: record.status, error: record.error };

@@ -16,6 +16,8 @@ export interface StageProcessRequest {
   stdoutPath: string;
   stderrPath: string;
   signal: AbortSignal;
+  /** Told the process group id once the program started, and null once the group is gone. */
+  onProcessGroup?: (pgid: number | null) => void;
 }
 
 export interface StageProcessOutcome {
@@ -47,6 +49,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       stderr: stderrFd as 3,
     });
     const pgid = child.pid;
+    if (pgid !== undefined) request.onProcessGroup?.(pgid);
     const end = () => {
       if (pgid !== undefined && ending === null) ending = terminateGroup(pgid, request.killGraceMs);
     };
@@ -67,6 +70,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
     // The leader is gone; whatever it left behind in its group goes too.
     end();
     await ending;
+    if (pgid !== undefined) request.onProcessGroup?.(null);
 
     const spawnError = pgid === undefined || (result.exitCode === undefined && result.signal === undefined)
       ? describeSpawnError(result)

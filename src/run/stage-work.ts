@@ -21,6 +21,8 @@ export interface StageWorkRequest {
   signal: AbortSignal;
   /** Why the run was stopped, once `signal` is aborted. */
   interruptReason: () => string;
+  /** Told the stage's process group when it starts, and null once it is gone. */
+  onProcessGroup?: (pgid: number | null) => void;
 }
 
 export async function runStageWork(request: StageWorkRequest): Promise<StageExecution> {
@@ -47,6 +49,7 @@ export async function runStageWork(request: StageWorkRequest): Promise<StageExec
     stdoutPath: stdoutLog,
     stderrPath: stderrLog,
     signal: request.signal,
+    ...(request.onProcessGroup ? { onProcessGroup: request.onProcessGroup } : {}),
   });
 
   let status: StageStatus;
