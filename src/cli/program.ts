@@ -2,7 +2,7 @@
  * V0's command line: `autonomy-orchestrator [output_dir] [flags]`, the same flags with the same
  * meanings and defaults, parsed into an orchestration configuration.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { EnvPair, Invocation, OrchestrationConfigInput } from '../config/schema.js';
 import { VERSION } from '../version.js';
 
@@ -116,8 +116,8 @@ function collect(value: string, previous: string[]): string[] {
 function collectEnv(flag: string) {
   return (value: string, previous: EnvPair[]): EnvPair[] => {
     const at = value.indexOf('=');
-    // The value is never echoed: it may be a secret.
-    if (at < 1) throw new InvalidArgumentError(`${flag} takes KEY=VALUE with a non-empty KEY`);
+    // Not InvalidArgumentError: commander would echo the value, and it may be a secret.
+    if (at < 1) throw new CommanderError(2, 'commander.invalidArgument.env', `${flag} takes KEY=VALUE with a non-empty KEY`);
     return [...previous, { key: value.slice(0, at), value: value.slice(at + 1) }];
   };
 }
