@@ -1,0 +1,325 @@
+/**
+ * Metric 2: a whole 5-stage CLI run with two trivial programs against `node -e 0`, both spawned
+ * processes, plus where the CLI's time goes (node startup, loading the bundle, the run, exit).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
+import { mapBundle } from './bundle-map.js';
+import { type Figure, type Summary, blocksOf, figure, median, shuffled, summarize } from './stats.js';
+
+const now = () => performance.timeOrigin + performance.now();
+
+export interface CliOptions {
+  warmup: number;
+  rounds: number;
+  blocks: number;
+  probeRounds: number;
+  profileRuns: number;
+}
+
+export interface Breakdown {
+  /** parent's spawn call until the child's performance.timeOrigin (exec, early native init) */
+  spawnToOrigin: number;
+  /** timeOrigin until the first line of user code (node bootstrap, ESM loader) */
+  bootstrap: number;
+  /** import() of dist/cli.js: read, compile and evaluate the bundle (plus main()'s synchronous start) */
+  moduleLoad: number;
+  /** import() resolved until the 'exit' event: the run itself */
+  run: number;
+  /** 'exit' event until the parent saw the process end (teardown) */
+  teardown: number;
+  total: number;
+}
+
+export interface CliResult {
+  rounds: number;
+  cli: Summary;
+  nodeE0: Summary;
+  ratio: Figure;
+  difference: Figure;
+  /** median over rounds of each round's own cli / node: less sensitive to slow drifts in load */
+  pairedRatio: number;
+  /** the CLI run, timed inside a probe process */
+  breakdownRun: Breakdown;
+  /** `node -e 0`-equivalent: the probe loading nothing */
+  breakdownEmpty: Breakdown;
+  /** the bundle loaded with `--version` only: module load without a run */
+  breakdownVersion: Breakdown;
+  bundleBytes: Array<{ pkg: string; bytes: number }>;
+  bundleTotalBytes: number;
+  /** CPU self time by package/category from `node --cpu-prof`, summed over profileRuns runs, ms per run */
+  profile: Array<{ where: string; ms: number }>;
+  profileTotalMs: number;
+  /** import() of each dependency bundled on its own, in a fresh node, ms */
+  dependencyImport: Array<{ pkg: string; ms: number; bytes: number }>;
+  /** in a fresh process: first and second spawn of /bin/true via execa and child_process.spawn, ms */
+  coldSpawn: { execaFirst: number; execaSecond: number; spawnFirst: number; spawnSecond: number };
+  /** report: in-run durations the CLI itself recorded for its two programs (cold process), ms */
+  cliStageDurations: { planning: number; execution: number };
+}
+
+export function measureCli(root: string, opts: CliOptions): CliResult {
+  const cliPath = join(root, 'dist/cli.js');
+  const work = mkdtempSync(join(tmpdir(), 'ao-bench-cli-'));
+  let seq = 0;
+  const cliArgs = (dir: string) => [cliPath, dir, '--manager-bin', '/bin/true', '--executor-bin', '/bin/true'];
+
+  const time = (args: string[]): number => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { stdio: 'ignore', cwd: work });
+    const elapsed = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status} ${r.signal ?? ''}`);
+    return elapsed;
+  };
+  const runVariant = (variant: 'cli' | 'node'): number => {
+    if (variant === 'node') return time(['-e', '0']);
+    const dir = join(work, `c${++seq}`);
+    const elapsed = time(cliArgs(dir));
+    rmSync(dir, { recursive: true, force: true });
+    return elapsed;
+  };
+
+  const samples = { cli: [] as number[], node: [] as number[] };
+  for (let i = 0; i < opts.warmup; i++) for (const v of shuffled(['cli', 'node'] as const)) runVariant(v);
+  for (let i = 0; i < opts.rounds; i++) {
+    for (const v of shuffled(['cli', 'node'] as const)) samples[v].push(runVariant(v));
+  }
+  const bc = blocksOf(samples.cli, opts.blocks);
+  const bn = blocksOf(samples.node, opts.blocks);
+  const ratio = figure(
+    median(samples.cli) / median(samples.node),
+    bc.map((b, i) => median(b) / median(bn[i] as number[])),
+  );
+  const difference = figure(
+    median(samples.cli) - median(samples.node),
+    bc.map((b, i) => median(b) - median(bn[i] as number[])),
+  );
+
+  // Breakdown: the probe notes, inside the child, when user code starts, when the bundle is
+  // loaded and when the process exits.
+  const probe = join(root, 'bench/cli-probe.mjs');
+  const probeOnce = (args: string[]): Breakdown => {
+    const start = now();
+    const r = spawnSync(process.execPath, [probe, ...args], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], cwd: work });
+    const end = now();
+    const out = r.output[3]?.toString() ?? '';
+    if (r.status !== 0 || !out) throw new Error(`probe ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString() ?? ''}`);
+    const p = JSON.parse(out) as { origin: number; userCodeAt: number; loadedAt: number; exitAt: number };
+    const loadedAt = p.loadedAt || p.userCodeAt; // a process that exits inside import() never sets it
+    return {
+      spawnToOrigin: p.origin - start,
+      bootstrap: p.userCodeAt,
+      moduleLoad: loadedAt - p.userCodeAt,
+      run: p.exitAt - loadedAt,
+      teardown: end - (p.origin + p.exitAt),
+      total: end - start,
+    };
+  };
+  const emptyModule = join(work, 'empty.mjs');
+  writeFileSync(emptyModule, '');
+  const runs: Breakdown[] = [];
+  const empties: Breakdown[] = [];
+  const versions: Breakdown[] = [];
+  for (let i = 0; i < opts.probeRounds + 2; i++) {
+    const dir = join(work, `p${i}`);
+    const order = shuffled(['run', 'empty', 'version'] as const);
+    for (const kind of order) {
+      const b =
+        kind === 'run'
+          ? probeOnce(cliArgs(dir))
+          : kind === 'empty'
+            ? probeOnce([emptyModule])
+            : probeOnce([cliPath, '--version']);
+      if (i < 2) continue; // warm-up
+      (kind === 'run' ? runs : kind === 'empty' ? empties : versions).push(b);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // One ordinary CLI run: how long its two programs took, as the CLI itself recorded (a cold process).
+  const reportDir = join(work, 'report-run');
+  time(cliArgs(reportDir));
+  const report = JSON.parse(readFileSync(join(reportDir, 'orchestrator_run_report.json'), 'utf8')) as {
+    stage_executions: Array<{ stage: string; duration_ms: number }>;
+  };
+  const durationOf = (stage: string) => report.stage_executions.find((e) => e.stage === stage)?.duration_ms ?? Number.NaN;
+
+  const bundle = mapBundle(cliPath);
+  const { profile, profileTotalMs } = profileCli(work, cliArgs, opts.profileRuns, bundle.packageOfLine, cliPath);
+  const dependencyImport = importCosts(root, work);
+  const coldSpawn = coldSpawnCosts(root, smokeRuns(opts));
+  rmSync(work, { recursive: true, force: true });
+
+  return {
+    rounds: opts.rounds,
+    cli: summarize(samples.cli),
+    nodeE0: summarize(samples.node),
+    ratio,
+    difference,
+    pairedRatio: median(samples.cli.map((c, i) => c / (samples.node[i] as number))),
+    breakdownRun: medianBreakdown(runs),
+    breakdownEmpty: medianBreakdown(empties),
+    breakdownVersion: medianBreakdown(versions),
+    bundleBytes: bundle.bytesByPackage,
+    bundleTotalBytes: bundle.totalBytes,
+    profile,
+    profileTotalMs,
+    dependencyImport,
+    coldSpawn,
+    cliStageDurations: { planning: durationOf('planning'), execution: durationOf('execution') },
+  };
+}
+
+function medianBreakdown(items: Breakdown[]): Breakdown {
+  const m = (key: keyof Breakdown) => median(items.map((b) => b[key]));
+  return {
+    spawnToOrigin: m('spawnToOrigin'),
+    bootstrap: m('bootstrap'),
+    moduleLoad: m('moduleLoad'),
+    run: m('run'),
+    teardown: m('teardown'),
+    total: m('total'),
+  };
+}
+
+const FS_NATIVES = new Set(['fsync', 'rename', 'open', 'close', 'writeString', 'writeBuffer', 'mkdir', 'unlink', 'rmdir', 'readFileUtf8', 'read', 'lstat', 'stat', 'fstat', 'link']);
+
+interface CpuProfile {
+  nodes: Array<{
+    id: number;
+    callFrame: { url: string; lineNumber: number; functionName: string };
+    positionTicks?: Array<{ line: number; ticks: number }>;
+  }>;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self CPU time by where it was spent, from `node --cpu-prof` of real CLI runs. */
+function profileCli(
+  work: string,
+  cliArgs: (dir: string) => string[],
+  runs: number,
+  packageOfLine: (line: number) => string,
+  cliPath: string,
+): { profile: Array<{ where: string; ms: number }>; profileTotalMs: number } {
+  const profDir = join(work, 'prof');
+  for (let i = 0; i < runs; i++) {
+    const dir = join(work, `prof-run${i}`);
+    spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', profDir, ...cliArgs(dir)], {
+      stdio: 'ignore',
+      cwd: work,
+    });
+  }
+  const totals = new Map<string, number>();
+  let files = 0;
+  const cliUrl = `file://${cliPath}`;
+  for (const name of readdirSync(profDir)) {
+    if (!name.endsWith('.cpuprofile')) continue;
+    files++;
+    const prof = JSON.parse(readFileSync(join(profDir, name), 'utf8')) as CpuProfile;
+    // A bundle function's time is split over the lines it was sampled on (positionTicks), so the
+    // bundle's top-level code (one function for all its modules) is charged to each module's lines.
+    const where = new Map<number, Array<{ key: string; share: number }>>();
+    for (const node of prof.nodes) {
+      const { url, lineNumber, functionName } = node.callFrame;
+      let key: string;
+      if (url === cliUrl) {
+        const ticks = node.positionTicks ?? [];
+        const total = ticks.reduce((sum, t) => sum + t.ticks, 0);
+        const shares =
+          total > 0
+            ? ticks.map((t) => ({ key: `bundle code: ${packageOfLine(t.line - 1)}`, share: t.ticks / total }))
+            : [{ key: `bundle code: ${packageOfLine(lineNumber)}`, share: 1 }];
+        where.set(node.id, shares);
+        continue;
+      }
+      else if (functionName === 'compileSourceTextModule') key = 'V8 compile of ESM source (the bundle)';
+      else if (functionName === 'compileForInternalLoader') key = 'compile of lazily loaded node builtins';
+      else if (url.startsWith('node:internal/modules') || url.startsWith('node:internal/vm')) key = 'node: module loader';
+      else if (url.includes('child_process')) key = 'node: child_process (spawn, exit handling)';
+      else if (url.startsWith('node:')) key = 'node: other internals';
+      else if (url === '' && FS_NATIVES.has(functionName)) key = `fs syscall: ${functionName}`;
+      else if (url === '' && functionName.startsWith('(')) key = `v8: ${functionName}`;
+      else if (url === '') key = 'other native functions';
+      else key = `other: ${url}`;
+      where.set(node.id, [{ key, share: 1 }]);
+    }
+    prof.samples.forEach((id, i) => {
+      const ms = (prof.timeDeltas[i] ?? 0) / 1000;
+      for (const { key, share } of where.get(id) ?? [{ key: 'unknown', share: 1 }]) {
+        totals.set(key, (totals.get(key) ?? 0) + ms * share);
+      }
+    });
+  }
+  const profile = [...totals]
+    .map(([where, ms]) => ({ where, ms: ms / Math.max(files, 1) }))
+    .sort((a, b) => b.ms - a.ms);
+  return { profile, profileTotalMs: profile.reduce((s, p) => s + p.ms, 0) };
+}
+
+/**
+ * What loading each runtime dependency costs when bundled alone the way dist/ is built (esbuild,
+ * ESM, whole package re-exported), imported in a fresh node: median of 3 processes each.
+ */
+function importCosts(root: string, work: string): Array<{ pkg: string; ms: number; bytes: number }> {
+  const pkgs = ['execa', 'commander', 'xstate', 'zod/mini', 'lowdb', '(empty module)'];
+  return pkgs
+    .map((pkg) => {
+      const outfile = join(work, `dep-${pkg.replace(/[^a-z]/g, '-')}.mjs`);
+      buildSync({
+        stdin: { contents: pkg.startsWith('(') ? 'export {};' : `export * from ${JSON.stringify(pkg)};`, resolveDir: root, loader: 'js' },
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        logLevel: 'silent',
+        legalComments: 'none',
+        outfile,
+        banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      });
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const code = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(outfile).href)}); process.stdout.write(String(performance.now() - t));`;
+        const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: work, encoding: 'utf8' });
+        if (r.status === 0) times.push(Number(r.stdout));
+      }
+      return { pkg, ms: median(times), bytes: statSync(outfile).size };
+    })
+    .sort((a, b) => b.ms - a.ms);
+}
+
+function smokeRuns(opts: CliOptions): number {
+  return Math.max(3, Math.min(9, opts.probeRounds));
+}
+
+/** A process's first spawn pays for lazy initialisation (node internals, execa's own); measure it alone. */
+function coldSpawnCosts(root: string, runs: number): CliResult['coldSpawn'] {
+  const code = `
+    import { execa } from 'execa';
+    import { spawn } from 'node:child_process';
+    const viaSpawn = () => new Promise((resolve) => spawn('/bin/true', { stdio: 'ignore' }).on('exit', resolve));
+    const viaExeca = () => execa('/bin/true');
+    const first = process.argv[1] === 'execa' ? viaExeca : viaSpawn;
+    let t = performance.now(); await first(); const a = performance.now() - t;
+    t = performance.now(); await first(); const b = performance.now() - t;
+    process.stdout.write(JSON.stringify([a, b]));`;
+  const take = (which: 'execa' | 'spawn') => {
+    const firsts: number[] = [];
+    const seconds: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', code, which], { cwd: root, encoding: 'utf8' });
+      if (r.status !== 0) continue;
+      const [a, b] = JSON.parse(r.stdout) as [number, number];
+      firsts.push(a);
+      seconds.push(b);
+    }
+    return [median(firsts), median(seconds)] as const;
+  };
+  const [execaFirst, execaSecond] = take('execa');
+  const [spawnFirst, spawnSecond] = take('spawn');
+  return { execaFirst, execaSecond, spawnFirst, spawnSecond };
+}
