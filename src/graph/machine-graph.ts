@@ -1,0 +1,91 @@
+/**
+ * The orchestration machine as plain data: its nodes and edges, in the order the machine
+ * declares them (an edge list per state is in priority order: the first whose guard passes wins).
+ * Built from XState's `toDirectedGraph`, stripped of everything that is not JSON.
+ */
+import type { AnyStateMachine } from 'xstate';
+import { type DirectedGraphEdge, type DirectedGraphNode, toDirectedGraph } from 'xstate/graph';
+import { orchestrationMachine } from '../../machines/orchestration.js';
+
+export interface GraphNode {
+  /** XState's id of the state: `orchestration.planning`. Edges name their ends by it. */
+  id: string;
+  /** The state's own name: `planning`. Diagrams use it. */
+  key: string;
+  type: 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
+}
+
+export interface GraphEdge {
+  /** A node's id. */
+  source: string;
+  target: string;
+  /** The full event type: `xstate.done.actor.stageWork`. */
+  event: string;
+  /** A short name for diagrams: `done`, `error`, or the event type. */
+  label: string;
+  guard: string | null;
+  actions: string[];
+}
+
+export interface MachineGraph {
+  machine: string;
+  /** The id of the initial state. */
+  initial: string | null;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+/** Names a node in a diagram by its key; an id that is not a node (cannot happen) stays as it is. */
+export function nodeNamer(graph: MachineGraph): (id: string) => string {
+  const keys = new Map(graph.nodes.map((node) => [node.id, node.key]));
+  return (id) => keys.get(id) ?? id;
+}
+
+export function machineGraph(machine: AnyStateMachine = orchestrationMachine): MachineGraph {
+  const root = toDirectedGraph(machine);
+  const initial = (root.stateNode.initial?.target ?? [])[0] as { id: string } | undefined;
+  return {
+    machine: root.id,
+    initial: initial?.id ?? null,
+    nodes: root.children.map(toNode),
+    edges: root.children.flatMap((node) => node.edges.map(toEdge)),
+  };
+}
+
+function toNode(node: DirectedGraphNode): GraphNode {
+  return { id: node.id, key: node.stateNode.key, type: node.stateNode.type };
+}
+
+function toEdge(edge: DirectedGraphEdge): GraphEdge {
+  const event = edge.label.text;
+  return {
+    source: edge.source.id,
+    target: edge.target.id,
+    event,
+    label: shortEventLabel(event),
+    guard: nameOfGuard(edge.transition.guard),
+    actions: edge.transition.actions.map(nameOfAction),
+  };
+}
+
+/** `xstate.done.actor.stageWork` → `done`: every stage invokes one actor, so its id adds nothing. */
+function shortEventLabel(event: string): string {
+  if (event.startsWith('xstate.done.actor.')) return 'done';
+  if (event.startsWith('xstate.error.actor.')) return 'error';
+  return event;
+}
+
+function nameOfGuard(guard: unknown): string | null {
+  if (guard === undefined || guard === null) return null;
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function') return guard.name || 'inline';
+  const type = (guard as { type?: unknown }).type;
+  return typeof type === 'string' ? type : 'inline';
+}
+
+function nameOfAction(action: unknown): string {
+  if (typeof action === 'string') return action;
+  if (typeof action === 'function') return action.name || 'inline';
+  const type = (action as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type : 'inline';
+}

@@ -1,0 +1,166 @@
+/**
+ * The state graph as a reader sees it: golden files in snapshots/ (reviewed like code: a change
+ * to the machine shows up as a diff there), and the facts a reader of those files relies on.
+ * `npm run snapshots:update` (UPDATE_SNAPSHOTS=1) rewrites the golden files instead of comparing.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise } from 'xstate';
+import { machineDot, machineGraph, machineGraphJson, machineMermaid } from '../../src/graph/export.js';
+import { type StageWorkInput, type StageWorkOutput, orchestrationMachine } from '../../src/index.js';
+import { ROOT } from '../support/cli.js';
+
+const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
+
+// Written out by hand: the expectations must not come from the code under test.
+const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
+const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
+
+const renderings = [
+  { file: 'machine.graph.json', render: machineGraphJson },
+  { file: 'machine.mmd', render: machineMermaid },
+  { file: 'machine.dot', render: machineDot },
+];
+
+describe('golden files of the state graph', () => {
+  for (const { file, render } of renderings) {
+    it(`snapshots/${file} matches the machine`, () => {
+      const path = join(ROOT, 'snapshots', file);
+      const text = render();
+      expect(text.endsWith('\n')).toBe(true);
+      expect(render()).toBe(text); // deterministic
+      if (UPDATE) {
+        writeFileSync(path, text);
+        return;
+      }
+      expect(existsSync(path), `${path} is missing: run npm run snapshots:update and review the diff`).toBe(true);
+      expect(text, `${file} differs from the machine: run npm run snapshots:update and review the diff`).toBe(
+        readFileSync(path, 'utf8'),
+      );
+    });
+  }
+});
+
+describe('the graph as JSON', () => {
+  const graph = JSON.parse(machineGraphJson());
+  const key = (id: string) => id.replace(/^orchestration\./, '');
+  const edgesFrom = (stage: string) => graph.edges.filter((edge: any) => key(edge.source) === stage);
+
+  it('is plain data: parsing it back gives the same object', () => {
+    expect(graph).toEqual(JSON.parse(JSON.stringify(machineGraph())));
+    expect(graph.machine).toBe('orchestration');
+    expect(graph.initial).toBe('orchestration.planning');
+  });
+
+  it('has every stage, in order, then every terminal state, as a node', () => {
+    expect(graph.nodes.map((node: any) => node.key)).toEqual([...STAGES, ...TERMINALS]);
+    expect(graph.nodes.map((node: any) => node.id)).toEqual([...STAGES, ...TERMINALS].map((k) => `orchestration.${k}`));
+    for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
+  });
+
+  it('names every edge by its ends, event and guard, and every end is a node', () => {
+    const ids = new Set(graph.nodes.map((node: any) => node.id));
+    for (const edge of graph.edges) {
+      expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
+      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork']).toContain(edge.event);
+      expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : 'error');
+    }
+  });
+
+  it('leaves no terminal state', () => {
+    for (const terminal of TERMINALS) expect(edgesFrom(terminal)).toEqual([]);
+  });
+
+  it('passes each stage on to the next one, and the last one to done', () => {
+    const next = [...STAGES.slice(1), 'done'];
+    STAGES.forEach((stage, index) => {
+      const passes = edgesFrom(stage).filter((edge: any) => edge.guard === 'stagePassed');
+      expect(passes.map((edge: any) => key(edge.target))).toEqual([next[index]]);
+    });
+  });
+
+  it('lets every stage end the run as timeout (guarded) or failed (otherwise, or when its work crashes)', () => {
+    for (const stage of STAGES) {
+      const edges = edgesFrom(stage).map((edge: any) => [edge.label, edge.guard, key(edge.target)]);
+      expect(edges).toContainEqual(['done', 'stageTimedOut', 'timeout']);
+      expect(edges).toContainEqual(['done', null, 'failed']);
+      expect(edges).toContainEqual(['error', null, 'failed']);
+      // The unguarded done edge is the fallback: it must come after every guarded one.
+      const dones = edgesFrom(stage).filter((edge: any) => edge.label === 'done');
+      expect(dones.at(-1).guard).toBeNull();
+    }
+  });
+
+  it('reaches blocked only from validation, and checks blocked before closure there', () => {
+    const intoBlocked = graph.edges.filter((edge: any) => key(edge.target) === 'blocked');
+    expect(intoBlocked.map((edge: any) => [key(edge.source), edge.guard])).toEqual([['validation', 'stagePassedAndBlocked']]);
+    const targets = edgesFrom('validation').map((edge: any) => key(edge.target));
+    expect(targets.indexOf('blocked')).toBeLessThan(targets.indexOf('closure'));
+  });
+});
+
+/** Runs the pure machine with stage work that always ends `status`: which states it enters, which work it starts. */
+async function walk(simulateBlocked: boolean, status: 'success' | 'skipped') {
+  const started: string[] = [];
+  const machine = orchestrationMachine.provide({
+    actors: {
+      runStage: fromPromise<StageWorkOutput, StageWorkInput>(async ({ input }) => {
+        started.push(input.stage);
+        return { stage: input.stage, status, error: null };
+      }),
+    },
+  });
+  const entered: string[] = [];
+  const actor = createActor(machine, { input: { runId: 'graph', simulateBlocked } });
+  actor.subscribe((snapshot) => entered.push(String(snapshot.value)));
+  const finished = new Promise<void>((resolve) => actor.subscribe({ complete: resolve }));
+  actor.start();
+  await finished;
+  return { final: String(actor.getSnapshot().value), entered, started };
+}
+
+describe('closure when the run is blocked', () => {
+  // The graph says what may happen; the machine says what does.
+  for (const status of ['success', 'skipped'] as const) {
+    it(`is never entered, nor its work started, when validation ends ${status}`, async () => {
+      const run = await walk(true, status);
+      expect(run.final).toBe('blocked');
+      expect(run.entered).not.toContain('closure');
+      expect(run.started).toEqual(['planning', 'policy_ingestion', 'execution', 'validation']);
+    });
+  }
+
+  it('is entered when the run is not blocked', async () => {
+    const run = await walk(false, 'success');
+    expect(run.final).toBe('done');
+    expect(run.started).toEqual(STAGES);
+  });
+});
+
+describe('the Mermaid and DOT renderings', () => {
+  it('Mermaid: a stateDiagram-v2 starting at planning, stages in order, final states ending', () => {
+    const lines = machineMermaid().trimEnd().split('\n');
+    expect(lines[0]).toBe('stateDiagram-v2');
+    expect(lines[1]).toBe('  [*] --> planning');
+    expect(lines).toContain('  planning --> policy_ingestion : done [stagePassed]');
+    expect(lines).toContain('  validation --> blocked : done [stagePassedAndBlocked]');
+    expect(lines).toContain('  closure --> done : done [stagePassed]');
+    expect(lines).toContain('  execution --> failed : error');
+    for (const terminal of TERMINALS) expect(lines).toContain(`  ${terminal} --> [*]`);
+    for (const stage of STAGES) expect(lines).not.toContain(`  ${stage} --> [*]`);
+    const firstSeen = STAGES.map((stage) => lines.findIndex((line) => line.startsWith(`  ${stage} --> `)));
+    expect([...firstSeen].sort((a, b) => a - b)).toEqual(firstSeen);
+  });
+
+  it('DOT: one digraph, terminal states drawn double, the same edges as the JSON', () => {
+    const dot = machineDot();
+    expect(dot.startsWith('digraph "orchestration" {\n')).toBe(true);
+    expect(dot.endsWith('}\n')).toBe(true);
+    expect(dot).toContain('"__initial" -> "planning";');
+    for (const terminal of TERMINALS) expect(dot).toContain(`"${terminal}" [shape=doublecircle];`);
+    expect(dot).toContain('"validation" -> "blocked" [label="done [stagePassedAndBlocked]"];');
+    const edgeLines = dot.split('\n').filter((line) => line.includes(' -> ') && !line.includes('__initial'));
+    expect(edgeLines).toHaveLength(JSON.parse(machineGraphJson()).edges.length);
+  });
+});
