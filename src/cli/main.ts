@@ -55,7 +55,8 @@ function usageError(error: CommanderError): number {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
     return EXIT.done;
   }
-  const message = error.message.replace(/^error: /, '');
+  // One line: commander puts its "(Did you mean --x?)" suggestion on a line of its own.
+  const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
   process.stderr.write(`${NAME}: ${message}\n${USAGE}\n`);
   return EXIT.usage;
 }

@@ -160,8 +160,11 @@ export class RunSession {
     }
     const attempt = (this.attempts[stage] ?? 0) + 1;
     this.attempts[stage] = attempt;
-    // The attempt is on disk before its program starts.
-    await this.checkpointWriter.flush();
+    // The attempt is on disk, and the report names the stage, before its program starts (a run
+    // killed meanwhile leaves both). The snapshot that started this stage requests its writes once
+    // this call returns: let it, so that the flush carries them (one write each).
+    await Promise.resolve();
+    await Promise.all([this.checkpointWriter.flush(), this.reportWriter.flush()]);
     if (this.stopped) return { stage, status: 'failed', error: 'interrupted' };
     const record = await runStageWork({
       runId: input.runId,

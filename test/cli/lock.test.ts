@@ -1,0 +1,38 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, sideEffects, startCli, tempDir, waitFor } from '../support/cli.js';
+import { CHECKPOINT, LOCK, REPORT, STACK_FRAME, executor, manager } from './user-view.js';
+
+describe('one writer per checkpoint', () => {
+  it('a second run on a held checkpoint exits 1 naming the lock and the holder pid, and changes nothing', async () => {
+    const dir = tempDir();
+    const effects = join(dir, 'effects.txt');
+    const started = join(dir, 'executor-started');
+    const env = { SIDE_EFFECTS: effects };
+    const holder = startCli([dir, '--kill-grace-ms', '300', ...manager('ok'), ...executor('started-then-sleep', started)], { env });
+    try {
+      await waitFor(() => existsSync(started), 10_000, 'the executor to start');
+      const checkpointBefore = readFileSync(join(dir, CHECKPOINT));
+      const reportBefore = readFileSync(join(dir, REPORT));
+
+      for (const extra of [[], ['--resume']]) {
+        const second = await runCli([dir, ...extra, ...manager('ok'), ...executor('ok')], { env });
+        expect(second.exitCode).toBe(1);
+        const message = second.stderr.trimEnd();
+        expect(message.split('\n')).toHaveLength(1);
+        expect(message).toContain(join(dir, LOCK));
+        expect(message).toContain(`pid ${holder.child.pid}`);
+        expect(message).not.toMatch(STACK_FRAME);
+        expect(readFileSync(join(dir, CHECKPOINT)).equals(checkpointBefore)).toBe(true);
+        expect(readFileSync(join(dir, REPORT)).equals(reportBefore)).toBe(true);
+      }
+      expect(sideEffects(effects)).toEqual(['planning 1', 'execution 1']);
+      expect(existsSync(join(dir, LOCK))).toBe(true);
+    } finally {
+      holder.child.kill('SIGTERM');
+      await holder.done;
+    }
+    expect(existsSync(join(dir, LOCK))).toBe(false);
+  });
+});
