@@ -6,6 +6,7 @@ import { CommanderError } from 'commander';
 import { approveRun } from '../checkpoint/approve.js';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { SETTINGS } from '../config/layers.js';
 import { loadPlanFile } from '../plan/load.js';
 import { CHECKPOINT_FILE, runOrchestration } from '../run/orchestrate.js';
 import { type CliRequest, parseCommandLine } from './program.js';
@@ -14,23 +15,21 @@ const NAME = 'autonomy-orchestrator';
 const USAGE = `Usage: ${NAME} [output_dir] [--resume] [--plan FILE] [--simulate-blocked] [--timeout-ms N] [--manager-bin B] [--executor-bin B] ... | ${NAME} approve <output_dir> (see --help)`;
 
 async function main(argv: string[]): Promise<number> {
-  let request: CliRequest;
+  let request: CliRequest | null = null;
   try {
     request = parseCommandLine(argv);
+    if (request.command === 'approve') return await approve(request);
+    if (request.command === 'config') return showConfig(request);
+    return await run(request);
   } catch (error) {
     if (error instanceof CommanderError) return usageError(error);
-    throw error;
-  }
-  try {
-    return request.command === 'approve' ? await approve(request) : await run(request);
-  } catch (error) {
     if (error instanceof OrchestratorError) {
       process.stderr.write(`${NAME}: ${error.message}\n`);
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`${NAME}: internal error: ${message.split('\n')[0]} (run with --debug for the stack trace)\n`);
-    if (request.debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if ((request?.debug || argv.includes('--debug')) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     return EXIT.failed;
   }
 }
@@ -67,6 +66,18 @@ async function approve(request: Extract<CliRequest, { command: 'approve' }>): Pr
   const store = new FileCheckpointStore(request.checkpointPath ?? join(request.outputDir, CHECKPOINT_FILE));
   const { runId, approval } = await approveRun(store, request);
   process.stdout.write(`Approved ${approval.gate} for run ${runId} (by ${approval.by}); run again with --resume to continue\n`);
+  return EXIT.done;
+}
+
+function showConfig(request: Extract<CliRequest, { command: 'config' }>): number {
+  if (request.json) {
+    process.stdout.write(`${JSON.stringify(request.settings, null, 2)}\n`);
+    return EXIT.done;
+  }
+  const rows = SETTINGS.map((spec) => [spec.key, String(request.settings[spec.key].value ?? '-'), request.settings[spec.key].source]);
+  const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length), ['setting', 'value'][i]!.length);
+  process.stdout.write(`${'setting'.padEnd(width(0))}  ${'value'.padEnd(width(1))}  source\n`);
+  for (const [key, value, source] of rows) process.stdout.write(`${key!.padEnd(width(0))}  ${value!.padEnd(width(1))}  ${source}\n`);
   return EXIT.done;
 }
 

@@ -3,26 +3,32 @@
  * the same flags with the same meanings and defaults, plus `--plan`; other commands sit beside it.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type SettingKey, type Settings, resolveSettings } from '../config/layers.js';
 import type { OrchestrationConfigInput } from '../config/schema.js';
 import type { PlanInput, Step } from '../plan/schema.js';
 import { VERSION } from '../version.js';
 
 export type CliRequest =
   | { command: 'run'; config: OrchestrationConfigInput; planPath: string | null; debug: boolean; warnings: string[] }
+  | { command: 'config'; settings: Settings; json: boolean; debug: boolean }
   | { command: 'approve'; outputDir: string; checkpointPath?: string; gate?: string; by?: string; note?: string; debug: boolean };
 
 const MAX_TIMER_MS = 2_147_483_647;
 
-interface RunFlags {
-  resume: boolean;
-  simulateBlocked: boolean;
-  timeoutMs: number;
-  killGraceMs: number;
+interface SettingFlags {
+  config?: string;
   checkpointPath?: string;
   plan?: string;
+  timeoutMs?: number;
+  killGraceMs?: number;
   concurrency?: number;
   costBudget?: number;
   maxWallMs?: number;
+}
+
+interface RunFlags extends SettingFlags {
+  resume: boolean;
+  simulateBlocked: boolean;
   managerBin?: string;
   managerArg: string[];
   managerEnv: [string, string][];
@@ -46,20 +52,13 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 
-  const run = program
-    .command('run [output_dir]', { isDefault: true })
-    .description('run (or --resume) an orchestration; the command name may be left out, as in V0')
-    .option('--resume', 'continue the run recorded in the checkpoint; completed steps are not run again', false)
-    .option('--simulate-blocked', 'stop after validation with terminal state blocked (closure never entered)', false)
-    .addOption(new Option('--timeout-ms <ms>', 'timeout of each program invocation').argParser(integerFlag('--timeout-ms', 1)).default(30_000))
-    .addOption(
-      new Option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL when a step is ended').argParser(integerFlag('--kill-grace-ms', 0)).default(2_000),
-    )
-    .option('--checkpoint-path <path>', 'checkpoint file (default: <output_dir>/orchestrator_checkpoint.json)')
-    .option('--plan <file>', 'plan of steps per stage (JSON or YAML; see schemas/plan.schema.json)')
-    .addOption(new Option('--concurrency <n>', 'independent steps of a stage run at once (default: the plan\'s, else 1)').argParser(integerFlag('--concurrency', 1, 256)))
-    .addOption(new Option('--cost-budget <n>', 'stop blocked once the steps\' reported cost passes this').argParser(numberFlag('--cost-budget')))
-    .addOption(new Option('--max-wall-ms <ms>', 'end the run (timeout) once it has run this long, across resumes').argParser(integerFlag('--max-wall-ms', 1)))
+  const run = settingOptions(
+    program
+      .command('run [output_dir]', { isDefault: true })
+      .description('run (or --resume) an orchestration; the command name may be left out, as in V0')
+      .option('--resume', 'continue the run recorded in the checkpoint; completed steps are not run again', false)
+      .option('--simulate-blocked', 'stop after validation with terminal state blocked (closure never entered)', false),
+  )
     .option('--manager-bin <bin>', 'program run in the planning stage')
     .option('--manager-arg <arg>', 'argument for the manager, passed verbatim (repeatable)', collect, [])
     .option('--manager-env <KEY=VALUE>', 'environment pair added for the manager (repeatable)', collectEnv('--manager-env'), [])
@@ -73,9 +72,23 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .action((outputDir: string | undefined, flags: RunFlags) => {
-      request = runRequest(outputDir ?? './out', flags);
+      request = runRequest(outputDir, flags);
     });
   void run;
+
+  settingOptions(
+    program
+      .command('config [output_dir]')
+      .description('print the effective settings and where each comes from (default < config file < ORCHESTRATOR_* < flag)'),
+  )
+    .option('--json', 'print JSON', false)
+    .option('--debug', 'print stack traces of internal errors', false)
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action((outputDir: string | undefined, flags: SettingFlags & { json: boolean; debug: boolean }) => {
+      request = { command: 'config', settings: settingsFrom(outputDir, flags), json: flags.json, debug: flags.debug };
+    });
 
   program
     .command('approve <output_dir>')
@@ -97,11 +110,36 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
   return request;
 }
 
-function runRequest(outputDir: string, flags: RunFlags): CliRequest {
+/** The options every command that resolves settings takes. */
+function settingOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'settings file (default: ./autonomy-orchestrator.config.json if present)')
+    .option('--checkpoint-path <path>', 'checkpoint file (default: <output_dir>/orchestrator_checkpoint.json)')
+    .option('--plan <file>', 'plan of steps per stage (JSON or YAML; see schemas/plan.schema.json)')
+    .addOption(new Option('--timeout-ms <ms>', 'timeout of each program invocation (default 30000)').argParser(integerFlag('--timeout-ms', 1)))
+    .addOption(new Option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL when a step is ended (default 2000)').argParser(integerFlag('--kill-grace-ms', 0, 600_000)))
+    .addOption(new Option('--concurrency <n>', "independent steps of a stage run at once (default: the plan's, else 1)").argParser(integerFlag('--concurrency', 1, 256)))
+    .addOption(new Option('--cost-budget <n>', "stop blocked once the steps' reported cost passes this").argParser(numberFlag('--cost-budget')))
+    .addOption(new Option('--max-wall-ms <ms>', 'end the run (timeout) once it has run this long, across resumes').argParser(integerFlag('--max-wall-ms', 1)));
+}
+
+function settingsFrom(outputDir: string | undefined, flags: SettingFlags): Settings {
+  const given: Partial<Record<SettingKey, string | number>> = {};
+  if (outputDir !== undefined) given.outputDir = outputDir;
+  for (const key of ['checkpointPath', 'plan', 'timeoutMs', 'killGraceMs', 'concurrency', 'costBudget', 'maxWallMs'] as const) {
+    if (flags[key] !== undefined) given[key] = flags[key];
+  }
+  return resolveSettings({ flags: given, env: process.env, configPath: flags.config, cwd: process.cwd() });
+}
+
+function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest {
+  const settings = settingsFrom(outputDir, flags);
+  const value = <T extends string | number>(key: SettingKey) => (settings[key].value ?? undefined) as T | undefined;
   const warnings: string[] = [];
   const manager = v0Step('manager', flags.managerBin, flags.managerArg, flags.managerEnv, flags.managerExpectedArtifact, warnings);
   const executor = v0Step('executor', flags.executorBin, flags.executorArg, flags.executorEnv, flags.executorExpectedArtifact, warnings);
-  if (flags.plan !== undefined && (manager || executor)) {
+  const planPath = value<string>('plan') ?? null;
+  if (planPath !== null && (manager || executor)) {
     throw new CommanderError(2, 'commander.conflict', '--plan cannot be combined with --manager-bin or --executor-bin: put those steps in the plan');
   }
   const plan: PlanInput = {
@@ -110,21 +148,22 @@ function runRequest(outputDir: string, flags: RunFlags): CliRequest {
       ...(executor ? { execution: [{ ...executor, idempotencyKey: 'stage:Execution' }] } : {}),
     },
   };
+  const optional = (key: SettingKey) => (settings[key].value !== null ? { [key]: settings[key].value } : {});
   return {
     command: 'run',
-    planPath: flags.plan ?? null,
+    planPath,
     debug: flags.debug,
     warnings,
     config: {
-      outputDir,
-      ...(flags.checkpointPath !== undefined ? { checkpointPath: flags.checkpointPath } : {}),
+      outputDir: value<string>('outputDir') ?? './out',
+      ...optional('checkpointPath'),
       resume: flags.resume,
       simulateBlocked: flags.simulateBlocked,
-      timeoutMs: flags.timeoutMs,
-      killGraceMs: flags.killGraceMs,
-      ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
-      ...(flags.costBudget !== undefined ? { costBudget: flags.costBudget } : {}),
-      ...(flags.maxWallMs !== undefined ? { maxWallMs: flags.maxWallMs } : {}),
+      ...optional('timeoutMs'),
+      ...optional('killGraceMs'),
+      ...optional('concurrency'),
+      ...optional('costBudget'),
+      ...optional('maxWallMs'),
       plan,
     },
   };
