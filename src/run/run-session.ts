@@ -368,7 +368,7 @@ export class RunSession {
     this.report.current_stage = this.recorder.currentStage;
     this.report.updated_at_unix_ms = Date.now();
     this.report.orchestrator_max_rss_kib = process.resourceUsage().maxRSS;
-    writeReport(this.reportPath, this.report);
+    writeReport(this.reportPath, this.report, { durable: this.report.status !== 'running' });
   }
 }
 
