@@ -24,6 +24,6 @@ export interface CheckpointStore {
   lock(options?: { killGraceMs?: number }): Promise<CheckpointLock>;
   /** The stored checkpoint, null when there is none; throws an OrchestratorError when it is unreadable. */
   load(): Promise<Checkpoint | null>;
-  /** Replaces the stored checkpoint durably and atomically. */
+  /** Replaces the stored checkpoint durably and atomically. The document is the caller's to keep changing: copy what you keep. */
   save(checkpoint: Checkpoint): Promise<void>;
 }

@@ -350,10 +350,11 @@ export class RunSession {
       schema_version: CHECKPOINT_SCHEMA_VERSION,
       machine: 'orchestration',
       snapshot: persisted,
-      transitions: this.recorder.transitions,
-      attempts: this.attempts,
+      // Copies: a store may keep the document, and the run goes on changing these.
+      transitions: [...this.recorder.transitions],
+      attempts: { ...this.attempts },
       last_failure: snapshot.context.failure,
-      approvals: this.approvals,
+      approvals: [...this.approvals],
       halt,
       started_at_unix_ms: this.plan.startedAtMs,
     };
