@@ -14,6 +14,8 @@ export interface ApproveRequest {
 }
 
 export async function approveRun(store: CheckpointStore, request: ApproveRequest): Promise<{ runId: string; approval: Approval }> {
+  // Before the lock: in a directory with no checkpoint there is no lock to take either.
+  if ((await store.load()) === null) throw new OrchestratorError(`cannot approve: no checkpoint at ${store.location}`, EXIT.failed);
   const lock = await store.lock();
   try {
     const checkpoint = await store.load();

@@ -7,10 +7,10 @@ import type { Checkpoint } from './schema.js';
 export interface CheckpointLock {
   release(): Promise<void>;
   /**
-   * Records the process group of the stage now running (null: none), so that whoever recovers
-   * this lock after the holder died can end a stage the dead holder left running.
+   * Records that a step's process group started (`running`) or is gone, so that whoever recovers
+   * this lock after the holder died can end the steps the dead holder left running.
    */
-  noteProcessGroup?(pgid: number | null): void;
+  noteProcessGroup?(pgid: number, running: boolean): void;
 }
 
 export interface CheckpointStore {

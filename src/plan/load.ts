@@ -16,7 +16,7 @@ export async function loadPlanFile(path: string): Promise<Plan> {
   }
   let data: unknown;
   try {
-    data = /\.ya?ml$/i.test(path) ? (await import('yaml')).parse(text) : JSON.parse(text);
+    data = /\.ya?ml$/i.test(path) ? (await loadYaml()).parse(text) : JSON.parse(text);
   } catch (error) {
     throw planError(path, `not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${firstLine(error)}`);
   }
@@ -27,7 +27,9 @@ export function validatePlan(data: unknown, source: string): Plan {
   const parsed = planSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw planError(source, `${formatPath(issue.path)}: ${issue.message}`);
+    // A record key that breaks its own schema nests the real message one level down.
+    const inner = (issue as { issues?: { message: string }[] }).issues?.[0]?.message;
+    throw planError(source, `${formatPath(issue.path)}: ${issue.code === 'invalid_key' && inner ? inner : issue.message}`);
   }
   checkSteps(parsed.data, source);
   return parsed.data;
@@ -85,6 +87,12 @@ export function findCycle(steps: { id: string; needs: string[] }[]): string[] | 
     if (found) return found;
   }
   return null;
+}
+
+/** YAML support loads only for YAML plans. A bundled chunk may expose the module as `default`. */
+async function loadYaml(): Promise<{ parse: (text: string) => unknown }> {
+  const mod = (await import('yaml')) as { parse?: (text: string) => unknown; default?: { parse: (text: string) => unknown } };
+  return { parse: mod.parse ?? mod.default!.parse };
 }
 
 function planError(source: string, message: string): OrchestratorError {

@@ -65,7 +65,7 @@ async function violation(value: unknown, schemaPath: string): Promise<string | n
   }
   // Loaded only when a plan names a schema: most runs never pay for it.
   const draft2020 = String((schema as { $schema?: unknown })?.$schema ?? '').includes('2020-12');
-  const AjvClass = draft2020 ? (await import('ajv/dist/2020.js')).Ajv2020 : (await import('ajv')).Ajv;
+  const AjvClass = await loadAjv(draft2020);
   const ajv = new AjvClass({ allErrors: false, strict: false });
   let validate;
   try {
@@ -76,4 +76,13 @@ async function violation(value: unknown, schemaPath: string): Promise<string | n
   if (validate(value)) return null;
   const first = validate.errors?.[0];
   return `does not match ${schemaPath}: ${first ? `${first.instancePath || '(root)'} ${first.message ?? 'is invalid'}` : 'invalid'}`;
+}
+
+type AjvConstructor = new (options: object) => { compile: (schema: object) => ((value: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] | null } };
+
+/** JSON Schema support loads only when a plan names a schema. A bundled chunk may expose the class as `default`. */
+async function loadAjv(draft2020: boolean): Promise<AjvConstructor> {
+  const mod = (draft2020 ? await import('ajv/dist/2020.js') : await import('ajv')) as Record<string, unknown>;
+  const found = mod.Ajv2020 ?? mod.Ajv ?? (mod.default as Record<string, unknown> | undefined)?.default ?? mod.default;
+  return found as AjvConstructor;
 }

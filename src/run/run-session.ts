@@ -19,7 +19,7 @@ import { TransitionRecorder } from '../report/transition-recorder.js';
 import { VERSION } from '../version.js';
 import { CoalescedWriter } from './coalesced-writer.js';
 import { createStageLogic } from './stage-logic.js';
-import { runStepWork, skippedExecution } from './stage-work.js';
+import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
 
 type OrchestrationActor = Actor<typeof orchestrationMachine>;
@@ -208,7 +208,7 @@ export class RunSession {
         outputDir: this.config.outputDir,
         signal,
         interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
-        onProcessGroup: (pgid) => this.options.lock?.noteProcessGroup?.(pgid),
+        onProcessGroup: (pgid, running) => this.options.lock?.noteProcessGroup?.(pgid, running),
       });
       this.addExecution(record);
       this.report.cost.spent += record.cost;
@@ -221,7 +221,10 @@ export class RunSession {
         cancelled: record.interrupted,
       };
     } catch (error) {
-      return { stepId: step.id, status: 'failed', error: `internal error: ${String(error)}`, finishedAtMs: Date.now(), cost: 0, cancelled: false };
+      // A bug, not the program's doing: still one record for the attempt, and the step fails closed.
+      const record = failedExecution(input.stage, step, attempt, `internal error: ${String(error)}`);
+      this.addExecution(record);
+      return { stepId: step.id, status: 'failed', error: record.error, finishedAtMs: Date.now(), cost: 0, cancelled: false };
     }
   }
 

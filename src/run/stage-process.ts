@@ -20,8 +20,8 @@ export interface StageProcessRequest {
   /** Stalled after this long without output and without a touch of `heartbeatPath`. */
   heartbeatMs?: number | undefined;
   heartbeatPath?: string | undefined;
-  /** Told the process group id once the program started, and null once the group is gone. */
-  onProcessGroup?: (pgid: number | null) => void;
+  /** Told the process group id once the program started (true) and once the group is gone (false). */
+  onProcessGroup?: (pgid: number, running: boolean) => void;
 }
 
 export interface StageProcessOutcome {
@@ -56,7 +56,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       stderr: stderrFd as 3,
     });
     const pgid = child.pid;
-    if (pgid !== undefined) request.onProcessGroup?.(pgid);
+    if (pgid !== undefined) request.onProcessGroup?.(pgid, true);
     const end = () => {
       if (pgid !== undefined && ending === null) ending = terminateGroup(pgid, request.killGraceMs);
     };
@@ -84,7 +84,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
     // The leader is gone; whatever it left behind in its group goes too.
     end();
     await ending;
-    if (pgid !== undefined) request.onProcessGroup?.(null);
+    if (pgid !== undefined) request.onProcessGroup?.(pgid, false);
 
     const spawnError = pgid === undefined || (result.exitCode === undefined && result.signal === undefined)
       ? describeSpawnError(result)

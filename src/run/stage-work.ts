@@ -22,8 +22,8 @@ export interface StepWorkRequest {
   signal: AbortSignal;
   /** Why the run was stopped, once `signal` is aborted. */
   interruptReason: () => string;
-  /** Told the step's process group when it starts, and null once it is gone. */
-  onProcessGroup?: (pgid: number | null) => void;
+  /** Told the step's process group when it starts (true) and once it is gone (false). */
+  onProcessGroup?: (pgid: number, running: boolean) => void;
 }
 
 export function idempotencyKeyOf(stage: Stage, step: Step): string {
@@ -138,6 +138,15 @@ function readCost(path: string): number {
 
 /** V0's record for a step that an earlier invocation completed. */
 export function skippedExecution(stage: Stage, step: Step): StageExecution {
+  return { ...bareRecord(stage, step, 0), status: 'skipped', error: 'Skipped due to checkpoint resume' };
+}
+
+/** The record of an attempt the orchestrator itself could not carry out. */
+export function failedExecution(stage: Stage, step: Step, attempt: number, error: string): StageExecution {
+  return { ...bareRecord(stage, step, attempt), status: 'failed', error };
+}
+
+function bareRecord(stage: Stage, step: Step, attempt: number): StageExecution {
   const now = Date.now();
   return {
     stage,
@@ -148,12 +157,12 @@ export function skippedExecution(stage: Stage, step: Step): StageExecution {
     started_at_unix_secs: Math.floor(now / 1000),
     duration_ms: 0,
     exit_code: null,
-    status: 'skipped',
-    error: 'Skipped due to checkpoint resume',
+    status: 'failed',
+    error: null,
     missing_artifacts: [],
     malformed_artifacts: [],
     step: step.id,
-    attempt: 0,
+    attempt,
     started_at_unix_ms: now,
     timeout_ms: null,
     signal: null,
