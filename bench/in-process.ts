@@ -94,9 +94,9 @@ export async function measureInProcess(root: string, opts: InProcessOptions): Pr
       rmSync(join(work, `s${seq}.out`));
       rmSync(join(work, `s${seq}.err`));
     } else {
-      const stages = variant === 'two' ? { planning: { bin: '/bin/true' }, execution: { bin: '/bin/true' } } : {};
+      const stages = variant === 'two' ? { planning: [{ id: 'manager', bin: '/bin/true' }], execution: [{ id: 'executor', bin: '/bin/true' }] } : {};
       const t0 = performance.now();
-      const result = await lib.runOrchestration({ outputDir: dir, stages });
+      const result = await lib.runOrchestration({ outputDir: dir, plan: { stages } });
       elapsed = performance.now() - t0;
       if (result.exitCode !== 0 || result.terminalState !== 'done') {
         throw new Error(`bench run ${variant} ended ${result.terminalState} (exit ${result.exitCode})`);
@@ -119,8 +119,8 @@ export async function measureInProcess(root: string, opts: InProcessOptions): Pr
       saves++;
       await save(c);
     };
-    const stages = variant === 'two' ? { planning: { bin: '/bin/true' }, execution: { bin: '/bin/true' } } : {};
-    await lib.runOrchestration({ outputDir: dir, stages }, { store });
+    const stages = variant === 'two' ? { planning: [{ id: 'manager', bin: '/bin/true' }], execution: [{ id: 'executor', bin: '/bin/true' }] } : {};
+    await lib.runOrchestration({ outputDir: dir, plan: { stages } }, { store });
     writes[variant] = saves;
     rmSync(dir, { recursive: true, force: true });
   }

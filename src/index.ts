@@ -5,16 +5,20 @@ export { runOrchestration, CHECKPOINT_FILE, type RunOptions, type RunResult } fr
 export { orchestrationMachine, STAGE_WORK_ID, STAGE_WORK_SRC } from '../machines/orchestration.js';
 export type { StageWorkInput, StageWorkOutput, OrchestrationContext } from '../machines/orchestration.js';
 export { STAGES, TERMINAL_STATES, STAGE_STATUSES, type Stage, type TerminalState, type StageStatus } from '../machines/stages.js';
-export {
-  orchestrationConfigSchema,
-  invocationSchema,
-  type OrchestrationConfig,
-  type OrchestrationConfigInput,
-  type Invocation,
-} from './config/schema.js';
+export { orchestrationConfigSchema, type OrchestrationConfig, type OrchestrationConfigInput } from './config/schema.js';
+export { planSchema, stepSchema, type Plan, type PlanInput, type Step } from './plan/schema.js';
+export { loadPlanFile, validatePlan } from './plan/load.js';
+export { approveRun, type ApproveRequest } from './checkpoint/approve.js';
 export { runReportSchema, stageExecutionSchema, transitionSchema, type RunReport, type StageExecution, type Transition } from './report/schema.js';
 export { REPORT_FILE, readReport } from './report/report-file.js';
-export { checkpointSchema, checkpointV1Schema, v0CheckpointSchema, type Checkpoint, type CheckpointV1 } from './checkpoint/schema.js';
+export {
+  checkpointSchema,
+  checkpointV2Schema,
+  checkpointV1Schema,
+  v0CheckpointSchema,
+  type Checkpoint,
+  type CheckpointV2,
+} from './checkpoint/schema.js';
 export type { CheckpointStore, CheckpointLock } from './checkpoint/store.js';
 export { FileCheckpointStore } from './checkpoint/file-store.js';
 export { EXIT, OrchestratorError } from './exit-codes.js';

@@ -1,14 +1,15 @@
 /**
  * Nothing lost: write a temp file beside the target, fsync it, rename it over the target,
  * fsync the directory. A reader sees the old file or the new one, never half of either,
- * and after a power loss the rename is on disk.
+ * and after a power loss the rename is on disk. With `durable: false` the write is still
+ * atomic (a crashed process leaves the old file or the new one) but skips both fsyncs.
  */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
 
-export function writeFileDurably(path: string, text: string): void {
+export function writeFileDurably(path: string, text: string, { durable = true }: { durable?: boolean } = {}): void {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${++counter}.tmp`);
   const fd = openSync(temp, 'w', 0o600);
@@ -16,7 +17,7 @@ export function writeFileDurably(path: string, text: string): void {
     const bytes = Buffer.from(text, 'utf8');
     let offset = 0;
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
     unlinkSync(temp);
@@ -29,7 +30,7 @@ export function writeFileDurably(path: string, text: string): void {
     unlinkSync(temp);
     throw error;
   }
-  fsyncDirectory(dir);
+  if (durable) fsyncDirectory(dir);
 }
 
 function fsyncDirectory(dir: string): void {

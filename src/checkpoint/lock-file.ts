@@ -14,8 +14,8 @@ interface Holder {
   pid: number;
   hostname: string;
   started_at: string;
-  /** The running stage's process group, and its leader's start time (to survive pid reuse). */
-  stage_group?: { pgid: number; start_ticks: string | null } | null;
+  /** The running steps' process groups, each with its leader's start time (to survive pid reuse). */
+  stage_groups: { pgid: number; start_ticks: string | null }[];
 }
 
 export async function acquireLockFile(lockPath: string, killGraceMs: number): Promise<CheckpointLock> {
@@ -50,7 +50,7 @@ function tryCreate(lockPath: string): CheckpointLock | null {
     if (code === 'EEXIST') return null;
     throw new OrchestratorError(`cannot create lock file ${lockPath}: ${code ?? String(error)}`, EXIT.failed);
   }
-  const holder: Holder = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString(), stage_group: null };
+  const holder: Holder = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString(), stage_groups: [] };
   writeSync(fd, `${JSON.stringify(holder)}\n`);
   closeSync(fd);
   let released = false;
@@ -64,9 +64,10 @@ function tryCreate(lockPath: string): CheckpointLock | null {
         // already gone: nothing to release
       }
     },
-    noteProcessGroup(pgid) {
+    noteProcessGroup(pgid, running) {
       if (released) return;
-      holder.stage_group = pgid === null ? null : { pgid, start_ticks: processStartTicks(pgid) };
+      holder.stage_groups = holder.stage_groups.filter((group) => group.pgid !== pgid);
+      if (running) holder.stage_groups.push({ pgid, start_ticks: processStartTicks(pgid) });
       // Atomic, not durable: after a power loss the processes it names are gone anyway.
       // Best effort: failing to note a group must not leave the stage unmanaged.
       try {
@@ -80,14 +81,14 @@ function tryCreate(lockPath: string): CheckpointLock | null {
   };
 }
 
-/** The dead holder's stage may still run (a SIGKILL leaves process groups behind): end it. */
+/** The dead holder's steps may still run (a SIGKILL leaves process groups behind): end them. */
 async function endOrphanedStage(holder: Holder, killGraceMs: number): Promise<void> {
-  const group = holder.stage_group;
-  if (!group) return;
-  const leaderStart = processStartTicks(group.pgid);
-  // The leader's pid now names another process: the group it led is gone.
-  if (leaderStart !== null && group.start_ticks !== null && leaderStart !== group.start_ticks) return;
-  await terminateGroup(group.pgid, killGraceMs);
+  const orphans = holder.stage_groups.filter((group) => {
+    const leaderStart = processStartTicks(group.pgid);
+    // The leader's pid now names another process: the group it led is gone.
+    return leaderStart === null || group.start_ticks === null || leaderStart === group.start_ticks;
+  });
+  await Promise.all(orphans.map((group) => terminateGroup(group.pgid, killGraceMs)));
 }
 
 function readHolderText(lockPath: string): string | null {
@@ -102,7 +103,8 @@ function parseHolder(text: string): Holder | null {
   try {
     const value = JSON.parse(text) as Partial<Holder>;
     if (typeof value.pid === 'number' && typeof value.hostname === 'string') {
-      return { pid: value.pid, hostname: value.hostname, started_at: String(value.started_at), stage_group: value.stage_group ?? null };
+      const groups = Array.isArray(value.stage_groups) ? value.stage_groups : [];
+      return { pid: value.pid, hostname: value.hostname, started_at: String(value.started_at), stage_groups: groups };
     }
   } catch {
     // fall through

@@ -1,13 +1,14 @@
 /**
- * The checkpoint document. Version 1 holds XState's persisted snapshot beside V0's fields
- * (`run_id, completed_stages, terminal_state, updated_at_unix_secs`) so V0 tools still read it.
- * A V0 checkpoint is V0's fields alone.
+ * The checkpoint document. From schema 1 on it holds XState's persisted snapshot beside V0's
+ * fields (`run_id, completed_stages, terminal_state, updated_at_unix_secs`) so V0 tools still
+ * read it. A V0 checkpoint is V0's fields alone. Older versions are migrated when read.
  */
 import * as z from 'zod/mini';
+import '../zod-messages.js';
 import { STAGES, TERMINAL_STATES } from '../../machines/stages.js';
 import { stageFailureSchema, stageSchema, terminalStateSchema, transitionSchema } from '../report/schema.js';
 
-export const CHECKPOINT_SCHEMA_VERSION = 1;
+export const CHECKPOINT_SCHEMA_VERSION = 2;
 
 const v0Fields = {
   run_id: z.string().check(z.minLength(1)),
@@ -21,7 +22,7 @@ export const v0CheckpointSchema = z.object(v0Fields);
 /** XState's persisted snapshot; its shape belongs to XState, so only what we read is checked. */
 export const persistedSnapshotSchema = z.looseObject({
   status: z.enum(['active', 'done', 'error', 'stopped']),
-  value: z.union([stageSchema, z.enum(TERMINAL_STATES)]),
+  value: z.union([stageSchema, z.enum(TERMINAL_STATES), z.enum(['awaiting_approval', 'budget_exceeded'])]),
   context: z.looseObject({
     runId: z.string(),
     completedStages: z.array(stageSchema),
@@ -29,24 +30,76 @@ export const persistedSnapshotSchema = z.looseObject({
   children: z.record(z.string(), z.unknown()),
 });
 
-export const checkpointV1Schema = z.object({
+const v1Fields = {
   ...v0Fields,
-  schema_version: z.literal(CHECKPOINT_SCHEMA_VERSION),
   machine: z.literal('orchestration'),
   snapshot: persistedSnapshotSchema,
   /** The report's transitions so far: bounded by the number of stages. */
   transitions: z.array(transitionSchema).check(z.maxLength(STAGES.length * 4)),
-  /** How many times each stage's work has been started in this run. */
-  attempts: z.partialRecord(stageSchema, z.int().check(z.gte(0))),
   last_failure: z.nullable(stageFailureSchema),
+};
+
+export const checkpointV1Schema = z.object({
+  ...v1Fields,
+  schema_version: z.literal(1),
+  attempts: z.partialRecord(stageSchema, z.int().check(z.gte(0))),
 });
 
-export const checkpointSchema = z.union([checkpointV1Schema, v0CheckpointSchema]);
+export const approvalSchema = z.object({
+  gate: z.string().check(z.minLength(1)),
+  by: z.string(),
+  note: z.nullable(z.string()),
+  at_unix_ms: z.int(),
+});
+
+export const checkpointV2Schema = z.object({
+  ...v1Fields,
+  schema_version: z.literal(2),
+  /** How many times each step has been started: `<stage>/<step id>`. */
+  attempts: z.record(z.string(), z.int().check(z.gte(0))),
+  /** Approvals granted with `autonomy-orchestrator approve`. */
+  approvals: z.array(approvalSchema),
+  /** Why the run stopped `blocked`, null when it did not. */
+  halt: z.nullable(
+    z.object({
+      reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
+      stage: stageSchema,
+      gate: z.nullable(z.string()),
+    }),
+  ),
+  /** When the run first started: maxWallMs counts from here, across resumes. */
+  started_at_unix_ms: z.int(),
+});
+
+export const checkpointSchema = z.union([checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);
 
 export type V0Checkpoint = z.infer<typeof v0CheckpointSchema>;
 export type CheckpointV1 = z.infer<typeof checkpointV1Schema>;
-export type Checkpoint = z.infer<typeof checkpointSchema>;
+export type CheckpointV2 = z.infer<typeof checkpointV2Schema>;
+/** What the runner works with: the current version, or a V0 checkpoint. */
+export type Checkpoint = CheckpointV2 | V0Checkpoint;
+export type Approval = z.infer<typeof approvalSchema>;
 
-export function isV1(checkpoint: Checkpoint): checkpoint is CheckpointV1 {
+export function isVersioned(checkpoint: Checkpoint): checkpoint is CheckpointV2 {
   return 'schema_version' in checkpoint;
+}
+
+/** Step ids the V0 flags give the manager and the executor. */
+export const V0_STEP = { planning: 'manager', execution: 'executor' } as const;
+
+/** Schema 1 counted attempts per stage and knew no approvals, halts or steps. */
+export function migrateV1(checkpoint: CheckpointV1): CheckpointV2 {
+  const attempts: Record<string, number> = {};
+  for (const [stage, count] of Object.entries(checkpoint.attempts)) {
+    const step = V0_STEP[stage as keyof typeof V0_STEP];
+    if (step && count !== undefined) attempts[`${stage}/${step}`] = count;
+  }
+  return {
+    ...checkpoint,
+    schema_version: 2,
+    attempts,
+    approvals: [],
+    halt: checkpoint.terminal_state === 'blocked' ? { reason: 'simulated', stage: 'validation', gate: null } : null,
+    started_at_unix_ms: (checkpoint.transitions[0]?.timestamp_unix_ms ?? checkpoint.updated_at_unix_secs * 1000),
+  };
 }

@@ -7,10 +7,10 @@ import type { Checkpoint } from './schema.js';
 export interface CheckpointLock {
   release(): Promise<void>;
   /**
-   * Records the process group of the stage now running (null: none), so that whoever recovers
-   * this lock after the holder died can end a stage the dead holder left running.
+   * Records that a step's process group started (`running`) or is gone, so that whoever recovers
+   * this lock after the holder died can end the steps the dead holder left running.
    */
-  noteProcessGroup?(pgid: number | null): void;
+  noteProcessGroup?(pgid: number, running: boolean): void;
 }
 
 export interface CheckpointStore {
@@ -24,6 +24,6 @@ export interface CheckpointStore {
   lock(options?: { killGraceMs?: number }): Promise<CheckpointLock>;
   /** The stored checkpoint, null when there is none; throws an OrchestratorError when it is unreadable. */
   load(): Promise<Checkpoint | null>;
-  /** Replaces the stored checkpoint durably and atomically. */
+  /** Replaces the stored checkpoint durably and atomically. The document is the caller's to keep changing: copy what you keep. */
   save(checkpoint: Checkpoint): Promise<void>;
 }

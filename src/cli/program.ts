@@ -1,36 +1,67 @@
 /**
- * V0's command line: `autonomy-orchestrator [output_dir] [flags]`, the same flags with the same
- * meanings and defaults, parsed into an orchestration configuration.
+ * The command line. The default command is V0's: `autonomy-orchestrator [output_dir] [flags]`,
+ * the same flags with the same meanings and defaults, plus `--plan`; other commands sit beside it.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { EnvPair, Invocation, OrchestrationConfigInput } from '../config/schema.js';
+import { type SettingKey, type Settings, resolveSettings } from '../config/layers.js';
+import type { OrchestrationConfigInput } from '../config/schema.js';
+import type { PlanInput, Step } from '../plan/schema.js';
 import { VERSION } from '../version.js';
 
-export interface CliRun {
-  config: OrchestrationConfigInput;
-  debug: boolean;
-  warnings: string[];
-}
+export type CliRequest =
+  | { command: 'run'; config: OrchestrationConfigInput; planPath: string | null; debug: boolean; warnings: string[] }
+  | { command: 'config'; settings: Settings; json: boolean; debug: boolean }
+  | { command: 'approve'; outputDir: string; checkpointPath?: string; gate?: string; by?: string; note?: string; debug: boolean };
 
 const MAX_TIMER_MS = 2_147_483_647;
 
-export function buildProgram(): Command {
-  return new Command('autonomy-orchestrator')
+interface SettingFlags {
+  config?: string;
+  checkpointPath?: string;
+  plan?: string;
+  timeoutMs?: number;
+  killGraceMs?: number;
+  concurrency?: number;
+  costBudget?: number;
+  maxWallMs?: number;
+}
+
+interface RunFlags extends SettingFlags {
+  resume: boolean;
+  simulateBlocked: boolean;
+  managerBin?: string;
+  managerArg: string[];
+  managerEnv: [string, string][];
+  managerExpectedArtifact: string[];
+  executorBin?: string;
+  executorArg: string[];
+  executorEnv: [string, string][];
+  executorExpectedArtifact: string[];
+  debug: boolean;
+}
+
+/** Parses argv; throws commander's errors (exit code 2 in the CLI) for bad input. */
+export function parseCommandLine(argv: readonly string[]): CliRequest {
+  let request: CliRequest | null = null;
+  const program = new Command('autonomy-orchestrator')
     .description('Drive a run through planning, policy_ingestion, execution, validation and closure.')
     .version(VERSION, '--version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
-    .argument('[output_dir]', 'where the report, checkpoint and stage logs are written', './out')
-    .option('--resume', 'continue the run recorded in the checkpoint; completed stages are not run again', false)
-    .option('--simulate-blocked', 'stop after validation with terminal state blocked (closure never entered)', false)
-    .addOption(
-      new Option('--timeout-ms <ms>', 'timeout of each program invocation').argParser(integerFlag('--timeout-ms', 1)).default(30_000),
-    )
-    .addOption(
-      new Option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL when a stage is ended')
-        .argParser(integerFlag('--kill-grace-ms', 0))
-        .default(2_000),
-    )
-    .option('--checkpoint-path <path>', 'checkpoint file (default: <output_dir>/orchestrator_checkpoint.json)')
+    .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 usage error, 3 blocked, 124 timeout, 130/143 stopped by SIGINT/SIGTERM.')
+    .showSuggestionAfterError(true)
+    // The program's own options (--version, --help) only before a command: after it, they may be
+    // the values of --manager-arg and belong to the program that is run.
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} });
+
+  const run = settingOptions(
+    program
+      .command('run [output_dir]')
+      .description('run (or --resume) an orchestration; the command name may be left out, as in V0')
+      .option('--resume', 'continue the run recorded in the checkpoint; completed steps are not run again', false)
+      .option('--simulate-blocked', 'stop after validation with terminal state blocked (closure never entered)', false),
+  )
     .option('--manager-bin <bin>', 'program run in the planning stage')
     .option('--manager-arg <arg>', 'argument for the manager, passed verbatim (repeatable)', collect, [])
     .option('--manager-env <KEY=VALUE>', 'environment pair added for the manager (repeatable)', collectEnv('--manager-env'), [])
@@ -40,71 +71,134 @@ export function buildProgram(): Command {
     .option('--executor-env <KEY=VALUE>', 'environment pair added for the executor (repeatable)', collectEnv('--executor-env'), [])
     .option('--executor-expected-artifact <path>', 'file the executor must produce (repeatable)', collect, [])
     .option('--debug', 'print stack traces of internal errors', false)
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 done, 1 failed, 2 usage error, 3 blocked, 124 timeout, 130/143 stopped by SIGINT/SIGTERM.',
-    )
     .allowExcessArguments(false)
-    .showSuggestionAfterError(true);
-}
-
-interface ParsedFlags {
-  resume: boolean;
-  simulateBlocked: boolean;
-  timeoutMs: number;
-  killGraceMs: number;
-  checkpointPath?: string;
-  managerBin?: string;
-  managerArg: string[];
-  managerEnv: EnvPair[];
-  managerExpectedArtifact: string[];
-  executorBin?: string;
-  executorArg: string[];
-  executorEnv: EnvPair[];
-  executorExpectedArtifact: string[];
-  debug: boolean;
-}
-
-/** Throws commander's errors (exit code 2 in the CLI) for bad input. */
-export function parseCommandLine(argv: readonly string[]): CliRun {
-  const program = buildProgram()
     .exitOverride()
-    .configureOutput({ writeErr: () => {} });
-  program.parse(argv as string[], { from: 'user' });
-  const flags = program.opts<ParsedFlags>();
-  const outputDir = (program.processedArgs[0] as string | undefined) ?? './out';
+    .configureOutput({ writeErr: () => {} })
+    .action((outputDir: string | undefined, flags: RunFlags) => {
+      request = runRequest(outputDir, flags);
+    });
+  // V0 users ask `--help` for the flags: the default command's help comes with the program's.
+  program.addHelpText('after', () => `\nThe default command, run:\n\n${run.helpInformation()}`);
+
+  settingOptions(
+    program
+      .command('config [output_dir]')
+      .description('print the effective settings and where each comes from (default < config file < ORCHESTRATOR_* < flag)'),
+  )
+    .option('--json', 'print JSON', false)
+    .option('--debug', 'print stack traces of internal errors', false)
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action((outputDir: string | undefined, flags: SettingFlags & { json: boolean; debug: boolean }) => {
+      request = { command: 'config', settings: settingsFrom(outputDir, flags), json: flags.json, debug: flags.debug };
+    });
+
+  program
+    .command('approve <output_dir>')
+    .description('approve what a blocked run waits for; `--resume` then carries on')
+    .option('--gate <gate>', 'what to approve (default: the gate the run waits at), e.g. stage:closure or step:execution/deploy')
+    .option('--by <name>', 'who approves (default: the current user)')
+    .option('--note <text>', 'why')
+    .option('--checkpoint-path <path>', 'checkpoint file (default: <output_dir>/orchestrator_checkpoint.json)')
+    .option('--debug', 'print stack traces of internal errors', false)
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => {} })
+    .action((outputDir: string, flags: { gate?: string; by?: string; note?: string; checkpointPath?: string; debug: boolean }) => {
+      request = { command: 'approve', outputDir, ...flags };
+    });
+
+  program.parse(route(argv), { from: 'user' });
+  if (request === null) throw new CommanderError(2, 'commander.noCommand', 'no command given');
+  return request;
+}
+
+/** The options every command that resolves settings takes. */
+function settingOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'settings file (default: ./autonomy-orchestrator.config.json if present)')
+    .option('--checkpoint-path <path>', 'checkpoint file (default: <output_dir>/orchestrator_checkpoint.json)')
+    .option('--plan <file>', 'plan of steps per stage (JSON or YAML; see schemas/plan.schema.json)')
+    .addOption(new Option('--timeout-ms <ms>', 'timeout of each program invocation (default 30000)').argParser(integerFlag('--timeout-ms', 1)))
+    .addOption(new Option('--kill-grace-ms <ms>', 'time between SIGTERM and SIGKILL when a step is ended (default 2000)').argParser(integerFlag('--kill-grace-ms', 0, 600_000)))
+    .addOption(new Option('--concurrency <n>', "independent steps of a stage run at once (default: the plan's, else 1)").argParser(integerFlag('--concurrency', 1, 256)))
+    .addOption(new Option('--cost-budget <n>', "stop blocked once the steps' reported cost passes this").argParser(numberFlag('--cost-budget')))
+    .addOption(new Option('--max-wall-ms <ms>', 'end the run (timeout) once it has run this long, across resumes').argParser(integerFlag('--max-wall-ms', 1)));
+}
+
+function settingsFrom(outputDir: string | undefined, flags: SettingFlags): Settings {
+  const given: Partial<Record<SettingKey, string | number>> = {};
+  if (outputDir !== undefined) given.outputDir = outputDir;
+  for (const key of ['checkpointPath', 'plan', 'timeoutMs', 'killGraceMs', 'concurrency', 'costBudget', 'maxWallMs'] as const) {
+    if (flags[key] !== undefined) given[key] = flags[key];
+  }
+  return resolveSettings({ flags: given, env: process.env, configPath: flags.config, cwd: process.cwd() });
+}
+
+const COMMANDS = ['run', 'config', 'approve', 'help'];
+const PROGRAM_FLAGS = ['--help', '-h', '--version'];
+
+/**
+ * V0's command line has no command name: anything that does not start with one is `run`. Routed
+ * here rather than by commander's default command, which takes `-h` for help anywhere, even as
+ * the value of --manager-arg.
+ */
+function route(argv: readonly string[]): string[] {
+  const first = argv[0];
+  if (first !== undefined && (COMMANDS.includes(first) || PROGRAM_FLAGS.includes(first))) return [...argv];
+  return ['run', ...argv];
+}
+
+function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest {
+  const settings = settingsFrom(outputDir, flags);
+  const value = <T extends string | number>(key: SettingKey) => (settings[key].value ?? undefined) as T | undefined;
   const warnings: string[] = [];
-  const manager = invocation('manager', flags.managerBin, flags.managerArg, flags.managerEnv, flags.managerExpectedArtifact, warnings);
-  const executor = invocation('executor', flags.executorBin, flags.executorArg, flags.executorEnv, flags.executorExpectedArtifact, warnings);
-  return {
-    config: {
-      outputDir,
-      ...(flags.checkpointPath !== undefined ? { checkpointPath: flags.checkpointPath } : {}),
-      resume: flags.resume,
-      simulateBlocked: flags.simulateBlocked,
-      timeoutMs: flags.timeoutMs,
-      killGraceMs: flags.killGraceMs,
-      stages: {
-        ...(manager ? { planning: manager } : {}),
-        ...(executor ? { execution: executor } : {}),
-      },
+  const manager = v0Step('manager', flags.managerBin, flags.managerArg, flags.managerEnv, flags.managerExpectedArtifact, warnings);
+  const executor = v0Step('executor', flags.executorBin, flags.executorArg, flags.executorEnv, flags.executorExpectedArtifact, warnings);
+  const planPath = value<string>('plan') ?? null;
+  if (planPath !== null && (manager || executor)) {
+    throw new CommanderError(2, 'commander.conflict', '--plan cannot be combined with --manager-bin or --executor-bin: put those steps in the plan');
+  }
+  const plan: PlanInput = {
+    stages: {
+      ...(manager ? { planning: [{ ...manager, idempotencyKey: 'stage:Planning' }] } : {}),
+      ...(executor ? { execution: [{ ...executor, idempotencyKey: 'stage:Execution' }] } : {}),
     },
+  };
+  const optional = (key: SettingKey) => (settings[key].value !== null ? { [key]: settings[key].value } : {});
+  return {
+    command: 'run',
+    planPath,
     debug: flags.debug,
     warnings,
+    config: {
+      outputDir: value<string>('outputDir') ?? './out',
+      ...optional('checkpointPath'),
+      resume: flags.resume,
+      simulateBlocked: flags.simulateBlocked,
+      ...optional('timeoutMs'),
+      ...optional('killGraceMs'),
+      ...optional('concurrency'),
+      ...optional('costBudget'),
+      ...optional('maxWallMs'),
+      plan,
+    },
   };
 }
 
-function invocation(
-  role: 'manager' | 'executor',
+/** V0's manager and executor are one step each, keeping V0's idempotency keys. */
+function v0Step(
+  id: 'manager' | 'executor',
   bin: string | undefined,
   args: string[],
-  env: EnvPair[],
+  env: [string, string][],
   expectedArtifacts: string[],
   warnings: string[],
-): Invocation | undefined {
-  if (bin !== undefined) return { bin, args, env, expectedArtifacts };
+): Pick<Step, 'id' | 'bin' | 'args' | 'env' | 'expectedArtifacts'> | undefined {
+  if (bin !== undefined) return { id, bin, args, env: Object.fromEntries(env), expectedArtifacts };
   if (args.length + env.length + expectedArtifacts.length > 0) {
-    warnings.push(`--${role}-arg/--${role}-env/--${role}-expected-artifact are ignored without --${role}-bin`);
+    warnings.push(`--${id}-arg/--${id}-env/--${id}-expected-artifact are ignored without --${id}-bin`);
   }
   return undefined;
 }
@@ -114,19 +208,27 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 function collectEnv(flag: string) {
-  return (value: string, previous: EnvPair[]): EnvPair[] => {
+  return (value: string, previous: [string, string][]): [string, string][] => {
     const at = value.indexOf('=');
     // Not InvalidArgumentError: commander would echo the value, and it may be a secret.
     if (at < 1) throw new CommanderError(2, 'commander.invalidArgument.env', `${flag} takes KEY=VALUE with a non-empty KEY`);
-    return [...previous, { key: value.slice(0, at), value: value.slice(at + 1) }];
+    return [...previous, [value.slice(0, at), value.slice(at + 1)]];
   };
 }
 
-function integerFlag(flag: string, min: number) {
+function integerFlag(flag: string, min: number, max = MAX_TIMER_MS) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number of milliseconds`);
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number`);
     const n = Number(value);
-    if (n < min || n > MAX_TIMER_MS) throw new InvalidArgumentError(`${flag} must be between ${min} and ${MAX_TIMER_MS}`);
+    if (n < min || n > max) throw new InvalidArgumentError(`${flag} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+function numberFlag(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} takes a number, 0 or more`);
     return n;
   };
 }

@@ -79,8 +79,11 @@ function nameOfGuard(guard: unknown): string | null {
   if (guard === undefined || guard === null) return null;
   if (typeof guard === 'string') return guard;
   if (typeof guard === 'function') return guard.name || 'inline';
-  const type = (guard as { type?: unknown }).type;
-  return typeof type === 'string' ? type : 'inline';
+  const { type, params } = guard as { type?: unknown; params?: unknown };
+  if (typeof type !== 'string') return 'inline';
+  // A parameterised guard reads as a call: haltedIn(closure).
+  const values = params && typeof params === 'object' ? Object.values(params).map(String) : [];
+  return values.length > 0 ? `${type}(${values.join(', ')})` : type;
 }
 
 function nameOfAction(action: unknown): string {

@@ -15,8 +15,12 @@ export function reportPathIn(outputDir: string): string {
   return join(outputDir, REPORT_FILE);
 }
 
-export function writeReport(path: string, report: RunReport): void {
-  writeFileDurably(path, `${JSON.stringify(report, null, 2)}\n`);
+/**
+ * Always atomic. While a run goes on the report is not fsynced: the checkpoint is the durable
+ * record of progress (a resume takes transitions from it); the last write of a run is durable.
+ */
+export function writeReport(path: string, report: RunReport, { durable = true }: { durable?: boolean } = {}): void {
+  writeFileDurably(path, `${JSON.stringify(report, null, 2)}\n`, { durable });
 }
 
 export function readReport(path: string): RunReport | null {

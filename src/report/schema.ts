@@ -3,6 +3,7 @@
  * existing readers work unchanged; the fields after them are additions.
  */
 import * as z from 'zod/mini';
+import '../zod-messages.js';
 import { STAGE_STATUSES, STAGES, TERMINAL_STATES } from '../../machines/stages.js';
 
 export const stageSchema = z.enum(STAGES);
@@ -34,6 +35,8 @@ export const stageExecutionSchema = z.object({
   missing_artifacts: z.array(z.string()),
   malformed_artifacts: z.array(z.string()),
   // additions
+  /** The plan step this record is an attempt of. */
+  step: z._default(z.string(), ''),
   attempt: z.int().check(z.gte(0)),
   started_at_unix_ms: z.int(),
   timeout_ms: z.nullable(z.int()),
@@ -42,6 +45,8 @@ export const stageExecutionSchema = z.object({
   stderr_log: z.nullable(z.string()),
   /** The orchestrator was stopped (SIGINT/SIGTERM) while this ran; `--resume` runs it again. */
   interrupted: z.boolean(),
+  /** What the step reported in $ORCHESTRATOR_COST_FILE. */
+  cost: z._default(z.number(), 0),
 });
 
 export const stageFailureSchema = z.object({
@@ -66,6 +71,16 @@ export const runReportSchema = z.object({
   status: z.enum(['running', 'finished', 'interrupted']),
   interrupted_by: z.nullable(z.string()),
   failure: z.nullable(stageFailureSchema),
+  /** Set when the run stopped `blocked`: simulated, waiting for an approval, or over its budget. */
+  blocked: z.nullable(
+    z.object({
+      reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
+      stage: stageSchema,
+      gate: z.nullable(z.string()),
+    }),
+  ),
+  cost: z.object({ spent: z.number(), budget: z.nullable(z.number()) }),
+  approvals: z.array(z.object({ gate: z.string(), by: z.string(), note: z.nullable(z.string()), at_unix_ms: z.int() })),
   checkpoint_path: z.string(),
   started_at_unix_ms: z.int(),
   updated_at_unix_ms: z.int(),

@@ -47,6 +47,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
         current_stage: 'closure',
         terminal_state: 'done',
         status: 'finished',
+        approvals: plan.approvals,
       });
       writeReport(reportPath, report);
       return {

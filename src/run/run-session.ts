@@ -1,37 +1,39 @@
 /**
- * One invocation of a run: the actor, its checkpoint and report, and the stage work it starts.
- * The machine decides; this class does the I/O the machine names.
+ * One invocation of a run: the actor, its checkpoint and report, and the steps it starts.
+ * The machine and the step scheduler decide; this class does the I/O they name.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Actor, type InspectionEvent, type Snapshot, createActor, fromPromise } from 'xstate';
-import {
-  type OrchestrationContext,
-  type StageWorkInput,
-  type StageWorkOutput,
-  orchestrationMachine,
-} from '../../machines/orchestration.js';
-import { STAGES, type Stage, type TerminalState, isTerminalState } from '../../machines/stages.js';
-import { CHECKPOINT_SCHEMA_VERSION, type CheckpointV1 } from '../checkpoint/schema.js';
+import { type Actor, type InspectionEvent, type Snapshot, createActor } from 'xstate';
+import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
+import type { StepFinished } from '../../machines/step-scheduler.js';
+import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
+import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV2 } from '../checkpoint/schema.js';
 import type { CheckpointLock, CheckpointStore } from '../checkpoint/store.js';
 import type { OrchestrationConfig } from '../config/schema.js';
 import { EXIT, OrchestratorError, exitCodeFor } from '../exit-codes.js';
+import type { Step } from '../plan/schema.js';
 import { PRODUCT, earlierExecutions, writeReport } from '../report/report-file.js';
 import type { RunReport, StageExecution } from '../report/schema.js';
 import { TransitionRecorder } from '../report/transition-recorder.js';
 import { VERSION } from '../version.js';
 import { CoalescedWriter } from './coalesced-writer.js';
-import type { Attempts, StartPlan } from './start-plan.js';
-import { runStageWork, skippedExecution } from './stage-work.js';
+import { createStageLogic } from './stage-logic.js';
+import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
+import type { StartPlan } from './start-plan.js';
 
 type OrchestrationActor = Actor<typeof orchestrationMachine>;
-type PersistedSnapshot = CheckpointV1['snapshot'];
+type PersistedSnapshot = CheckpointV2['snapshot'];
 type ResumablePlan = Exclude<StartPlan, { mode: 'done' }>;
+type Halt = NonNullable<CheckpointV2['halt']>;
+
+const HALTED_STATES = ['awaiting_approval', 'budget_exceeded'];
 
 export interface RunResult {
   report: RunReport;
   reportPath: string;
   checkpointPath: string;
+  /** `blocked` also when the run halted for an approval or its budget. */
   terminalState: TerminalState | null;
   /** The signal or reason that stopped the run before it ended, or null. */
   interruptedBy: string | null;
@@ -47,16 +49,19 @@ export interface SessionOptions {
 export class RunSession {
   private readonly report: RunReport;
   private readonly recorder: TransitionRecorder;
-  private readonly attempts: Attempts;
+  private readonly attempts: Record<string, number>;
+  private readonly approvals: Approval[];
   private readonly checkpointWriter: CoalescedWriter;
   private readonly reportWriter: CoalescedWriter;
-  private readonly logsDir: string;
   private readonly inFlight = new Set<Promise<unknown>>();
   private actor!: OrchestrationActor;
   private resumable: PersistedSnapshot | null = null;
   private interruptedBy: string | null = null;
   private fatal: OrchestratorError | null = null;
   private stopped = false;
+  private halted = false;
+  private resumingHalt = false;
+  private wallTimer: NodeJS.Timeout | null = null;
   private lastCheckpointKey = '';
   private finish: () => void = () => {};
 
@@ -67,11 +72,13 @@ export class RunSession {
     private readonly reportPath: string,
     private readonly options: SessionOptions,
   ) {
-    this.logsDir = join(config.outputDir, 'logs');
     this.attempts = { ...plan.attempts };
+    this.approvals = [...plan.approvals];
     const prior = plan.mode === 'snapshot' ? plan.checkpoint.transitions : [];
-    const current = plan.mode === 'snapshot' ? (plan.checkpoint.snapshot.value as Stage) : null;
+    const current = plan.mode === 'snapshot' ? lastStageOf(prior) : null;
     this.report = newReport(plan.runId, store.location, plan.resumedFrom);
+    this.report.approvals = this.approvals;
+    this.report.cost = { spent: plan.mode === 'snapshot' ? spentIn(plan.checkpoint) : 0, budget: this.costBudget };
     if (plan.mode !== 'fresh') this.report.earlier_stage_executions = earlierExecutions(reportPath, plan.runId);
     this.recorder = new TransitionRecorder(plan.runId, [...prior], current, () => this.reportWriter.request());
     this.report.transitions = this.recorder.transitions;
@@ -85,13 +92,22 @@ export class RunSession {
     );
   }
 
+  private get costBudget(): number | null {
+    return this.config.costBudget ?? this.config.plan.budget?.cost ?? null;
+  }
+
+  private stepsOf(stage: Stage): Step[] {
+    return this.config.plan.stages[stage] ?? [];
+  }
+
   async run(): Promise<RunResult> {
-    mkdirSync(this.logsDir, { recursive: true });
+    mkdirSync(join(this.config.outputDir, 'logs'), { recursive: true });
+    mkdirSync(join(this.config.outputDir, 'steps'), { recursive: true });
     const finished = new Promise<void>((resolve) => {
       this.finish = resolve;
     });
     this.actor = this.createActor();
-    if (this.plan.mode === 'snapshot') this.recordSkippedBefore(this.plan.checkpoint.snapshot.value as Stage);
+    if (this.plan.mode === 'snapshot') this.recordSkippedBefore(this.plan.checkpoint);
     this.actor.subscribe({
       next: (snapshot) => this.onSnapshot(snapshot),
       error: (error) => this.fail('the state machine failed', error),
@@ -101,24 +117,42 @@ export class RunSession {
     if (this.options.signal?.aborted) onAbort();
     else this.options.signal?.addEventListener('abort', onAbort, { once: true });
 
+    // A halted run is restored halted: it halts again only if RESUME changes nothing.
+    this.resumingHalt = this.plan.mode === 'snapshot' && HALTED_STATES.includes(String(this.plan.checkpoint.snapshot.value));
     this.actor.start();
     if (this.actor.getSnapshot().status === 'active' && this.resumable === null) {
       this.resumable = this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot;
     }
+    if (this.resumingHalt) {
+      this.resumingHalt = false;
+      this.actor.send({ type: 'RESUME', approvals: this.approvals.map((a) => a.gate) });
+      this.onSnapshot(this.actor.getSnapshot());
+    }
+    this.armWallClock();
     await finished;
     this.options.signal?.removeEventListener('abort', onAbort);
+    if (this.wallTimer) clearTimeout(this.wallTimer);
     await Promise.allSettled([...this.inFlight]);
     return await this.conclude();
   }
 
   private createActor(): OrchestrationActor {
-    const machine = orchestrationMachine.provide({
-      actors: {
-        runStage: fromPromise<StageWorkOutput, StageWorkInput>(({ input, signal }) => this.stageWork(input, signal)),
+    const stageLogic = createStageLogic({
+      steps: (stage) => this.stepsOf(stage),
+      concurrency: this.config.concurrency ?? this.config.plan.concurrency ?? 1,
+      costBudget: this.costBudget,
+      stageNeedsApproval: (stage) => this.config.plan.requireApproval.includes(stage),
+      runStep: (input, step, signal) => this.runStep(input, step, signal),
+      recordSkipped: (stage) => {
+        for (const step of this.stepsOf(stage)) this.addExecution(skippedExecution(stage, step));
       },
     });
+    // The machine declares its stage actor by input and output alone (a promise placeholder); the
+    // real one is richer actor logic with the same input and output, so the types differ.
+    const machine = orchestrationMachine.provide({ actors: { runStage: stageLogic as never } });
     const inspect = (event: InspectionEvent) => {
       this.recorder.observe(event);
+      this.onChildSnapshot(event);
       try {
         this.options.inspect?.(event);
       } catch {
@@ -127,8 +161,13 @@ export class RunSession {
     };
     if (this.plan.mode === 'snapshot') {
       const snapshot = structuredClone(this.plan.checkpoint.snapshot);
-      // Flags given at resume decide, as in V0; the snapshot keeps only progress.
-      (snapshot.context as unknown as OrchestrationContext).simulateBlocked = this.config.simulateBlocked;
+      const context = snapshot.context as unknown as OrchestrationContext;
+      // Flags and approvals given at resume decide, as in V0; the snapshot keeps progress.
+      context.simulateBlocked = this.config.simulateBlocked;
+      context.approvals = this.approvals.map((a) => a.gate);
+      context.completedSteps ??= {};
+      context.spentCost ??= 0;
+      context.halt ??= null;
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }
     return createActor(machine, { input: this.input(), inspect });
@@ -140,46 +179,56 @@ export class RunSession {
       runId: this.plan.runId,
       simulateBlocked: this.config.simulateBlocked,
       completedStages: this.plan.mode === 'snapshot' ? [] : this.plan.completedStages,
+      approvals: this.approvals.map((a) => a.gate),
     };
   }
 
-  private stageWork(input: StageWorkInput, signal: AbortSignal): Promise<StageWorkOutput> {
+  private runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished> {
     // Tracked whole (record included) so that a stopped run waits for it before concluding.
-    const work = this.doStageWork(input, signal);
+    const work = this.doRunStep(input, step, signal);
     this.inFlight.add(work);
     return work.finally(() => this.inFlight.delete(work));
   }
 
-  private async doStageWork(input: StageWorkInput, signal: AbortSignal): Promise<StageWorkOutput> {
-    const { stage } = input;
-    const invocation = this.config.stages[stage];
-    if (!invocation) return { stage, status: 'success', error: null };
-    if (input.alreadyCompleted) {
-      this.addExecution(skippedExecution(stage, invocation));
-      return { stage, status: 'skipped', error: null };
+  private async doRunStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished> {
+    const key = `${input.stage}/${step.id}`;
+    const attempt = (this.attempts[key] ?? 0) + 1;
+    this.attempts[key] = attempt;
+    try {
+      // The attempt is on disk, and the report names the step, before its program starts (a run
+      // killed meanwhile leaves both). The snapshot that started this step requests its writes once
+      // this call returns: let it, so that the flush carries them (one write each).
+      await Promise.resolve();
+      await Promise.all([this.checkpointWriter.flush(), this.reportWriter.flush()]);
+      if (this.stopped || signal.aborted) return cancelledStep(step.id);
+      const record = await runStepWork({
+        runId: input.runId,
+        stage: input.stage,
+        step,
+        attempt,
+        timeoutMs: step.timeoutMs ?? this.config.plan.timeoutMs ?? this.config.timeoutMs,
+        killGraceMs: this.config.killGraceMs,
+        outputDir: this.config.outputDir,
+        signal,
+        interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
+        onProcessGroup: (pgid, running) => this.options.lock?.noteProcessGroup?.(pgid, running),
+      });
+      this.addExecution(record);
+      this.report.cost.spent += record.cost;
+      return {
+        stepId: step.id,
+        status: record.status,
+        error: record.error,
+        finishedAtMs: Date.now(),
+        cost: record.cost,
+        cancelled: record.interrupted,
+      };
+    } catch (error) {
+      // A bug, not the program's doing: still one record for the attempt, and the step fails closed.
+      const record = failedExecution(input.stage, step, attempt, `internal error: ${String(error)}`);
+      this.addExecution(record);
+      return { stepId: step.id, status: 'failed', error: record.error, finishedAtMs: Date.now(), cost: 0, cancelled: false };
     }
-    const attempt = (this.attempts[stage] ?? 0) + 1;
-    this.attempts[stage] = attempt;
-    // The attempt is on disk, and the report names the stage, before its program starts (a run
-    // killed meanwhile leaves both). The snapshot that started this stage requests its writes once
-    // this call returns: let it, so that the flush carries them (one write each).
-    await Promise.resolve();
-    await Promise.all([this.checkpointWriter.flush(), this.reportWriter.flush()]);
-    if (this.stopped) return { stage, status: 'failed', error: 'interrupted' };
-    const record = await runStageWork({
-      runId: input.runId,
-      stage,
-      attempt,
-      invocation,
-      timeoutMs: invocation.timeoutMs ?? this.config.timeoutMs,
-      killGraceMs: this.config.killGraceMs,
-      logsDir: this.logsDir,
-      signal,
-      interruptReason: () => this.interruptedBy ?? 'a stop request',
-      onProcessGroup: (pgid) => this.options.lock?.noteProcessGroup?.(pgid),
-    });
-    this.addExecution(record);
-    return { stage, status: record.status, error: record.error };
   }
 
   private addExecution(record: StageExecution): void {
@@ -187,30 +236,60 @@ export class RunSession {
     this.reportWriter.request();
   }
 
-  /** A snapshot-resumed run records, as V0 does, a skipped execution for each completed stage. */
-  private recordSkippedBefore(current: Stage): void {
+  /** A snapshot-resumed run records, as V0 does, a skipped execution for each step of a completed stage. */
+  private recordSkippedBefore(checkpoint: CheckpointV2): void {
+    const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
+    const value = checkpoint.snapshot.value;
+    const current: Stage | undefined = isStage(value) ? value : (context.halt?.stage ?? undefined);
+    if (!current) return;
     for (const stage of STAGES.slice(0, STAGES.indexOf(current))) {
-      const invocation = this.config.stages[stage];
-      if (invocation) this.report.stage_executions.push(skippedExecution(stage, invocation));
+      for (const step of this.stepsOf(stage)) this.report.stage_executions.push(skippedExecution(stage, step));
     }
   }
 
   private onSnapshot(snapshot: ReturnType<OrchestrationActor['getSnapshot']>): void {
     if (this.stopped) return;
-
     if (snapshot.status === 'active') {
       this.resumable = this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot;
     }
     this.checkpointWriter.request();
     this.reportWriter.request();
     if (snapshot.status !== 'active') this.finish();
+    else if (HALTED_STATES.includes(String(snapshot.value)) && !this.resumingHalt) this.halt();
+  }
+
+  /** A stage's step progress changed: that is progress to checkpoint. */
+  private onChildSnapshot(event: InspectionEvent): void {
+    if (this.stopped || event.type !== '@xstate.snapshot' || event.actorRef.sessionId === event.rootId) return;
+    if ((event.snapshot as { status?: string }).status !== 'active') return;
+    if (this.actor?.getSnapshot().status !== 'active') return;
+    this.resumable = this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot;
+    this.checkpointWriter.request();
+  }
+
+  /** The machine waits for an approval or a bigger budget: the run stops here, `blocked`. */
+  private halt(): void {
+    this.halted = true;
+    this.stopped = true;
+    this.actor.stop();
+    this.finish();
+  }
+
+  private armWallClock(): void {
+    const maxWallMs = this.config.maxWallMs ?? this.config.plan.maxWallMs;
+    if (maxWallMs === undefined) return;
+    const fire = () => {
+      if (!this.stopped && this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'WALL_TIMEOUT' });
+    };
+    const left = this.plan.startedAtMs + maxWallMs - Date.now();
+    this.wallTimer = setTimeout(fire, Math.max(0, Math.min(left, 2_147_483_647)));
   }
 
   private interrupt(reason: string): void {
     if (this.stopped) return;
     this.interruptedBy = reason;
     this.stopped = true;
-    this.actor.stop(); // aborts the running stage's signal: its process group is ended
+    this.actor.stop(); // aborts the running steps' signals: their process groups are ended
     this.finish();
   }
 
@@ -220,7 +299,16 @@ export class RunSession {
     this.interrupt('an error');
   }
 
+  private currentHalt(): Halt | null {
+    const context = (this.resumable?.context ?? this.actor.getSnapshot().context) as unknown as OrchestrationContext;
+    if (this.halted && context.halt) return context.halt;
+    const snapshot = this.actor.getSnapshot();
+    if (snapshot.status === 'done' && snapshot.value === 'blocked') return { reason: 'simulated', stage: 'validation', gate: null };
+    return null;
+  }
+
   private terminalState(): TerminalState | null {
+    if (this.halted) return 'blocked';
     if (this.interruptedBy !== null) return null;
     const snapshot = this.actor.getSnapshot();
     return snapshot.status === 'done' && isTerminalState(snapshot.value) ? snapshot.value : null;
@@ -232,7 +320,8 @@ export class RunSession {
     this.report.status = this.interruptedBy === null ? 'finished' : 'interrupted';
     this.report.interrupted_by = this.fatal ? null : this.interruptedBy;
     this.report.failure = this.actor.getSnapshot().context.failure;
-    if (this.interruptedBy !== null) this.checkpointWriter.request();
+    this.report.blocked = this.currentHalt();
+    if (this.interruptedBy !== null || this.halted) this.checkpointWriter.request();
     this.reportWriter.request();
     await this.checkpointWriter.close();
     await this.reportWriter.close();
@@ -251,24 +340,29 @@ export class RunSession {
   private saveCheckpoint(): Promise<void> {
     const snapshot = this.actor.getSnapshot();
     const terminal = snapshot.status === 'done' && isTerminalState(snapshot.value) ? snapshot.value : null;
-    // Done and blocked are kept; a failed or timed-out (or stopped) run keeps the snapshot of the
-    // stage in flight, so that --resume runs that stage again (V0 keeps terminal_state null).
+    // Done and simulated-blocked are kept; a failed or timed-out (or stopped, or halted) run keeps
+    // its last active snapshot, so that --resume picks up there (V0 keeps terminal_state null).
     const keepsFinal = terminal === 'done' || terminal === 'blocked';
     const persisted = keepsFinal
       ? (this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot)
       : (this.resumable ?? (this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot));
     const context = persisted.context as unknown as OrchestrationContext;
-    const checkpoint: CheckpointV1 = {
+    const halt = this.currentHalt();
+    const checkpoint: CheckpointV2 = {
       run_id: this.plan.runId,
       completed_stages: context.completedStages,
-      terminal_state: keepsFinal ? terminal : null,
+      terminal_state: keepsFinal ? terminal : halt ? 'blocked' : null,
       updated_at_unix_secs: Math.floor(Date.now() / 1000),
       schema_version: CHECKPOINT_SCHEMA_VERSION,
       machine: 'orchestration',
       snapshot: persisted,
-      transitions: this.recorder.transitions,
-      attempts: this.attempts,
+      // Copies: a store may keep the document, and the run goes on changing these.
+      transitions: [...this.recorder.transitions],
+      attempts: { ...this.attempts },
       last_failure: snapshot.context.failure,
+      approvals: [...this.approvals],
+      halt,
+      started_at_unix_ms: this.plan.startedAtMs,
     };
     // Several machine steps can leave the same progress; writing it again buys nothing.
     const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });
@@ -281,7 +375,7 @@ export class RunSession {
     this.report.current_stage = this.recorder.currentStage;
     this.report.updated_at_unix_ms = Date.now();
     this.report.orchestrator_max_rss_kib = process.resourceUsage().maxRSS;
-    writeReport(this.reportPath, this.report);
+    writeReport(this.reportPath, this.report, { durable: this.report.status !== 'running' });
   }
 }
 
@@ -300,11 +394,29 @@ export function newReport(runId: string, checkpointPath: string, resumedFrom: Ru
     status: 'running',
     interrupted_by: null,
     failure: null,
+    blocked: null,
+    cost: { spent: 0, budget: null },
+    approvals: [],
     checkpoint_path: checkpointPath,
     started_at_unix_ms: now,
     updated_at_unix_ms: now,
     orchestrator_max_rss_kib: process.resourceUsage().maxRSS,
   };
+}
+
+function cancelledStep(stepId: string): StepFinished {
+  return { stepId, status: 'failed', error: 'cancelled before it started', finishedAtMs: Date.now(), cost: 0, cancelled: true };
+}
+
+/** Cost spent so far: the running stage's scheduler knows it best, else the machine's context. */
+function spentIn(checkpoint: CheckpointV2): number {
+  const child = checkpoint.snapshot.children?.stageWork as { snapshot?: { scheduler?: { spentCost?: number } } } | undefined;
+  const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
+  return child?.snapshot?.scheduler?.spentCost ?? context.spentCost ?? 0;
+}
+
+function lastStageOf(transitions: { to_stage: Stage }[]): Stage | null {
+  return transitions.at(-1)?.to_stage ?? null;
 }
 
 function interruptExitCode(reason: string): number {

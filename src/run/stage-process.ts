@@ -3,7 +3,7 @@
  * the configured pairs, stdout and stderr straight into log files (never through this
  * process's memory), its own process group, a timeout and a cancel that end the whole group.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { terminateGroup } from './process-group.js';
 
@@ -16,8 +16,12 @@ export interface StageProcessRequest {
   stdoutPath: string;
   stderrPath: string;
   signal: AbortSignal;
-  /** Told the process group id once the program started, and null once the group is gone. */
-  onProcessGroup?: (pgid: number | null) => void;
+  cwd?: string | undefined;
+  /** Stalled after this long without output and without a touch of `heartbeatPath`. */
+  heartbeatMs?: number | undefined;
+  heartbeatPath?: string | undefined;
+  /** Told the process group id once the program started (true) and once the group is gone (false). */
+  onProcessGroup?: (pgid: number, running: boolean) => void;
 }
 
 export interface StageProcessOutcome {
@@ -25,6 +29,7 @@ export interface StageProcessOutcome {
   signal: string | null;
   spawnError: string | null;
   timedOut: boolean;
+  stalled: boolean;
   cancelled: boolean;
   durationMs: number;
 }
@@ -34,6 +39,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
   const stdoutFd = openSync(request.stdoutPath, 'w', 0o600);
   const stderrFd = openSync(request.stderrPath, 'w', 0o600);
   let timedOut = false;
+  let stalled = false;
   let cancelled = false;
   let ending: Promise<void> | null = null;
   try {
@@ -41,6 +47,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       env: request.env,
       extendEnv: true,
       detached: true,
+      ...(request.cwd !== undefined ? { cwd: request.cwd } : {}),
       cleanup: false,
       reject: false,
       stdin: 'ignore',
@@ -49,7 +56,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       stderr: stderrFd as 3,
     });
     const pgid = child.pid;
-    if (pgid !== undefined) request.onProcessGroup?.(pgid);
+    if (pgid !== undefined) request.onProcessGroup?.(pgid, true);
     const end = () => {
       if (pgid !== undefined && ending === null) ending = terminateGroup(pgid, request.killGraceMs);
     };
@@ -57,6 +64,12 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       timedOut = true;
       end();
     }, request.timeoutMs);
+    const watchdog = request.heartbeatMs
+      ? watchActivity(request, request.heartbeatMs, () => {
+          stalled = true;
+          end();
+        })
+      : null;
     const onAbort = () => {
       cancelled = true;
       end();
@@ -66,11 +79,12 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
 
     const result = await child;
     clearTimeout(timer);
+    if (watchdog) clearInterval(watchdog);
     request.signal.removeEventListener('abort', onAbort);
     // The leader is gone; whatever it left behind in its group goes too.
     end();
     await ending;
-    if (pgid !== undefined) request.onProcessGroup?.(null);
+    if (pgid !== undefined) request.onProcessGroup?.(pgid, false);
 
     const spawnError = pgid === undefined || (result.exitCode === undefined && result.signal === undefined)
       ? describeSpawnError(result)
@@ -80,6 +94,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       signal: result.signal ?? null,
       spawnError,
       timedOut,
+      stalled,
       cancelled,
       durationMs: Math.round(performance.now() - started),
     };
@@ -91,4 +106,38 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
 
 function describeSpawnError(result: { code?: string; originalMessage?: string; shortMessage?: string }): string {
   return result.originalMessage || result.code || result.shortMessage || 'unknown spawn error';
+}
+
+/**
+ * The watchdog: output reaches the log files directly (not through this process), so activity
+ * is read from their sizes and the heartbeat file's modification time.
+ */
+function watchActivity(request: StageProcessRequest, heartbeatMs: number, onStall: () => void): NodeJS.Timeout {
+  let lastSeen = '';
+  let lastChange = Date.now();
+  const probe = () => {
+    const sizes = [request.stdoutPath, request.stderrPath].map((path) => fileMark(path, 'size'));
+    const beat = request.heartbeatPath ? fileMark(request.heartbeatPath, 'mtime') : '';
+    const seen = `${sizes.join('/')}|${beat}`;
+    const now = Date.now();
+    if (seen !== lastSeen) {
+      lastSeen = seen;
+      lastChange = now;
+    } else if (now - lastChange >= heartbeatMs) {
+      clearInterval(interval);
+      onStall();
+    }
+  };
+  const interval = setInterval(probe, Math.max(10, Math.min(250, Math.floor(heartbeatMs / 4))));
+  probe();
+  return interval;
+}
+
+function fileMark(path: string, what: 'size' | 'mtime'): string {
+  try {
+    const stat = statSync(path);
+    return what === 'size' ? String(stat.size) : String(stat.mtimeMs);
+  } catch {
+    return '-';
+  }
 }

@@ -1,53 +1,66 @@
 /**
- * The work of one stage: run its configured program once and judge the result the way V0
- * does, into one execution record.
+ * One attempt of one step: run its program and judge the result the way V0 does, into one
+ * execution record. Also reads the cost the step reported.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Stage, StageStatus } from '../../machines/stages.js';
-import { stageIdempotencyKey } from '../../machines/stages.js';
-import type { Invocation } from '../config/schema.js';
+import { stageTitle } from '../../machines/stages.js';
+import type { Step } from '../plan/schema.js';
 import type { StageExecution } from '../report/schema.js';
 import { checkArtifacts } from './artifacts.js';
 import { runStageProcess } from './stage-process.js';
 
-export interface StageWorkRequest {
+export interface StepWorkRequest {
   runId: string;
   stage: Stage;
+  step: Step;
   attempt: number;
-  invocation: Invocation;
   timeoutMs: number;
   killGraceMs: number;
-  logsDir: string;
+  outputDir: string;
   signal: AbortSignal;
   /** Why the run was stopped, once `signal` is aborted. */
   interruptReason: () => string;
-  /** Told the stage's process group when it starts, and null once it is gone. */
-  onProcessGroup?: (pgid: number | null) => void;
+  /** Told the step's process group when it starts (true) and once it is gone (false). */
+  onProcessGroup?: (pgid: number, running: boolean) => void;
 }
 
-export async function runStageWork(request: StageWorkRequest): Promise<StageExecution> {
-  const { stage, attempt, invocation } = request;
-  const idempotencyKey = stageIdempotencyKey(stage);
+export function idempotencyKeyOf(stage: Stage, step: Step): string {
+  return step.idempotencyKey ?? `stage:${stageTitle(stage)}/step:${step.id}`;
+}
+
+export async function runStepWork(request: StepWorkRequest): Promise<StageExecution> {
+  const { stage, step, attempt } = request;
+  const idempotencyKey = idempotencyKeyOf(stage, step);
   const startedAtMs = Date.now();
-  const stdoutLog = join(request.logsDir, `${stage}.attempt-${attempt}.stdout.log`);
-  const stderrLog = join(request.logsDir, `${stage}.attempt-${attempt}.stderr.log`);
-  const env: Record<string, string> = {};
-  for (const { key, value } of invocation.env) env[key] = value;
-  Object.assign(env, {
+  const base = `${stage}.${step.id}.attempt-${attempt}`;
+  const stdoutLog = join(request.outputDir, 'logs', `${base}.stdout.log`);
+  const stderrLog = join(request.outputDir, 'logs', `${base}.stderr.log`);
+  const costFile = join(request.outputDir, 'steps', `${base}.cost.json`);
+  const heartbeatFile = join(request.outputDir, 'steps', `${base}.heartbeat`);
+  const env: Record<string, string> = {
+    ...step.env,
     ORCHESTRATOR_RUN_ID: request.runId,
     ORCHESTRATOR_STAGE: stage,
+    ORCHESTRATOR_STEP: step.id,
     ORCHESTRATOR_IDEMPOTENCY_KEY: idempotencyKey,
     ORCHESTRATOR_ATTEMPT: String(attempt),
-  });
+    ORCHESTRATOR_COST_FILE: costFile,
+    ORCHESTRATOR_HEARTBEAT_FILE: heartbeatFile,
+  };
 
   const outcome = await runStageProcess({
-    bin: invocation.bin,
-    args: invocation.args,
+    bin: step.bin,
+    args: step.args,
     env,
+    cwd: step.cwd,
     timeoutMs: request.timeoutMs,
     killGraceMs: request.killGraceMs,
     stdoutPath: stdoutLog,
     stderrPath: stderrLog,
+    heartbeatMs: step.heartbeatMs,
+    heartbeatPath: heartbeatFile,
     signal: request.signal,
     ...(request.onProcessGroup ? { onProcessGroup: request.onProcessGroup } : {}),
   });
@@ -58,21 +71,25 @@ export async function runStageWork(request: StageWorkRequest): Promise<StageExec
   let malformed: string[] = [];
   if (outcome.spawnError !== null) {
     status = 'spawn_failed';
-    error = `Failed to spawn command '${invocation.bin}': ${outcome.spawnError}`;
+    error = `Failed to spawn command '${step.bin}': ${outcome.spawnError}`;
   } else if (outcome.cancelled) {
     status = 'failed';
-    error = `Interrupted by ${request.interruptReason()}; --resume runs this stage again`;
+    error = `Interrupted by ${request.interruptReason()}; --resume runs this step again`;
+  } else if (outcome.stalled) {
+    status = 'timeout';
+    error = `Stalled: no output and no heartbeat for ${step.heartbeatMs} ms`;
   } else if (outcome.timedOut) {
     status = 'timeout';
     error = `Command timed out after ${request.timeoutMs} ms`;
   } else {
-    ({ missing, malformed } = await checkArtifacts(invocation.expectedArtifacts));
+    const check = await checkArtifacts(step.expectedArtifacts);
+    ({ missing, malformed } = check);
     if (missing.length > 0) {
       status = 'artifact_missing';
       error = 'Expected artifacts were not produced';
     } else if (malformed.length > 0) {
       status = 'artifact_missing';
-      error = 'Expected JSON artifacts are malformed';
+      error = `Expected JSON artifacts are malformed: ${check.problems.join('; ')}`;
     } else if (outcome.exitCode === 0) {
       status = 'success';
     } else {
@@ -87,9 +104,9 @@ export async function runStageWork(request: StageWorkRequest): Promise<StageExec
   return {
     stage,
     idempotency_key: idempotencyKey,
-    command: invocation.bin,
-    args: invocation.args,
-    env_keys: invocation.env.map(({ key }) => key),
+    command: step.bin,
+    args: step.args,
+    env_keys: Object.keys(step.env),
     started_at_unix_secs: Math.floor(startedAtMs / 1000),
     duration_ms: outcome.durationMs,
     exit_code: outcome.exitCode,
@@ -97,6 +114,7 @@ export async function runStageWork(request: StageWorkRequest): Promise<StageExec
     error,
     missing_artifacts: missing,
     malformed_artifacts: malformed,
+    step: step.id,
     attempt,
     started_at_unix_ms: startedAtMs,
     timeout_ms: request.timeoutMs,
@@ -104,31 +122,53 @@ export async function runStageWork(request: StageWorkRequest): Promise<StageExec
     stdout_log: stdoutLog,
     stderr_log: stderrLog,
     interrupted: outcome.cancelled,
+    cost: readCost(costFile),
   };
 }
 
-/** V0's record for a stage that an earlier invocation completed. */
-export function skippedExecution(stage: Stage, invocation: Invocation): StageExecution {
+/** `{"cost": n}` written by the step; anything else counts as no cost. */
+function readCost(path: string): number {
+  try {
+    const value = (JSON.parse(readFileSync(path, 'utf8')) as { cost?: unknown }).cost;
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** V0's record for a step that an earlier invocation completed. */
+export function skippedExecution(stage: Stage, step: Step): StageExecution {
+  return { ...bareRecord(stage, step, 0), status: 'skipped', error: 'Skipped due to checkpoint resume' };
+}
+
+/** The record of an attempt the orchestrator itself could not carry out. */
+export function failedExecution(stage: Stage, step: Step, attempt: number, error: string): StageExecution {
+  return { ...bareRecord(stage, step, attempt), status: 'failed', error };
+}
+
+function bareRecord(stage: Stage, step: Step, attempt: number): StageExecution {
   const now = Date.now();
   return {
     stage,
-    idempotency_key: stageIdempotencyKey(stage),
-    command: invocation.bin,
-    args: invocation.args,
-    env_keys: invocation.env.map(({ key }) => key),
+    idempotency_key: idempotencyKeyOf(stage, step),
+    command: step.bin,
+    args: step.args,
+    env_keys: Object.keys(step.env),
     started_at_unix_secs: Math.floor(now / 1000),
     duration_ms: 0,
     exit_code: null,
-    status: 'skipped',
-    error: 'Skipped due to checkpoint resume',
+    status: 'failed',
+    error: null,
     missing_artifacts: [],
     malformed_artifacts: [],
-    attempt: 0,
+    step: step.id,
+    attempt,
     started_at_unix_ms: now,
     timeout_ms: null,
     signal: null,
     stdout_log: null,
     stderr_log: null,
     interrupted: false,
+    cost: 0,
   };
 }

@@ -1,62 +1,67 @@
 /**
- * Decides where an invocation starts: a fresh run, the persisted snapshot of an interrupted or
- * failed run, a re-walk of a V0 or blocked checkpoint's completed stages, or nothing at all
- * for a run that is already done.
+ * Decides where an invocation starts: a fresh run; the persisted snapshot of an interrupted,
+ * failed or halted run; a re-walk of a V0 or simulated-blocked checkpoint's completed stages;
+ * or nothing at all for a run that is already done.
  */
 import { randomBytes } from 'node:crypto';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { type CheckpointV1, isV1 } from '../checkpoint/schema.js';
+import { type Approval, type CheckpointV2, isVersioned } from '../checkpoint/schema.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
-import type { RunReport, Transition } from '../report/schema.js';
+import type { Transition } from '../report/schema.js';
+
+interface Carried {
+  runId: string;
+  attempts: Record<string, number>;
+  approvals: Approval[];
+  startedAtMs: number;
+}
 
 export type StartPlan =
-  | { mode: 'fresh'; runId: string; completedStages: Stage[]; attempts: Attempts; resumedFrom: null }
-  | { mode: 'rewalk'; runId: string; completedStages: Stage[]; attempts: Attempts; resumedFrom: 'v0_checkpoint' | 'blocked_checkpoint' }
-  | { mode: 'snapshot'; runId: string; checkpoint: CheckpointV1; attempts: Attempts; resumedFrom: 'snapshot' }
-  | { mode: 'done'; runId: string; transitions: Transition[]; resumedFrom: 'done_checkpoint' };
+  | (Carried & { mode: 'fresh'; completedStages: Stage[]; resumedFrom: null })
+  | (Carried & { mode: 'rewalk'; completedStages: Stage[]; resumedFrom: 'v0_checkpoint' | 'blocked_checkpoint' })
+  | (Carried & { mode: 'snapshot'; checkpoint: CheckpointV2; resumedFrom: 'snapshot' })
+  | { mode: 'done'; runId: string; transitions: Transition[]; approvals: Approval[]; resumedFrom: 'done_checkpoint' };
 
-export type Attempts = Partial<Record<Stage, number>>;
-export type ResumedFrom = RunReport['resumed_from'];
+const HALTED = ['awaiting_approval', 'budget_exceeded'];
 
 export async function planStart(store: CheckpointStore, resume: boolean): Promise<StartPlan> {
   // Loading also on a fresh run: a checkpoint that does not parse is never overwritten.
   const checkpoint = await store.load();
-  if (!resume) return { mode: 'fresh', runId: newRunId(), completedStages: [], attempts: {}, resumedFrom: null };
+  if (!resume) {
+    return { mode: 'fresh', runId: newRunId(), completedStages: [], attempts: {}, approvals: [], startedAtMs: Date.now(), resumedFrom: null };
+  }
   if (checkpoint === null) {
     throw new OrchestratorError(`cannot resume: no checkpoint at ${store.location}`, EXIT.failed);
   }
-  if (!isV1(checkpoint)) {
+  if (!isVersioned(checkpoint)) {
+    const carried = { runId: checkpoint.run_id, attempts: {}, approvals: [], startedAtMs: Date.now() };
     if (checkpoint.terminal_state === 'done') {
-      return { mode: 'done', runId: checkpoint.run_id, transitions: [], resumedFrom: 'done_checkpoint' };
+      return { mode: 'done', runId: checkpoint.run_id, transitions: [], approvals: [], resumedFrom: 'done_checkpoint' };
     }
-    return {
-      mode: 'rewalk',
-      runId: checkpoint.run_id,
-      completedStages: checkpoint.completed_stages,
-      attempts: {},
-      resumedFrom: 'v0_checkpoint',
-    };
+    return { ...carried, mode: 'rewalk', completedStages: checkpoint.completed_stages, resumedFrom: 'v0_checkpoint' };
   }
+  const carried = {
+    runId: checkpoint.run_id,
+    attempts: checkpoint.attempts,
+    approvals: checkpoint.approvals,
+    startedAtMs: checkpoint.started_at_unix_ms,
+  };
   if (checkpoint.terminal_state === 'done') {
-    return { mode: 'done', runId: checkpoint.run_id, transitions: checkpoint.transitions, resumedFrom: 'done_checkpoint' };
+    return { mode: 'done', runId: checkpoint.run_id, transitions: checkpoint.transitions, approvals: checkpoint.approvals, resumedFrom: 'done_checkpoint' };
   }
-  if (checkpoint.terminal_state === 'blocked') {
-    return {
-      mode: 'rewalk',
-      runId: checkpoint.run_id,
-      completedStages: checkpoint.completed_stages,
-      attempts: checkpoint.attempts,
-      resumedFrom: 'blocked_checkpoint',
-    };
+  const { snapshot } = checkpoint;
+  if (checkpoint.terminal_state === 'blocked' && snapshot.status === 'done') {
+    // --simulate-blocked ended it (V0): its stages re-walk, completed ones skipped.
+    return { ...carried, mode: 'rewalk', completedStages: checkpoint.completed_stages, resumedFrom: 'blocked_checkpoint' };
   }
-  if (checkpoint.snapshot.status !== 'active' || !isStage(checkpoint.snapshot.value)) {
+  if (snapshot.status !== 'active' || !(isStage(snapshot.value) || HALTED.includes(snapshot.value))) {
     throw new OrchestratorError(
-      `cannot read checkpoint ${store.location}: field snapshot.value: '${String(checkpoint.snapshot.value)}' is not a stage a run can resume from; the file was left as it is`,
+      `cannot read checkpoint ${store.location}: field snapshot.value: '${String(snapshot.value)}' is not a state a run can resume from; the file was left as it is`,
       EXIT.failed,
     );
   }
-  return { mode: 'snapshot', runId: checkpoint.run_id, checkpoint, attempts: checkpoint.attempts, resumedFrom: 'snapshot' };
+  return { ...carried, mode: 'snapshot', checkpoint, resumedFrom: 'snapshot' };
 }
 
 /** V0's `run_<unix secs>`, with a random suffix so two runs started in one second differ. */

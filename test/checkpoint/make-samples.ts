@@ -1,5 +1,5 @@
 /**
- * Writes the version-1 sample checkpoints in snapshots/checkpoints/ from real runs of the built
+ * Writes the sample checkpoints of the current schema version in snapshots/checkpoints/ from real runs of the built
  * CLI. Run once when the checkpoint schema version changes (keep the old samples: they must go
  * on resuming), after `node scripts/build.mjs`:
  *
@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHECKPOINT_SCHEMA_VERSION } from '../../src/checkpoint/schema.js';
 import { ROOT, STAGE, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
 const OUT = join(ROOT, 'snapshots', 'checkpoints');
@@ -23,10 +24,15 @@ interface Sample {
 }
 
 const SAMPLES: Sample[] = [
-  { name: 'v1-done', executor: ['ok'], expectExit: 0 },
-  { name: 'v1-failed-at-execution', executor: ['fail', '7'], expectExit: 1 },
-  { name: 'v1-blocked', executor: ['ok'], extra: ['--simulate-blocked'], expectExit: 3 },
-  { name: 'v1-interrupted-in-execution', executor: ['started-then-sleep'], expectExit: 143, interruptWith: 'SIGTERM' },
+  { name: `v${CHECKPOINT_SCHEMA_VERSION}-done`, executor: ['ok'], expectExit: 0 },
+  { name: `v${CHECKPOINT_SCHEMA_VERSION}-failed-at-execution`, executor: ['fail', '7'], expectExit: 1 },
+  { name: `v${CHECKPOINT_SCHEMA_VERSION}-blocked`, executor: ['ok'], extra: ['--simulate-blocked'], expectExit: 3 },
+  {
+    name: `v${CHECKPOINT_SCHEMA_VERSION}-interrupted-in-execution`,
+    executor: ['started-then-sleep'],
+    expectExit: 143,
+    interruptWith: 'SIGTERM',
+  },
 ];
 
 async function makeSample(sample: Sample): Promise<void> {

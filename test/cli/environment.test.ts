@@ -73,7 +73,7 @@ describe("a stage program's environment", () => {
     // The program did get the value (from its environment, written outside the output dir).
     expect(envFile(managerEnv).get('SECRET_TOKEN')).toBe(secret);
     const whileRunning = filesUnder(dir).map((file) => file.slice(dir.length + 1));
-    expect(whileRunning).toEqual(expect.arrayContaining([REPORT, CHECKPOINT, LOCK, 'logs/execution.attempt-1.stdout.log']));
+    expect(whileRunning).toEqual(expect.arrayContaining([REPORT, CHECKPOINT, LOCK, 'logs/execution.executor.attempt-1.stdout.log']));
     expect(leaks()).toEqual([]);
 
     run.child.kill('SIGTERM');

@@ -16,8 +16,8 @@ describe('kill -9 of the orchestrator mid-stage, then --resume', () => {
     await waitFor(() => existsSync(started), 10_000, 'the executor to start');
     // The lock names the stage's process group just after the program starts: kill after that,
     // or the orphaned stage is one the next run cannot know about.
-    await waitFor(() => readLock(dir).stage_group !== null, 10_000, 'the lock to name the stage group');
-    const orphan = readLock(dir).stage_group!.pgid;
+    await waitFor(() => readLock(dir).stage_groups.length > 0, 10_000, 'the lock to name the stage group');
+    const orphan = readLock(dir).stage_groups[0]!.pgid;
     first.child.kill('SIGKILL');
     expect((await first.done).signal).toBe('SIGKILL');
 
@@ -29,7 +29,7 @@ describe('kill -9 of the orchestrator mid-stage, then --resume', () => {
     expect(checkpoint.run_id).toBe(report.run_id);
     expect(checkpoint.terminal_state).toBeNull();
     expect(checkpoint.completed_stages).toEqual(['planning', 'policy_ingestion']);
-    expect(checkpoint.attempts).toEqual({ planning: 1, execution: 1 });
+    expect(checkpoint.attempts).toEqual({ 'planning/manager': 1, 'execution/executor': 1 });
     expect(readLock(dir).pid).toBe(first.child.pid);
 
     const resumed = await runCli([dir, '--resume', ...flags], { env });
@@ -75,8 +75,8 @@ describe('kill -9 while the first stage runs', () => {
     const started = join(dir, 'manager-started');
     const first = startCli([dir, ...manager('started-then-sleep', started)]);
     await waitFor(() => existsSync(started), 10_000, 'the manager to start');
-    await waitFor(() => readLock(dir).stage_group !== null, 10_000, 'the lock to name the stage group');
-    const orphan = readLock(dir).stage_group!.pgid;
+    await waitFor(() => readLock(dir).stage_groups.length > 0, 10_000, 'the lock to name the stage group');
+    const orphan = readLock(dir).stage_groups[0]!.pgid;
     first.child.kill('SIGKILL');
     await first.done;
     const report = readJson(join(dir, REPORT));

@@ -11,8 +11,8 @@ describe('a stage left running by a killed orchestrator', () => {
     const flags = ['--executor-bin', STAGE, '--executor-arg', 'slow-first', '--executor-arg', started, '--kill-grace-ms', '300'];
     const first = startCli([dir, ...flags], { env: { SIDE_EFFECTS: effects } });
     await waitFor(() => sideEffects(effects).length === 1, 10_000, 'the executor to start');
-    await waitFor(() => readLock(dir).stage_group !== null, 10_000, 'the lock to name the stage group');
-    const { pgid } = readLock(dir).stage_group;
+    await waitFor(() => readLock(dir).stage_groups.length > 0, 10_000, 'the lock to name the stage group');
+    const { pgid } = readLock(dir).stage_groups[0];
     first.child.kill('SIGKILL');
     await first.done;
     // SIGKILL gives the orchestrator no chance: its stage lives on as an orphan.

@@ -30,7 +30,7 @@ export const ALL_FIVE: [string | null, string][] = [
   ['validation', 'closure'],
 ];
 
-export function readLock(dir: string): { pid: number; stage_group: { pgid: number } | null } {
+export function readLock(dir: string): { pid: number; stage_groups: { pgid: number }[] } {
   return readJson(join(dir, LOCK));
 }
 

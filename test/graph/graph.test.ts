@@ -16,6 +16,8 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 // Written out by hand: the expectations must not come from the code under test.
 const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
 const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
+/** Where a run halts (reported blocked) until --resume: not final. */
+const HALTED = ['awaiting_approval', 'budget_exceeded'];
 
 const renderings = [
   { file: 'machine.graph.json', render: machineGraphJson },
@@ -54,8 +56,8 @@ describe('the graph as JSON', () => {
   });
 
   it('has every stage, in order, then every terminal state, as a node', () => {
-    expect(graph.nodes.map((node: any) => node.key)).toEqual([...STAGES, ...TERMINALS]);
-    expect(graph.nodes.map((node: any) => node.id)).toEqual([...STAGES, ...TERMINALS].map((k) => `orchestration.${k}`));
+    expect(graph.nodes.map((node: any) => node.key)).toEqual([...STAGES, ...HALTED, ...TERMINALS]);
+    expect(graph.nodes.map((node: any) => node.id)).toEqual([...STAGES, ...HALTED, ...TERMINALS].map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
   });
 
@@ -63,13 +65,26 @@ describe('the graph as JSON', () => {
     const ids = new Set(graph.nodes.map((node: any) => node.id));
     for (const edge of graph.edges) {
       expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
-      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork']).toContain(edge.event);
-      expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : 'error');
+      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'WALL_TIMEOUT', 'RESUME']).toContain(edge.event);
+      expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : edge.event.startsWith('xstate.error.') ? 'error' : edge.event);
     }
   });
 
   it('leaves no terminal state', () => {
     for (const terminal of TERMINALS) expect(edgesFrom(terminal)).toEqual([]);
+  });
+
+  it('sends every stage to a halted state when its work halts, and each halted state back to the stage it halted in', () => {
+    for (const stage of STAGES) {
+      expect(edgesFrom(stage).filter((e: any) => e.guard === 'stageAwaitsApproval').map((e: any) => key(e.target))).toEqual(['awaiting_approval']);
+      expect(edgesFrom(stage).filter((e: any) => e.guard === 'stageOverBudget').map((e: any) => key(e.target))).toEqual(['budget_exceeded']);
+      expect(edgesFrom(stage).filter((e: any) => e.event === 'WALL_TIMEOUT').map((e: any) => key(e.target))).toEqual(['timeout']);
+    }
+    for (const halted of HALTED) {
+      expect(edgesFrom(halted).map((e: any) => [e.event, e.guard, key(e.target)])).toEqual(
+        STAGES.map((stage) => ['RESUME', `haltedIn(${stage})`, stage]),
+      );
+    }
   });
 
   it('passes each stage on to the next one, and the last one to done', () => {
@@ -107,7 +122,7 @@ async function walk(simulateBlocked: boolean, status: 'success' | 'skipped') {
     actors: {
       runStage: fromPromise<StageWorkOutput, StageWorkInput>(async ({ input }) => {
         started.push(input.stage);
-        return { stage: input.stage, status, error: null };
+        return { stage: input.stage, status, error: null, completedSteps: [], spentCost: 0 };
       }),
     },
   });

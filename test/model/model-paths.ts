@@ -46,7 +46,7 @@ export interface ModelPath {
 
 interface StageDoneEvent extends EventObject {
   type: 'xstate.done.actor.stageWork';
-  output: { stage: string; status: string; error: string | null };
+  output: { stage: string; status: string; error: string | null; completedSteps: string[]; spentCost: number };
 }
 
 function isProgramStage(stage: string): stage is ProgramStage {
@@ -62,7 +62,10 @@ function stageOutcomeEvents(snapshot: { value: unknown; status: string }): Stage
   if (snapshot.status !== 'active' || typeof snapshot.value !== 'string') return [];
   const stage = snapshot.value;
   const outcomes: Outcome[] = isProgramStage(stage) ? (Object.keys(OUTCOMES) as Outcome[]) : ['success'];
-  return outcomes.map((outcome) => ({ type: 'xstate.done.actor.stageWork', output: { stage, ...OUTCOMES[outcome] } }));
+  return outcomes.map((outcome) => ({
+    type: 'xstate.done.actor.stageWork',
+    output: { stage, ...OUTCOMES[outcome], completedSteps: [], spentCost: 0 },
+  }));
 }
 
 function outcomeOf(event: StageDoneEvent): Outcome {
@@ -129,7 +132,7 @@ export function runDirs(prefix: string, context: TestContext): RunDirs {
 
 /** A configured stage that is not on the path (the run ends before it) is given a passing program. */
 function invocationFor(stage: ProgramStage, outcome: Outcome, dirs: RunDirs) {
-  const env = [{ key: 'SIDE_EFFECTS', value: dirs.sideEffects }];
+  const env = { SIDE_EFFECTS: dirs.sideEffects };
   const artifact = join(dirs.workDir, `${stage}-artifact.json`);
   switch (outcome) {
     case 'success':
@@ -156,9 +159,12 @@ export function configFor(path: ModelPath, dirs: RunDirs, resume = false): Orche
     // Programs that should pass get ample time even on a loaded machine.
     timeoutMs: 20_000,
     killGraceMs: 200,
-    stages: {
-      planning: invocationFor('planning', outcomeAt('planning'), dirs),
-      execution: invocationFor('execution', outcomeAt('execution'), dirs),
+    // The V0 shape: one step per program stage, with V0's idempotency keys.
+    plan: {
+      stages: {
+        planning: [{ id: 'manager', idempotencyKey: 'stage:Planning', ...invocationFor('planning', outcomeAt('planning'), dirs) }],
+        execution: [{ id: 'executor', idempotencyKey: 'stage:Execution', ...invocationFor('execution', outcomeAt('execution'), dirs) }],
+      },
     },
   };
 }

@@ -95,6 +95,8 @@ describe.concurrent('resuming from any checkpoint of a path ends as the uninterr
       // At least the checkpoint written before the first program starts, and the last one.
       expect(original.saved.length).toBeGreaterThanOrEqual(2);
 
+      // Attempts are counted per step; the V0 flags' steps are `manager` and `executor`.
+      const STEP_OF: Record<string, string> = { planning: 'manager', execution: 'executor' };
       for (const [index, saved] of original.saved.entries()) {
         const where = `checkpoint ${index + 1}/${original.saved.length} (completed: ${saved.checkpoint.completed_stages.join(', ') || 'none'})`;
         const resumed = await resumedRun(path, saved, context);
@@ -108,7 +110,9 @@ describe.concurrent('resuming from any checkpoint of a path ends as the uninterr
         const attempts: Record<string, number> = 'attempts' in saved.checkpoint ? saved.checkpoint.attempts : {};
         const pathStages = expected.programRuns.map((line) => line.split(' ')[0]!);
         expect(resumed.programRuns, where).toEqual(
-          pathStages.filter((stage) => !completed.includes(stage)).map((stage) => `${stage} ${(attempts[stage] ?? 0) + 1}`),
+          pathStages
+            .filter((stage) => !completed.includes(stage))
+            .map((stage) => `${stage} ${(attempts[`${stage}/${STEP_OF[stage]}`] ?? 0) + 1}`),
         );
         // As V0: a done checkpoint executes nothing; otherwise each completed program stage is one
         // `skipped` record, and the others end as they did in the uninterrupted run.

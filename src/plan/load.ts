@@ -1,0 +1,104 @@
+/**
+ * Reads a plan file (JSON, or YAML by extension), validates it, and checks what a schema cannot:
+ * unique step ids, `needs` that name steps of the same stage, no cycles.
+ */
+import { readFileSync } from 'node:fs';
+import { STAGES } from '../../machines/stages.js';
+import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { type Plan, planSchema } from './schema.js';
+
+export async function loadPlanFile(path: string): Promise<Plan> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw planError(path, `cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = /\.ya?ml$/i.test(path) ? (await loadYaml()).parse(text) : JSON.parse(text);
+  } catch (error) {
+    throw planError(path, `not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${firstLine(error)}`);
+  }
+  return validatePlan(data, path);
+}
+
+export function validatePlan(data: unknown, source: string): Plan {
+  const parsed = planSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    // A record key that breaks its own schema nests the real message one level down.
+    const inner = (issue as { issues?: { message: string }[] }).issues?.[0]?.message;
+    throw planError(source, `${formatPath(issue.path)}: ${issue.code === 'invalid_key' && inner ? inner : issue.message}`);
+  }
+  checkSteps(parsed.data, source);
+  return parsed.data;
+}
+
+/** `stages.execution[2].timeoutMs`: the way a reader finds the field in the file. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out || '(plan)';
+}
+
+function checkSteps(plan: Plan, source: string): void {
+  for (const stage of STAGES) {
+    const steps = plan.stages[stage] ?? [];
+    const index = new Map<string, number>();
+    steps.forEach((step, i) => {
+      if (index.has(step.id)) throw planError(source, `stages.${stage}[${i}].id: '${step.id}' is already used by stages.${stage}[${index.get(step.id)}]`);
+      index.set(step.id, i);
+    });
+    steps.forEach((step, i) => {
+      step.needs.forEach((need, j) => {
+        if (!index.has(need)) throw planError(source, `stages.${stage}[${i}].needs[${j}]: no step '${need}' in stage ${stage}`);
+        if (need === step.id) throw planError(source, `stages.${stage}[${i}].needs[${j}]: a step cannot need itself`);
+      });
+    });
+    const cycle = findCycle(steps.map((s) => ({ id: s.id, needs: s.needs })));
+    if (cycle) throw planError(source, `stages.${stage}: steps depend on each other in a cycle: ${cycle.join(' -> ')}`);
+  }
+}
+
+/** A cycle among `needs`, as the ids along it (first repeated at the end), or null. */
+export function findCycle(steps: { id: string; needs: string[] }[]): string[] | null {
+  const needs = new Map(steps.map((s) => [s.id, s.needs]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const trail: string[] = [];
+  const visit = (id: string): string[] | null => {
+    if (state.get(id) === 'done') return null;
+    if (state.get(id) === 'visiting') return [...trail.slice(trail.indexOf(id)), id];
+    state.set(id, 'visiting');
+    trail.push(id);
+    for (const need of needs.get(id) ?? []) {
+      const found = visit(need);
+      if (found) return found;
+    }
+    trail.pop();
+    state.set(id, 'done');
+    return null;
+  };
+  for (const { id } of steps) {
+    const found = visit(id);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** YAML support loads only for YAML plans. A bundled chunk may expose the module as `default`. */
+async function loadYaml(): Promise<{ parse: (text: string) => unknown }> {
+  const mod = (await import('yaml')) as { parse?: (text: string) => unknown; default?: { parse: (text: string) => unknown } };
+  return { parse: mod.parse ?? mod.default!.parse };
+}
+
+function planError(source: string, message: string): OrchestratorError {
+  return new OrchestratorError(`plan ${source}: ${message}`, EXIT.usage);
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}

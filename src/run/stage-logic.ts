@@ -1,0 +1,224 @@
+/**
+ * The stage actor: XState actor logic that runs a stage's steps through the step scheduler.
+ * `transition` is pure (the scheduler decides); starting and cancelling programs happen in
+ * deferred effects and in `start`. Its snapshot — every step's progress — is plain JSON, saved
+ * inside the machine's persisted snapshot, so a resumed run knows which steps are done.
+ */
+import type { ActorLogic, ActorRefLike, ActorScope, ActorSystem, Snapshot } from 'xstate';
+import type { StageWorkInput, StageWorkOutput } from '../../machines/orchestration.js';
+import {
+  type SchedulerConfig,
+  type SchedulerState,
+  type StepFinished,
+  initialSchedulerState,
+  markFinished,
+  markRetryDue,
+  markStarted,
+  stepsToCancel,
+  stepsToStart,
+  verdict,
+} from '../../machines/step-scheduler.js';
+import type { Stage } from '../../machines/stages.js';
+import type { Step } from '../plan/schema.js';
+
+export interface StageRuntime {
+  steps(stage: Stage): Step[];
+  concurrency: number;
+  costBudget: number | null;
+  stageNeedsApproval(stage: Stage): boolean;
+  /** Runs one attempt of a step; never rejects. */
+  runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished>;
+  /** Records the steps of a stage an earlier invocation completed. */
+  recordSkipped(stage: Stage): void;
+}
+
+export type StageSnapshot = Snapshot<StageWorkOutput> & {
+  input: StageWorkInput;
+  scheduler: SchedulerState;
+};
+
+type StageEvent =
+  | { type: 'step.kick' }
+  | ({ type: 'step.finished' } & StepFinished)
+  | { type: 'step.retryDue'; stepId: string }
+  | { type: 'xstate.stop' };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Scope = ActorScope<StageSnapshot, StageEvent, ActorSystem<any>>;
+
+interface Effects {
+  controllers: Map<string, AbortController>;
+  timers: Map<string, NodeJS.Timeout>;
+}
+
+export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapshot, StageEvent, StageWorkInput> {
+  const effects = new WeakMap<ActorRefLike, Effects>();
+  const effectsOf = (self: ActorRefLike): Effects => {
+    let found = effects.get(self);
+    if (!found) effects.set(self, (found = { controllers: new Map(), timers: new Map() }));
+    return found;
+  };
+  const schedulerConfig = (input: StageWorkInput): SchedulerConfig => ({
+    steps: runtime.steps(input.stage).map((step) => ({
+      id: step.id,
+      needs: step.needs,
+      retries: step.retries ?? null,
+      requiresApproval: step.requiresApproval,
+    })),
+    concurrency: runtime.concurrency,
+    approvals: input.approvals,
+    gatePrefix: `step:${input.stage}/`,
+    costBudget: runtime.costBudget,
+  });
+
+  const launch = (scope: Scope, input: StageWorkInput, stepId: string) => {
+    const step = runtime.steps(input.stage).find((s) => s.id === stepId);
+    const { controllers } = effectsOf(scope.self);
+    if (!step || controllers.has(stepId)) return;
+    const controller = new AbortController();
+    controllers.set(stepId, controller);
+    void runtime.runStep(input, step, controller.signal).then((finished) => {
+      controllers.delete(stepId);
+      if (scope.self.getSnapshot().status !== 'active') return;
+      scope.self.send({ type: 'step.finished', ...finished });
+    });
+  };
+
+  const armRetries = (scope: Scope, scheduler: SchedulerState) => {
+    const { timers } = effectsOf(scope.self);
+    for (const [stepId, progress] of Object.entries(scheduler.steps)) {
+      if (progress.status !== 'waiting_retry' || progress.retryAtMs === null || timers.has(stepId)) continue;
+      const timer = setTimeout(
+        () => {
+          timers.delete(stepId);
+          if (scope.self.getSnapshot().status === 'active') scope.self.send({ type: 'step.retryDue', stepId });
+        },
+        Math.max(0, progress.retryAtMs - Date.now()),
+      );
+      timers.set(stepId, timer);
+    }
+  };
+
+  const stopAll = (self: ActorRefLike) => {
+    const { controllers, timers } = effectsOf(self);
+    for (const controller of controllers.values()) controller.abort();
+    for (const timer of timers.values()) clearTimeout(timer);
+    timers.clear();
+  };
+
+  const advance = (snapshot: StageSnapshot, scheduler: SchedulerState, scope: Scope): StageSnapshot => {
+    const config = schedulerConfig(snapshot.input);
+    const cancel = stepsToCancel(scheduler);
+    const start = stepsToStart(config, scheduler);
+    const next = markStarted(scheduler, start);
+    scope.defer(() => {
+      const { controllers } = effectsOf(scope.self);
+      for (const id of cancel) controllers.get(id)?.abort();
+      for (const id of start) launch(scope, snapshot.input, id);
+      armRetries(scope, next);
+    });
+    const outcome = verdict(config, next);
+    const base = { ...snapshot, scheduler: next };
+    if (outcome.kind === 'running') return base;
+    const completedSteps = Object.entries(next.steps)
+      .filter(([, p]) => p.status === 'succeeded')
+      .map(([id]) => id);
+    const output: StageWorkOutput = {
+      stage: snapshot.input.stage,
+      status:
+        outcome.kind === 'passed'
+          ? 'success'
+          : outcome.kind === 'failed'
+            ? outcome.status
+            : outcome.kind === 'awaiting_approval'
+              ? 'approval_required'
+              : 'budget_exceeded',
+      error:
+        outcome.kind === 'failed'
+          ? `step ${outcome.stepId}: ${outcome.error ?? outcome.status}`
+          : outcome.kind === 'budget_exceeded'
+            ? `cost ${outcome.spent} passed the budget of ${outcome.budget}`
+            : outcome.kind === 'awaiting_approval'
+              ? `${outcome.gate} needs approval`
+              : null,
+      completedSteps,
+      spentCost: next.spentCost,
+      gate: outcome.kind === 'awaiting_approval' ? outcome.gate : null,
+    };
+    return { ...base, status: 'done', output } as StageSnapshot;
+  };
+
+  const finish = (snapshot: StageSnapshot, output: Omit<StageWorkOutput, 'stage' | 'completedSteps' | 'spentCost'>): StageSnapshot =>
+    ({
+      ...snapshot,
+      status: 'done',
+      output: {
+        stage: snapshot.input.stage,
+        completedSteps: snapshot.input.completedSteps,
+        spentCost: snapshot.input.spentCost,
+        ...output,
+      },
+    }) as StageSnapshot;
+
+  return {
+    transition(snapshot, event, scope) {
+      if (snapshot.status !== 'active') return snapshot;
+      switch (event.type) {
+        case 'xstate.stop':
+          stopAll(scope.self);
+          return { ...snapshot, status: 'stopped' } as StageSnapshot;
+        case 'step.kick': {
+          const { input } = snapshot;
+          if (input.alreadyCompleted) {
+            scope.defer(() => runtime.recordSkipped(input.stage));
+            return finish(snapshot, { status: 'skipped', error: null });
+          }
+          const gate = `stage:${input.stage}`;
+          if (runtime.stageNeedsApproval(input.stage) && !input.approvals.includes(gate)) {
+            return finish(snapshot, { status: 'approval_required', error: `${gate} needs approval`, gate });
+          }
+          return advance(snapshot, snapshot.scheduler, scope);
+        }
+        case 'step.finished':
+          return advance(snapshot, markFinished(schedulerConfig(snapshot.input), snapshot.scheduler, event), scope);
+        case 'step.retryDue':
+          return advance(snapshot, markRetryDue(snapshot.scheduler, event.stepId), scope);
+        default:
+          return snapshot;
+      }
+    },
+    start(snapshot, scope) {
+      if (snapshot.status !== 'active') return;
+      // Steps that were running when the snapshot was taken run again from their start.
+      for (const [stepId, progress] of Object.entries(snapshot.scheduler.steps)) {
+        if (progress.status === 'running') launch(scope, snapshot.input, stepId);
+      }
+      armRetries(scope, snapshot.scheduler);
+      scope.self.send({ type: 'step.kick' });
+    },
+    getInitialSnapshot(_scope, input) {
+      const config = schedulerConfig(input);
+      return {
+        status: 'active',
+        output: undefined,
+        error: undefined,
+        input,
+        scheduler: initialSchedulerState(config, input.completedSteps, input.spentCost),
+      };
+    },
+    getPersistedSnapshot: (snapshot) => snapshot,
+    restoreSnapshot(persisted) {
+      const snapshot = persisted as StageSnapshot;
+      // Checkpoint schema 1 saved a promise actor here: no scheduler, the stage runs from its start.
+      const saved: Partial<StageWorkInput> = snapshot.input;
+      const input = {
+        ...saved,
+        completedSteps: saved.completedSteps ?? [],
+        approvals: saved.approvals ?? [],
+        spentCost: saved.spentCost ?? 0,
+      } as StageWorkInput;
+      const scheduler = snapshot.scheduler ?? initialSchedulerState(schedulerConfig(input), input.completedSteps, input.spentCost);
+      return { ...snapshot, input, scheduler };
+    },
+  };
+}
