@@ -20,4 +20,16 @@ await build({
   banner: { js: `#!/usr/bin/env node\n${shared.banner.js}` },
 });
 await build({ ...shared, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
+// The viewer page's script, with its layout library: served by the inspector server, no network needed.
+await build({
+  entryPoints: ['src/inspect/viewer/main.ts'],
+  outfile: 'dist/viewer.js',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  minify: true,
+  logLevel: 'warning',
+  legalComments: 'none',
+});
 chmodSync('dist/cli.js', 0o755);

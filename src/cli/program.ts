@@ -10,6 +10,14 @@ export interface CliRun {
   config: OrchestrationConfigInput;
   debug: boolean;
   warnings: string[];
+  view: ViewFlags;
+}
+
+/** How the run is shown: terminal progress, JSON Lines, the inspector. */
+export interface ViewFlags {
+  json: boolean;
+  /** Null unless an inspector is wanted. */
+  inspect: { port: number; open: boolean; keep: boolean; inspectorUrl: string | null } | null;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -39,10 +47,27 @@ export function buildProgram(): Command {
     .option('--executor-arg <arg>', 'argument for the executor, passed verbatim (repeatable)', collect, [])
     .option('--executor-env <KEY=VALUE>', 'environment pair added for the executor (repeatable)', collectEnv('--executor-env'), [])
     .option('--executor-expected-artifact <path>', 'file the executor must produce (repeatable)', collect, [])
+    .option('--json', 'write one JSON object per run event (JSON Lines) to stdout; other output goes to stderr', false)
+    .option('--inspect', 'serve a live viewer of the run on 127.0.0.1 and print its URL on stderr', false)
+    .addOption(new Option('--inspect-port <port>', 'port of the inspector server (default: a free port); implies --inspect').argParser(portFlag))
+    .option('--inspect-open', 'open the viewer in a browser (xdg-open); implies --inspect', false)
+    .option('--inspect-keep', 'keep the inspector server after the run ends, until Ctrl-C; implies --inspect', false)
+    .addOption(
+      new Option('--inspector-url <url>', 'hand the stream to this inspector UI instead, e.g. https://stately.ai/inspect; implies --inspect').argParser(
+        urlFlag,
+      ),
+    )
     .option('--debug', 'print stack traces of internal errors', false)
     .addHelpText(
       'after',
-      '\nExit codes: 0 done, 1 failed, 2 usage error, 3 blocked, 124 timeout, 130/143 stopped by SIGINT/SIGTERM.',
+      [
+        '',
+        'Other commands:',
+        '  autonomy-orchestrator report <output_dir>    print a summary of the run in output_dir',
+        '  autonomy-orchestrator inspect <output_dir>   replay the run in output_dir in the viewer',
+        '',
+        'Exit codes: 0 done, 1 failed, 2 usage error, 3 blocked, 124 timeout, 130/143 stopped by SIGINT/SIGTERM.',
+      ].join('\n'),
     )
     .allowExcessArguments(false)
     .showSuggestionAfterError(true);
@@ -63,6 +88,12 @@ interface ParsedFlags {
   executorEnv: EnvPair[];
   executorExpectedArtifact: string[];
   debug: boolean;
+  json: boolean;
+  inspect: boolean;
+  inspectPort?: number;
+  inspectOpen: boolean;
+  inspectKeep: boolean;
+  inspectorUrl?: string;
 }
 
 /** Throws commander's errors (exit code 2 in the CLI) for bad input. */
@@ -91,7 +122,35 @@ export function parseCommandLine(argv: readonly string[]): CliRun {
     },
     debug: flags.debug,
     warnings,
+    view: viewFlags(flags),
   };
+}
+
+function viewFlags(flags: ParsedFlags): ViewFlags {
+  const wanted =
+    flags.inspect || flags.inspectOpen || flags.inspectKeep || flags.inspectPort !== undefined || flags.inspectorUrl !== undefined;
+  return {
+    json: flags.json,
+    inspect: wanted
+      ? { port: flags.inspectPort ?? 0, open: flags.inspectOpen, keep: flags.inspectKeep, inspectorUrl: flags.inspectorUrl ?? null }
+      : null,
+  };
+}
+
+export function portFlag(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError('takes a port number between 0 and 65535');
+  return Number(value);
+}
+
+function urlFlag(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('takes an http(s) URL, e.g. https://stately.ai/inspect');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('takes an http(s) URL');
+  return url.href;
 }
 
 function invocation(
