@@ -39,6 +39,7 @@ export async function runCommand(cli: CliRun, signal: AbortSignal): Promise<numb
     await eventLog.close();
     progress.close();
     await inspector?.finish();
+    inspector?.server.announceEnd();
     if (inspector && !view.inspect?.keep) await inspector.server.stop();
   }
 

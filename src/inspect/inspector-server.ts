@@ -20,6 +20,7 @@ import { readLogTail } from './log-tail.js';
 import { BRIDGE_JS, VIEWER_CSS, type ViewerMode, bridgeHtml, viewerHtml } from './viewer-page.js';
 
 export const LOOPBACK = '127.0.0.1';
+export const RUN_ENDED_MESSAGE = '@autonomy-orchestrator.run-ended';
 /** Enough for many runs' messages; the oldest go first past it (a run sends a few dozen per stage). */
 const MAX_BUFFERED_MESSAGES = 20_000;
 
@@ -79,6 +80,23 @@ export class InspectorServer {
   async drain(count: number, timeoutMs = 2_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.received < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /**
+   * Tells the viewers the run is over, with the final report and its log tails: once the server
+   * stops they could not fetch them. The Stately inspector ignores message types it does not know.
+   */
+  announceEnd(): void {
+    const report = readReport(reportPathIn(this.options.outputDir));
+    const tails: Record<string, string> = {};
+    report?.stage_executions.forEach((_execution, index) => {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const tail = this.logTail(index, stream);
+        if (tail) tails[`${index}/${stream}`] = tail[1];
+      }
+    });
+    const message = JSON.stringify({ type: RUN_ENDED_MESSAGE, report, tails });
+    for (const client of this.wss.clients) if (client.readyState === WebSocket.OPEN) client.send(message);
   }
 
   async stop(): Promise<void> {

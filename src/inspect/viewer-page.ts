@@ -16,7 +16,7 @@ export function viewerHtml(mode: ViewerMode): string {
 <body data-mode="${mode}">
 <header><h1>autonomy-orchestrator</h1><span id="run-id"></span><span id="run-status" class="badge">connecting</span></header>
 <main>
-  <section id="graph-pane"><svg id="graph" role="img" aria-label="state machine"></svg></section>
+  <section id="graph-pane"><svg id="graph" role="img" aria-label="state machine"></svg><p id="legend"></p></section>
   <aside id="panel">
     <div id="timeline" hidden>
       <button id="prev" type="button" title="previous transition (Left)">&#9664;</button>
@@ -80,20 +80,22 @@ header h1 { font-size: 16px; margin: 0; }
 .badge.blocked { background: #fef3c7; color: var(--warn); } .badge.running { background: #dbeafe; color: var(--active); }
 main { flex: 1; display: flex; min-height: 0; }
 #graph-pane { flex: 1; overflow: auto; padding: 12px; }
-#graph { display: block; margin: 0 auto; }
+#graph { display: block; margin: 0 auto; width: 100%; height: auto; max-height: calc(100vh - 90px); }
+#legend { color: var(--muted); font-size: 12px; text-align: center; margin: 6px 0 0; font-family: ui-monospace, monospace; }
 #panel { width: 420px; overflow: auto; padding: 8px 16px; border-left: 1px solid var(--line); background: #fff; }
 #panel h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 16px 0 6px; }
 #transitions { margin: 0; padding-left: 22px; font-family: ui-monospace, monospace; font-size: 12px; }
 #transitions li.current { font-weight: 700; color: var(--active); }
 #transitions li.future { color: #b6b9c4; }
 #transitions .time { color: var(--muted); margin-right: 6px; }
-.execution { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; margin-bottom: 8px; }
-.execution.future { opacity: .35; }
-.execution .title { display: flex; gap: 8px; font-weight: 600; }
-.execution .status.success, .execution .status.skipped { color: var(--ok); } .execution .status:not(.success):not(.skipped) { color: var(--bad); }
-.execution .meta { color: var(--muted); font-size: 12px; }
-.execution pre { margin: 4px 0 0; max-height: 120px; overflow: auto; background: #f3f4f6; padding: 4px 6px; font-size: 11px; white-space: pre-wrap; }
+.exec-card { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; margin-bottom: 8px; }
+.exec-card.future { opacity: .35; }
+.exec-card .title { display: flex; gap: 8px; font-weight: 600; }
+.exec-card .status.success, .exec-card .status.skipped { color: var(--ok); } .exec-card .status:not(.success):not(.skipped) { color: var(--bad); }
+.exec-card .meta { color: var(--muted); font-size: 12px; }
+.exec-card pre { margin: 4px 0 0; max-height: 120px; overflow: auto; background: #f3f4f6; padding: 4px 6px; font-size: 11px; white-space: pre-wrap; }
 .empty { color: var(--muted); }
+#timeline[hidden] { display: none; }
 #timeline { display: flex; gap: 6px; align-items: center; margin-top: 8px; }
 #timeline input { flex: 1; }
 #step-label { font-family: ui-monospace, monospace; font-size: 12px; min-width: 150px; }

@@ -31,7 +31,7 @@ export class GraphView {
 
   private draw(chart: Statechart): void {
     const g = new dagre.graphlib.Graph({ multigraph: false });
-    g.setGraph({ rankdir: 'TB', nodesep: 40, ranksep: 50, edgesep: 20, marginx: 16, marginy: 16 });
+    g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 36, edgesep: 12, marginx: 16, marginy: 16 });
     g.setDefaultEdgeLabel(() => ({}));
     for (const node of chart.nodes) g.setNode(node.id, { width: Math.max(110, node.id.length * 8.5 + 32), height: NODE_HEIGHT });
     for (const edge of chart.edges) {
@@ -41,8 +41,7 @@ export class GraphView {
     dagre.layout(g);
     const { width = 400, height = 300 } = g.graph();
     this.svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-    this.svg.setAttribute('width', String(width));
-    this.svg.setAttribute('height', String(height));
+    this.svg.style.maxWidth = `${width}px`;
     this.svg.replaceChildren(arrowMarker());
     const edgeLayer = el('g', { class: 'edges' });
     const nodeLayer = el('g', { class: 'nodes' });

@@ -26,6 +26,7 @@ interface Report {
   stage_executions: Execution[];
 }
 
+const RUN_ENDED = '@autonomy-orchestrator.run-ended';
 const mode = document.body.dataset.mode === 'replay' ? 'replay' : 'live';
 const timeline = new RunTimeline();
 let graph: GraphView | null = null;
@@ -37,7 +38,11 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 
 function ensureGraph(definition: string | null): void {
   if (graph || !definition) return;
-  graph = new GraphView($('graph') as unknown as SVGSVGElement, statechartOf(definition));
+  const chart = statechartOf(definition);
+  graph = new GraphView($('graph') as unknown as SVGSVGElement, chart);
+  $('legend').textContent = Object.entries(chart.legend)
+    .map(([short, full]) => `${short} = ${full}`)
+    .join('   ');
 }
 
 async function machineFallback(): Promise<void> {
@@ -98,7 +103,7 @@ function renderExecutions(untilMs: number): void {
   box.replaceChildren(
     ...executions.map((execution, i) => {
       const card = document.createElement('div');
-      card.className = `execution${execution.started_at_unix_ms >= untilMs ? ' future' : ''}`;
+      card.className = `exec-card${execution.started_at_unix_ms >= untilMs ? ' future' : ''}`;
       card.dataset.stage = execution.stage;
       card.dataset.status = execution.status;
       const title = document.createElement('div');
@@ -141,15 +146,36 @@ function renderExecutions(untilMs: number): void {
 async function loadTail(index: number, stream: 'stdout' | 'stderr'): Promise<void> {
   const key = `${index}/${stream}`;
   tails.set(key, '');
-  const response = await fetch(`/api/log/${index}/${stream}`);
-  tails.set(key, response.ok ? await response.text() : '');
+  if (ended) return;
+  try {
+    const response = await fetch(`/api/log/${index}/${stream}`);
+    tails.set(key, response.ok ? await response.text() : '');
+  } catch {
+    if (tails.get(key) === '') tails.delete(key); // the server is gone; the end-of-run message brings the tails
+    return;
+  }
   show(shown);
 }
 
 async function refreshReport(): Promise<void> {
-  const response = await fetch('/api/report');
-  if (response.ok) report = (await response.json()) as Report | null;
+  if (ended) return;
+  try {
+    const response = await fetch('/api/report');
+    if (response.ok) report = (await response.json()) as Report | null;
+  } catch {
+    return; // the server stopped with the run
+  }
   show(shown);
+}
+
+/** The server's last word before it stops: the final report and log tails. */
+let ended = false;
+function onRunEnded(message: { report: Report | null; tails: Record<string, string> }): void {
+  ended = true;
+  report = message.report ?? report;
+  for (const [key, tail] of Object.entries(message.tails)) tails.set(key, tail);
+  show(shown);
+  document.body.dataset.ended = 'true';
 }
 
 function clock(ms: number): string {
@@ -163,6 +189,7 @@ function startLive(): void {
   const socket = new WebSocket(`ws://${location.host}/ws`);
   socket.onmessage = (event) => {
     const message = JSON.parse(String(event.data)) as Message;
+    if (message.type === RUN_ENDED) return onRunEnded(message as unknown as Parameters<typeof onRunEnded>[0]);
     if (timeline.add(message)) {
       ensureGraph(timeline.definition);
       show(timeline.steps.length - 1);
@@ -181,7 +208,7 @@ function startLive(): void {
   setTimeout(() => void machineFallback(), 1000);
   // Executions and log tails come from the report, which the run rewrites as it goes.
   const poll = setInterval(() => {
-    if (report && report.status !== 'running') clearInterval(poll);
+    if (ended || (report && report.status !== 'running')) clearInterval(poll);
     else void refreshReport();
   }, 1000);
 }

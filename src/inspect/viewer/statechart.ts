@@ -15,6 +15,8 @@ export interface EdgeInfo {
 
 export interface Statechart {
   initial: string | null;
+  /** Short event names used in labels, with the full event type each stands for. */
+  legend: Record<string, string>;
   nodes: StateNodeInfo[];
   edges: EdgeInfo[];
 }
@@ -39,6 +41,7 @@ export function statechartOf(definition: string): Statechart {
   const config = JSON.parse(definition) as { initial?: string; states?: Record<string, StateConfig> };
   const states = config.states ?? {};
   const edges = new Map<string, EdgeInfo>();
+  const legend: Record<string, string> = {};
   const add = (source: string, event: string, transition: TransitionConfig) => {
     const target = targetOf(transition);
     if (target === null || !(target in states)) return;
@@ -56,12 +59,16 @@ export function statechartOf(definition: string): Statechart {
     for (const t of list(state.always)) add(name, 'always', t);
     for (const invoke of list(state.invoke)) {
       const id = invoke.id ?? (typeof invoke.src === 'string' ? invoke.src : 'actor');
-      for (const t of list(invoke.onDone)) add(name, `done.actor.${id}`, t);
-      for (const t of list(invoke.onError)) add(name, `error.actor.${id}`, t);
+      // The done/error events of an invoked actor are long; the labels say `done`/`error` and the legend the rest.
+      legend.done = `xstate.done.actor.${id}`;
+      for (const t of list(invoke.onDone)) add(name, 'done', t);
+      if (invoke.onError !== undefined) legend.error = `xstate.error.actor.${id}`;
+      for (const t of list(invoke.onError)) add(name, 'error', t);
     }
   }
   return {
     initial: config.initial ?? null,
+    legend,
     nodes: Object.entries(states).map(([id, state]) => ({ id, final: state.type === 'final' })),
     edges: [...edges.values()],
   };
