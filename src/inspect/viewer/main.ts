@@ -68,7 +68,8 @@ function show(index: number): void {
   badge.className = `badge ${step?.final ? step.value : 'running'}`;
   document.body.dataset.runStatus = step?.final ? step.value : step ? 'running' : 'waiting';
   renderTransitions(steps, index);
-  renderExecutions(step ? (steps[index + 1]?.atMs ?? Infinity) : Infinity);
+  // Replaying, an execution is shown as done once its stage has been left; live, the report is now.
+  renderExecutions(mode === 'replay' ? new Set(steps.slice(0, index).map((s) => s.value)) : null);
   if (mode === 'replay') {
     ($('step') as HTMLInputElement).value = String(index);
     $('step-label').textContent = step ? `${index + 1} / ${steps.length}: ${step.value}` : '';
@@ -92,8 +93,8 @@ function renderTransitions(steps: Step[], index: number): void {
   );
 }
 
-/** Executions that started before `untilMs` are shown as they were; later ones are dimmed. */
-function renderExecutions(untilMs: number): void {
+/** Executions of stages not yet `left` are dimmed; null shows them all. */
+function renderExecutions(left: Set<string> | null): void {
   const executions = report?.stage_executions ?? [];
   const box = $('executions');
   if (executions.length === 0) {
@@ -103,7 +104,7 @@ function renderExecutions(untilMs: number): void {
   box.replaceChildren(
     ...executions.map((execution, i) => {
       const card = document.createElement('div');
-      card.className = `exec-card${execution.started_at_unix_ms >= untilMs ? ' future' : ''}`;
+      card.className = `exec-card${left && !left.has(execution.stage) ? ' future' : ''}`;
       card.dataset.stage = execution.stage;
       card.dataset.status = execution.status;
       const title = document.createElement('div');
