@@ -32,6 +32,8 @@ export interface StageWorkOutput {
   spentCost: number;
   /** With `approval_required`: the gate that waits. */
   gate?: string | null;
+  /** With a failure: the step that failed. */
+  step?: string | null;
 }
 
 export interface OrchestrationInput {
@@ -47,6 +49,7 @@ export interface StageFailure {
   stage: Stage;
   status: StageStatus;
   error: string | null;
+  step?: string | null;
 }
 
 export interface Halt {
@@ -118,9 +121,9 @@ export const orchestrationMachine = setup({
       };
     }),
     recordFailure: assign(({ context, event }) => {
-      const { stage, status, error, completedSteps, spentCost } = outputOf(event);
+      const { stage, status, error, completedSteps, spentCost, step } = outputOf(event);
       return {
-        failure: { stage, status: status as StageStatus, error },
+        failure: { stage, status: status as StageStatus, error, step: step ?? null },
         completedSteps: { ...context.completedSteps, [stage]: completedSteps },
         spentCost,
       };

@@ -21,4 +21,16 @@ await build({
     js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
 });
+// The viewer page's script, with its layout library: served by the inspector server, no network needed.
+await build({
+  entryPoints: ['src/inspect/viewer/main.ts'],
+  outfile: 'dist/viewer.js',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  minify: true,
+  logLevel: 'warning',
+  legalComments: 'none',
+});
 chmodSync('dist/cli.js', 0o755);

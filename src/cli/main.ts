@@ -1,20 +1,27 @@
 /**
- * The `autonomy-orchestrator` command: a thin shell over the library.
+ * The `autonomy-orchestrator` command: a thin shell over the library. The first argument picks a
+ * command; anything else is V0's command line, `autonomy-orchestrator [output_dir] [flags]`.
  */
 import { join } from 'node:path';
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { approveRun } from '../checkpoint/approve.js';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
-import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { SETTINGS } from '../config/layers.js';
-import { loadPlanFile } from '../plan/load.js';
-import { CHECKPOINT_FILE, runOrchestration } from '../run/orchestrate.js';
+import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { CHECKPOINT_FILE } from '../run/orchestrate.js';
+import { graphCommand, graphProgram } from './graph-command.js';
 import { type CliRequest, parseCommandLine } from './program.js';
+import { NAME, runCommand } from './run-command.js';
+import { inspectCommand, inspectProgram, reportCommand, reportProgram } from './run-dir.js';
 
-const NAME = 'autonomy-orchestrator';
-const USAGE = `Usage: ${NAME} [output_dir] [--resume] [--plan FILE] [--simulate-blocked] [--timeout-ms N] [--manager-bin B] [--executor-bin B] ... | ${NAME} approve <output_dir> (see --help)`;
+const USAGE = `Usage: ${NAME} [output_dir] [--resume] [--plan FILE] [--simulate-blocked] [--timeout-ms N] [--manager-bin B] [--executor-bin B] [--inspect] [--json] ... | ${NAME} approve|config|report|inspect|graph ... (see --help)`;
 
 async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === 'report') return runSubprogram(reportProgram(), rest, reportCommand);
+  if (first === 'inspect') return runSubprogram(inspectProgram(), rest, inspectCommand);
+  if (first === 'graph') return runSubprogram(graphProgram(), rest, graphCommand);
+
   let request: CliRequest | null = null;
   try {
     request = parseCommandLine(argv);
@@ -22,40 +29,18 @@ async function main(argv: string[]): Promise<number> {
     if (request.command === 'config') return showConfig(request);
     return await run(request);
   } catch (error) {
-    if (error instanceof CommanderError) return usageError(error);
-    if (error instanceof OrchestratorError) {
-      process.stderr.write(`${NAME}: ${error.message}\n`);
-      return error.exitCode;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`${NAME}: internal error: ${message.split('\n')[0]} (run with --debug for the stack trace)\n`);
-    if ((request?.debug || argv.includes('--debug')) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    return EXIT.failed;
+    if (error instanceof CommanderError) return usageError(error, USAGE);
+    return reportError(error, request?.debug || argv.includes('--debug'));
   }
 }
 
 async function run(request: Extract<CliRequest, { command: 'run' }>): Promise<number> {
-  for (const warning of request.warnings) process.stderr.write(`${NAME}: warning: ${warning}\n`);
-  const config = request.planPath ? { ...request.config, plan: await loadPlanFile(request.planPath) } : request.config;
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await runOrchestration(config, { signal: stop.signal });
-    process.stdout.write(`Run report: ${result.reportPath}\n`);
-    process.stdout.write(`Terminal state: ${result.terminalState ?? 'none'}\n`);
-    const { report } = result;
-    if (result.interruptedBy !== null) {
-      process.stderr.write(`${NAME}: stopped by ${result.interruptedBy}; checkpoint kept at ${result.checkpointPath}; run again with --resume to continue\n`);
-    } else if (report.blocked && report.blocked.reason !== 'simulated') {
-      const what = report.blocked.reason === 'approval_required' ? `waits for approval of ${report.blocked.gate}` : `is over its cost budget (${report.cost.spent} > ${report.cost.budget})`;
-      process.stderr.write(`${NAME}: blocked: the run ${what}; \`${NAME} approve\` or raise the budget, then --resume\n`);
-    } else if (report.failure) {
-      const { stage, status, error } = report.failure;
-      process.stderr.write(`${NAME}: stage ${stage} ended ${status}${error ? `: ${error}` : ''}\n`);
-    }
-    return result.exitCode;
+    return await runCommand(request, stop.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -81,13 +66,42 @@ function showConfig(request: Extract<CliRequest, { command: 'config' }>): number
   return EXIT.done;
 }
 
-function usageError(error: CommanderError): number {
+/** Commands that stand alone (report, inspect, graph): their own small parser. */
+async function runSubprogram(program: Command, argv: string[], command: (program: Command) => Promise<number>): Promise<number> {
+  try {
+    program
+      .exitOverride()
+      .configureOutput({ writeErr: () => {} })
+      .parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return usageError(error, program.helpInformation().split('\n')[0] ?? '');
+    throw error;
+  }
+  try {
+    return await command(program);
+  } catch (error) {
+    return reportError(error, argv.includes('--debug'));
+  }
+}
+
+function reportError(error: unknown, debug: boolean): number {
+  if (error instanceof OrchestratorError) {
+    process.stderr.write(`${NAME}: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${NAME}: internal error: ${message.split('\n')[0]} (run with --debug for the stack trace)\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return EXIT.failed;
+}
+
+function usageError(error: CommanderError, usage: string): number {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
     return EXIT.done;
   }
   // One line: commander puts its "(Did you mean --x?)" suggestion on a line of its own.
   const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
-  process.stderr.write(`${NAME}: ${message}\n${USAGE}\n`);
+  process.stderr.write(`${NAME}: ${message}\n${usage}\n`);
   return EXIT.usage;
 }
 

@@ -8,8 +8,24 @@ import type { OrchestrationConfigInput } from '../config/schema.js';
 import type { PlanInput, Step } from '../plan/schema.js';
 import { VERSION } from '../version.js';
 
+/** How a run is shown: terminal progress, JSON Lines, the inspector. */
+export interface ViewFlags {
+  json: boolean;
+  /** Null unless an inspector is wanted. */
+  inspect: { port: number; open: boolean; keep: boolean; inspectorUrl: string | null } | null;
+}
+
+export type RunRequest = {
+  command: 'run';
+  config: OrchestrationConfigInput;
+  planPath: string | null;
+  debug: boolean;
+  warnings: string[];
+  view: ViewFlags;
+};
+
 export type CliRequest =
-  | { command: 'run'; config: OrchestrationConfigInput; planPath: string | null; debug: boolean; warnings: string[] }
+  | RunRequest
   | { command: 'config'; settings: Settings; json: boolean; debug: boolean }
   | { command: 'approve'; outputDir: string; checkpointPath?: string; gate?: string; by?: string; note?: string; debug: boolean };
 
@@ -38,6 +54,12 @@ interface RunFlags extends SettingFlags {
   executorEnv: [string, string][];
   executorExpectedArtifact: string[];
   debug: boolean;
+  json: boolean;
+  inspect: boolean;
+  inspectPort?: number;
+  inspectOpen: boolean;
+  inspectKeep: boolean;
+  inspectorUrl?: string;
 }
 
 /** Parses argv; throws commander's errors (exit code 2 in the CLI) for bad input. */
@@ -47,7 +69,18 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .description('Drive a run through planning, policy_ingestion, execution, validation and closure.')
     .version(VERSION, '--version', 'print the version and exit')
     .helpOption('-h, --help', 'print this help and exit')
-    .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 usage error, 3 blocked, 124 timeout, 130/143 stopped by SIGINT/SIGTERM.')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Other commands:',
+        '  autonomy-orchestrator report <output_dir>    print a summary of the run in output_dir',
+        '  autonomy-orchestrator inspect <output_dir>   replay the run in output_dir in the viewer',
+        '  autonomy-orchestrator graph [--format F]     print the machine (mermaid, dot, json)',
+        '',
+        'Exit codes: 0 done, 1 failed, 2 usage error, 3 blocked, 124 timeout, 130/143 stopped by SIGINT/SIGTERM.',
+      ].join('\n'),
+    )
     .showSuggestionAfterError(true)
     // The program's own options (--version, --help) only before a command: after it, they may be
     // the values of --manager-arg and belong to the program that is run.
@@ -70,6 +103,16 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .option('--executor-arg <arg>', 'argument for the executor, passed verbatim (repeatable)', collect, [])
     .option('--executor-env <KEY=VALUE>', 'environment pair added for the executor (repeatable)', collectEnv('--executor-env'), [])
     .option('--executor-expected-artifact <path>', 'file the executor must produce (repeatable)', collect, [])
+    .option('--json', 'write one JSON object per run event (JSON Lines) to stdout; other output goes to stderr', false)
+    .option('--inspect', 'serve a live viewer of the run on 127.0.0.1 and print its URL on stderr', false)
+    .addOption(new Option('--inspect-port <port>', 'port of the inspector server (default: a free port); implies --inspect').argParser(portFlag))
+    .option('--inspect-open', 'open the viewer in a browser (xdg-open); implies --inspect', false)
+    .option('--inspect-keep', 'keep the inspector server after the run ends, until Ctrl-C; implies --inspect', false)
+    .addOption(
+      new Option('--inspector-url <url>', 'hand the stream to this inspector UI instead, e.g. https://stately.ai/inspect; implies --inspect').argParser(
+        urlFlag,
+      ),
+    )
     .option('--debug', 'print stack traces of internal errors', false)
     .allowExcessArguments(false)
     .exitOverride()
@@ -136,7 +179,7 @@ function settingsFrom(outputDir: string | undefined, flags: SettingFlags): Setti
   return resolveSettings({ flags: given, env: process.env, configPath: flags.config, cwd: process.cwd() });
 }
 
-const COMMANDS = ['run', 'config', 'approve', 'help'];
+const COMMANDS = ['run', 'config', 'approve', 'help', 'report', 'inspect', 'graph'];
 const PROGRAM_FLAGS = ['--help', '-h', '--version'];
 
 /**
@@ -172,6 +215,7 @@ function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest 
     planPath,
     debug: flags.debug,
     warnings,
+    view: viewFlags(flags),
     config: {
       outputDir: value<string>('outputDir') ?? './out',
       ...optional('checkpointPath'),
@@ -185,6 +229,33 @@ function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest 
       plan,
     },
   };
+}
+
+function viewFlags(flags: RunFlags): ViewFlags {
+  const wanted =
+    flags.inspect || flags.inspectOpen || flags.inspectKeep || flags.inspectPort !== undefined || flags.inspectorUrl !== undefined;
+  return {
+    json: flags.json,
+    inspect: wanted
+      ? { port: flags.inspectPort ?? 0, open: flags.inspectOpen, keep: flags.inspectKeep, inspectorUrl: flags.inspectorUrl ?? null }
+      : null,
+  };
+}
+
+export function portFlag(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError('takes a port number between 0 and 65535');
+  return Number(value);
+}
+
+function urlFlag(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('takes an http(s) URL, e.g. https://stately.ai/inspect');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('takes an http(s) URL');
+  return url.href;
 }
 
 /** V0's manager and executor are one step each, keeping V0's idempotency keys. */

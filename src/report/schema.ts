@@ -53,6 +53,8 @@ export const stageFailureSchema = z.object({
   stage: stageSchema,
   status: stageStatusSchema,
   error: z.nullable(z.string()),
+  /** The plan step that failed, when a step did. */
+  step: z.optional(z.nullable(z.string())),
 });
 
 export const runReportSchema = z.object({

@@ -135,7 +135,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
               : 'budget_exceeded',
       error:
         outcome.kind === 'failed'
-          ? `step ${outcome.stepId}: ${outcome.error ?? outcome.status}`
+          ? outcome.error
           : outcome.kind === 'budget_exceeded'
             ? `cost ${outcome.spent} passed the budget of ${outcome.budget}`
             : outcome.kind === 'awaiting_approval'
@@ -144,6 +144,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
       completedSteps,
       spentCost: next.spentCost,
       gate: outcome.kind === 'awaiting_approval' ? outcome.gate : null,
+      step: outcome.kind === 'failed' ? outcome.stepId : null,
     };
     return { ...base, status: 'done', output } as StageSnapshot;
   };

@@ -11,7 +11,18 @@ describe('a run through all five stages', () => {
       [dir, '--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', STAGE, '--executor-arg', 'ok'],
       { env: { SIDE_EFFECTS: effects } },
     );
-    expect(result.stderr).toBe('');
+    // Off a TTY, progress is one plain line per transition on stderr.
+    expect(result.stderr).toBe(
+      [
+        'run -> planning',
+        'planning (success) -> policy_ingestion',
+        'policy_ingestion (success) -> execution',
+        'execution (success) -> validation',
+        'validation (success) -> closure',
+        'closure (success) => done',
+        '',
+      ].join('\n'),
+    );
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain(`Run report: ${join(dir, 'orchestrator_run_report.json')}`);
     const report = reportOf(dir);

@@ -1,0 +1,84 @@
+/**
+ * The run's event log, `orchestrator_events.jsonl` beside the report: one line per inspection
+ * message, appended as the run goes, so that a finished or crashed run can be replayed.
+ * The messages hold the machine's context and events only; environment values never reach the
+ * machine, so they never reach this file.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InspectionEvent } from 'xstate';
+import * as z from 'zod/mini';
+import { type InspectionMessage, type MessageTap, createMessageTap, inspectionMessageSchema } from './messages.js';
+
+export const EVENT_LOG_FILE = 'orchestrator_events.jsonl';
+
+export const eventLogEntrySchema = z.object({
+  seq: z.int().check(z.gte(0)),
+  timestamp_unix_ms: z.int(),
+  message: inspectionMessageSchema,
+});
+
+export type EventLogEntry = z.infer<typeof eventLogEntrySchema>;
+
+export function eventLogPathIn(outputDir: string): string {
+  return join(outputDir, EVENT_LOG_FILE);
+}
+
+export class EventLogWriter {
+  private fd: number | null = null;
+  private readonly tap: MessageTap;
+  private seq = 0;
+  private closed = false;
+
+  /**
+   * `append` keeps the entries of earlier invocations (a resumed run); otherwise a new log starts.
+   * The file is opened at the first event: a run that never starts (bad output dir, a lock held
+   * by another run) leaves the log it found untouched.
+   */
+  constructor(
+    readonly path: string,
+    private readonly append: boolean,
+  ) {
+    this.tap = createMessageTap((message) => this.write(message));
+  }
+
+  readonly inspect = (event: InspectionEvent): void => this.tap.inspect(event);
+
+  async close(): Promise<void> {
+    await this.tap.settled();
+    if (this.closed) return;
+    this.closed = true;
+    if (this.fd === null) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+  }
+
+  private write(message: InspectionMessage): void {
+    if (this.closed) return;
+    if (this.fd === null) {
+      this.seq = this.append ? readEventLog(this.path).length : 0;
+      this.fd = openSync(this.path, this.append ? 'a' : 'w');
+    }
+    const entry: EventLogEntry = { seq: this.seq++, timestamp_unix_ms: Date.now(), message };
+    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+  }
+}
+
+/** The entries that parse; a line cut short by a crash (always the last) is left out. */
+export function readEventLog(path: string): EventLogEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').flatMap((line) => {
+    if (line.trim() === '') return [];
+    try {
+      const parsed = eventLogEntrySchema.safeParse(JSON.parse(line));
+      return parsed.success ? [parsed.data] : [];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * The pages the inspector server serves: the viewer (its script is bundled to dist/viewer.js)
+ * and the bridge that hands the stream to another inspector UI, as `@statelyai/inspect/server`
+ * does, by `postMessage` into an iframe.
+ */
+export type ViewerMode = 'live' | 'replay';
+
+export function viewerHtml(mode: ViewerMode): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>autonomy-orchestrator: ${mode === 'live' ? 'live run' : 'replay'}</title>
+<link rel="stylesheet" href="/viewer.css">
+</head>
+<body data-mode="${mode}">
+<header><h1>autonomy-orchestrator</h1><span id="run-id"></span><span id="run-status" class="badge">connecting</span></header>
+<main>
+  <section id="graph-pane"><svg id="graph" role="img" aria-label="state machine"></svg><p id="legend"></p></section>
+  <aside id="panel">
+    <div id="timeline" hidden>
+      <button id="prev" type="button" title="previous transition (Left)">&#9664;</button>
+      <input id="step" type="range" min="0" max="0" value="0" aria-label="transition">
+      <button id="next" type="button" title="next transition (Right)">&#9654;</button>
+      <span id="step-label"></span>
+    </div>
+    <h2>Transitions</h2>
+    <ol id="transitions"></ol>
+    <h2>Stage executions</h2>
+    <div id="executions"><p class="empty">none yet</p></div>
+  </aside>
+</main>
+<script src="/viewer.js"></script>
+</body>
+</html>
+`;
+}
+
+export function bridgeHtml(inspectorUrl: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>autonomy-orchestrator: inspector</title>
+<style>* { margin: 0; padding: 0; } html, body { height: 100%; } iframe { width: 100%; height: 100%; border: none; }</style>
+</head>
+<body><iframe id="inspector" src="${escapeAttribute(inspectorUrl)}"></iframe><script src="/bridge.js"></script></body>
+</html>
+`;
+}
+
+/** The relay of `@statelyai/inspect/server`, reading the socket of the page's own host. */
+export const BRIDGE_JS = `(() => {
+  const iframe = document.getElementById('inspector');
+  const buffer = [];
+  let connected = false;
+  window.addEventListener('message', (e) => {
+    if (e.source === iframe.contentWindow && e.data && e.data.type === '@statelyai.connected') {
+      connected = true;
+      for (const event of buffer) iframe.contentWindow.postMessage(event, '*');
+      buffer.length = 0;
+    }
+  });
+  const ws = new WebSocket('ws://' + location.host + '/ws');
+  ws.onmessage = (event) => {
+    const data = JSON.parse(event.data);
+    if (connected) iframe.contentWindow.postMessage(data, '*');
+    else buffer.push(data);
+  };
+})();
+`;
+
+export const VIEWER_CSS = `
+:root { --bg: #f7f7f9; --fg: #1d1f24; --muted: #6b7080; --line: #c9ccd6; --active: #2563eb; --ok: #15803d; --bad: #b91c1c; --warn: #b45309; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.4 system-ui, sans-serif; color: var(--fg); background: var(--bg); height: 100vh; display: flex; flex-direction: column; }
+header { display: flex; gap: 12px; align-items: baseline; padding: 8px 16px; border-bottom: 1px solid var(--line); background: #fff; }
+header h1 { font-size: 16px; margin: 0; }
+#run-id { color: var(--muted); font-family: ui-monospace, monospace; }
+.badge { padding: 1px 8px; border-radius: 10px; background: #e5e7eb; font-weight: 600; }
+.badge.done { background: #dcfce7; color: var(--ok); } .badge.failed, .badge.timeout { background: #fee2e2; color: var(--bad); }
+.badge.blocked { background: #fef3c7; color: var(--warn); } .badge.running { background: #dbeafe; color: var(--active); }
+main { flex: 1; display: flex; min-height: 0; }
+#graph-pane { flex: 1; overflow: auto; padding: 12px; }
+#graph { display: block; margin: 0 auto; width: 100%; height: auto; max-height: calc(100vh - 90px); }
+#legend { color: var(--muted); font-size: 12px; text-align: center; margin: 6px 0 0; font-family: ui-monospace, monospace; }
+#panel { width: 420px; overflow: auto; padding: 8px 16px; border-left: 1px solid var(--line); background: #fff; }
+#panel h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 16px 0 6px; }
+#transitions { margin: 0; padding-left: 22px; font-family: ui-monospace, monospace; font-size: 12px; }
+#transitions li.current { font-weight: 700; color: var(--active); }
+#transitions li.future { color: #b6b9c4; }
+#transitions .time { color: var(--muted); margin-right: 6px; }
+.exec-card { border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; margin-bottom: 8px; }
+.exec-card.future { opacity: .35; }
+.exec-card .title { display: flex; gap: 8px; font-weight: 600; }
+.exec-card .status.success, .exec-card .status.skipped { color: var(--ok); } .exec-card .status:not(.success):not(.skipped) { color: var(--bad); }
+.exec-card .meta { color: var(--muted); font-size: 12px; }
+.exec-card pre { margin: 4px 0 0; max-height: 120px; overflow: auto; background: #f3f4f6; padding: 4px 6px; font-size: 11px; white-space: pre-wrap; }
+.empty { color: var(--muted); }
+#timeline[hidden] { display: none; }
+#timeline { display: flex; gap: 6px; align-items: center; margin-top: 8px; }
+#timeline input { flex: 1; }
+#step-label { font-family: ui-monospace, monospace; font-size: 12px; min-width: 150px; }
+svg .node rect { fill: #fff; stroke: #8b90a0; stroke-width: 1.5; }
+svg .node.final rect { stroke-width: 3; stroke-dasharray: none; }
+svg .node text { font: 600 13px system-ui, sans-serif; fill: var(--fg); }
+svg .node.visited rect { fill: #eef2ff; }
+svg .node.active rect { fill: var(--active); stroke: #1e40af; }
+svg .node.active text { fill: #fff; }
+svg .node.final.active.failed rect, svg .node.final.active.timeout rect { fill: var(--bad); stroke: #7f1d1d; }
+svg .node.final.active.blocked rect { fill: var(--warn); stroke: #78350f; }
+svg .node.final.active.done rect { fill: var(--ok); stroke: #14532d; }
+svg .edge path { fill: none; stroke: #9aa0b0; stroke-width: 1.3; }
+svg .edge.taken path { stroke: var(--active); stroke-width: 2.5; }
+svg .edge text { font: 11px ui-monospace, monospace; fill: var(--muted); }
+svg .edge.taken text { fill: var(--active); }
+svg .edge .label-bg { fill: var(--bg); }
+`;
+
+function escapeAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

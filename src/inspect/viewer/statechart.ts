@@ -1,0 +1,93 @@
+/**
+ * The machine's statechart as a graph, read from the definition an `@xstate.actor` message
+ * carries: one node per state, one edge per source/target pair labelled with its events.
+ */
+export interface StateNodeInfo {
+  id: string;
+  final: boolean;
+}
+
+export interface EdgeInfo {
+  source: string;
+  target: string;
+  labels: string[];
+}
+
+export interface Statechart {
+  initial: string | null;
+  /** Short event names used in labels, with the full event type each stands for. */
+  legend: Record<string, string>;
+  nodes: StateNodeInfo[];
+  edges: EdgeInfo[];
+}
+
+type TransitionConfig = { target?: string | string[]; guard?: string | { type?: string } } | string;
+
+interface StateConfig {
+  type?: string;
+  on?: Record<string, TransitionConfig | TransitionConfig[]>;
+  always?: TransitionConfig | TransitionConfig[];
+  invoke?: InvokeConfig | InvokeConfig[];
+}
+
+interface InvokeConfig {
+  id?: string;
+  src?: string | { type?: string };
+  onDone?: TransitionConfig | TransitionConfig[];
+  onError?: TransitionConfig | TransitionConfig[];
+}
+
+export function statechartOf(definition: string): Statechart {
+  const config = JSON.parse(definition) as { initial?: string; states?: Record<string, StateConfig> };
+  const states = config.states ?? {};
+  const edges = new Map<string, EdgeInfo>();
+  const legend: Record<string, string> = {};
+  const add = (source: string, event: string, transition: TransitionConfig) => {
+    const target = targetOf(transition);
+    if (target === null || !(target in states)) return;
+    const guard = typeof transition === 'object' ? guardName(transition.guard) : null;
+    const key = `${source}\u0000${target}`;
+    const edge = edges.get(key) ?? { source, target, labels: [] };
+    const label = guard ? `${event} [${guard}]` : event;
+    if (!edge.labels.includes(label)) edge.labels.push(label);
+    edges.set(key, edge);
+  };
+  for (const [name, state] of Object.entries(states)) {
+    for (const [event, transitions] of Object.entries(state.on ?? {})) {
+      for (const t of list(transitions)) add(name, event, t);
+    }
+    for (const t of list(state.always)) add(name, 'always', t);
+    for (const invoke of list(state.invoke)) {
+      const id = invoke.id ?? (typeof invoke.src === 'string' ? invoke.src : 'actor');
+      // The done/error events of an invoked actor are long; the labels say `done`/`error` and the legend the rest.
+      legend.done = `xstate.done.actor.${id}`;
+      for (const t of list(invoke.onDone)) add(name, 'done', t);
+      if (invoke.onError !== undefined) legend.error = `xstate.error.actor.${id}`;
+      for (const t of list(invoke.onError)) add(name, 'error', t);
+    }
+  }
+  return {
+    initial: config.initial ?? null,
+    legend,
+    nodes: Object.entries(states).map(([id, state]) => ({ id, final: state.type === 'final' })),
+    edges: [...edges.values()],
+  };
+}
+
+function list<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+function targetOf(transition: TransitionConfig): string | null {
+  const raw = typeof transition === 'string' ? transition : Array.isArray(transition.target) ? transition.target[0] : transition.target;
+  if (!raw) return null;
+  // `.child`, `#machine.state` and `state` all name a sibling state here.
+  const parts = raw.replace(/^#[^.]*\./, '').replace(/^\./, '').split('.');
+  return parts[0] ?? null;
+}
+
+function guardName(guard: string | { type?: string } | undefined): string | null {
+  if (guard === undefined) return null;
+  return typeof guard === 'string' ? guard : (guard.type ?? null);
+}

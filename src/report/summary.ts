@@ -1,0 +1,72 @@
+/**
+ * A run report as a person reads it: what ran, how each stage ended, how long it took, why the
+ * run stopped, and where the logs are.
+ */
+import { STAGES } from '../../machines/stages.js';
+import type { RunReport, StageExecution } from './schema.js';
+
+export function summarizeReport(report: RunReport, extra: { eventLog?: { path: string; entries: number } } = {}): string {
+  const lines: string[] = [];
+  const outcome = report.terminal_state ?? (report.status === 'running' ? 'none yet (the run is going on, or it crashed)' : 'none');
+  lines.push(`Run ${report.run_id}`);
+  lines.push(`  status:         ${report.status}${report.interrupted_by ? ` (stopped by ${report.interrupted_by})` : ''}`);
+  lines.push(`  terminal state: ${outcome}`);
+  lines.push(`  current stage:  ${report.current_stage ?? '-'}`);
+  lines.push(`  started:        ${iso(report.started_at_unix_ms)}`);
+  lines.push(`  last update:    ${iso(report.updated_at_unix_ms)} (${seconds(report.updated_at_unix_ms - report.started_at_unix_ms)} after start)`);
+  if (report.resumed_from) lines.push(`  resumed from:   ${report.resumed_from}`);
+  lines.push('', 'Transitions:');
+  if (report.transitions.length === 0) lines.push('  none');
+  for (const t of report.transitions) {
+    lines.push(`  ${iso(t.timestamp_unix_ms)}  ${t.from_stage ?? '(start)'} -> ${t.to_stage}`);
+  }
+  if (report.terminal_state) lines.push(`  ${' '.repeat(24)}  ${report.current_stage ?? '(start)'} => ${report.terminal_state}`);
+  lines.push('', 'Stages:');
+  const entered = new Set(report.transitions.map((t) => t.to_stage));
+  for (const stage of STAGES) {
+    const executions = report.stage_executions.filter((e) => e.stage === stage);
+    if (executions.length === 0) {
+      lines.push(`  ${stage.padEnd(26)} ${entered.has(stage) ? 'no program (passes through)' : 'not reached'}`);
+      continue;
+    }
+    for (const execution of executions) lines.push(...describeExecution(execution));
+  }
+  if (report.earlier_stage_executions.length > 0) {
+    lines.push('', 'Earlier invocations:');
+    for (const execution of report.earlier_stage_executions) lines.push(...describeExecution(execution));
+  }
+  if (report.failure) {
+    const { stage, status, error, step } = report.failure;
+    lines.push('', `Failure: stage ${stage} ended ${status}${step ? ` (step ${step})` : ''}${error ? `: ${error}` : ''}`);
+  }
+  if (report.blocked) {
+    const { reason, stage, gate } = report.blocked;
+    lines.push('', `Blocked: ${reason} in ${stage}${gate ? ` (waits for ${gate})` : ''}`);
+  }
+  if (report.cost.spent > 0 || report.cost.budget !== null) {
+    lines.push('', `Cost: ${report.cost.spent}${report.cost.budget !== null ? ` of a budget of ${report.cost.budget}` : ''}`);
+  }
+  lines.push('', `Checkpoint: ${report.checkpoint_path}`);
+  if (extra.eventLog) lines.push(`Event log:  ${extra.eventLog.path} (${extra.eventLog.entries} events)`);
+  return `${lines.join('\n')}\n`;
+}
+
+function describeExecution(e: StageExecution): string[] {
+  const exit = e.exit_code === null ? (e.signal ? `signal ${e.signal}` : 'no exit code') : `exit ${e.exit_code}`;
+  const where = e.step ? `${e.stage}/${e.step}` : e.stage;
+  const lines = [`  ${where.padEnd(26)} ${e.status.padEnd(16)} ${exit.padEnd(10)} ${seconds(e.duration_ms).padStart(8)}  attempt ${e.attempt}  ${e.command}`];
+  if (e.error) lines.push(`      error:  ${e.error}`);
+  if (e.missing_artifacts.length > 0) lines.push(`      missing artifacts:   ${e.missing_artifacts.join(', ')}`);
+  if (e.malformed_artifacts.length > 0) lines.push(`      malformed artifacts: ${e.malformed_artifacts.join(', ')}`);
+  if (e.stdout_log) lines.push(`      stdout: ${e.stdout_log}`);
+  if (e.stderr_log) lines.push(`      stderr: ${e.stderr_log}`);
+  return lines;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,21 @@
+/** A real headless Chromium (Debian's package), driven with playwright-core. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { ROOT } from './cli.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
+
+export async function launchBrowser(): Promise<Browser> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+}
+
+/** Reads the URL the CLI prints on stderr ("... at http://127.0.0.1:PORT/"). */
+export function urlIn(stderr: string): string | null {
+  return /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1] ?? null;
+}
