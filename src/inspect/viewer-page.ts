@@ -113,6 +113,11 @@ svg .edge.taken path { stroke: var(--active); stroke-width: 2.5; }
 svg .edge text { font: 11px ui-monospace, monospace; fill: var(--muted); }
 svg .edge.taken text { fill: var(--active); }
 svg .edge .label-bg { fill: var(--bg); }
+svg .edge.secondary { display: none; }
+svg .edge.secondary.taken { display: inline; }
+svg .edge.secondary path { stroke-dasharray: 5 4; }
+svg .node.waiting rect { stroke-dasharray: 4 3; fill: #fffbeb; }
+svg .node.waiting.active rect { fill: var(--warn); stroke: #78350f; }
 `;
 
 function escapeAttribute(text: string): string {

@@ -34,7 +34,8 @@ export class GraphView {
     g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 36, edgesep: 12, marginx: 16, marginy: 16 });
     g.setDefaultEdgeLabel(() => ({}));
     for (const node of chart.nodes) g.setNode(node.id, { width: Math.max(110, node.id.length * 8.5 + 32), height: NODE_HEIGHT });
-    for (const edge of chart.edges) {
+    const primary = chart.edges.filter((edge) => !edge.secondary);
+    for (const edge of primary) {
       const width = Math.max(...edge.labels.map((l) => l.length)) * 6.7 + 8;
       g.setEdge(edge.source, edge.target, { width, height: edge.labels.length * LABEL_LINE + 4, labelpos: 'c' });
     }
@@ -47,7 +48,7 @@ export class GraphView {
     const nodeLayer = el('g', { class: 'nodes' });
     this.svg.append(edgeLayer, nodeLayer);
 
-    for (const edge of chart.edges) {
+    for (const edge of primary) {
       const layout = g.edge(edge.source, edge.target) as { points: { x: number; y: number }[]; x: number; y: number; height: number; width: number };
       const group = el('g', { class: 'edge', 'data-source': edge.source, 'data-target': edge.target });
       const d = layout.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
@@ -62,9 +63,21 @@ export class GraphView {
       edgeLayer.append(group);
       this.edges.set(`${edge.source}->${edge.target}`, group);
     }
+    // Rare paths: a straight dashed line between the two states, shown once taken.
+    for (const edge of chart.edges.filter((e) => e.secondary)) {
+      const from = g.node(edge.source) as { x: number; y: number };
+      const to = g.node(edge.target) as { x: number; y: number };
+      const group = el('g', { class: 'edge secondary', 'data-source': edge.source, 'data-target': edge.target });
+      group.append(el('path', { d: `M${from.x.toFixed(1)},${from.y.toFixed(1)} L${to.x.toFixed(1)},${to.y.toFixed(1)}`, 'marker-end': 'url(#arrow)' }));
+      const text = el('text', { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 - 4, 'text-anchor': 'middle' });
+      text.textContent = edge.labels.join(' | ');
+      group.append(text);
+      edgeLayer.append(group);
+      this.edges.set(`${edge.source}->${edge.target}`, group);
+    }
     for (const node of chart.nodes) {
       const layout = g.node(node.id) as { x: number; y: number; width: number; height: number };
-      const classes = ['node', node.final ? 'final' : 'stage', node.id].join(' ');
+      const classes = ['node', node.final ? 'final' : node.waiting ? 'waiting' : 'stage', node.id].join(' ');
       const group = el('g', { class: classes, id: `state-${node.id}`, 'data-state': node.id });
       group.append(
         el('rect', { x: layout.x - layout.width / 2, y: layout.y - layout.height / 2, width: layout.width, height: layout.height, rx: node.final ? 20 : 6 }),

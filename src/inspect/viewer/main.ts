@@ -40,9 +40,10 @@ function ensureGraph(definition: string | null): void {
   if (graph || !definition) return;
   const chart = statechartOf(definition);
   graph = new GraphView($('graph') as unknown as SVGSVGElement, chart);
-  $('legend').textContent = Object.entries(chart.legend)
-    .map(([short, full]) => `${short} = ${full}`)
-    .join('   ');
+  const rare = chart.edges.some((edge) => edge.secondary)
+    ? ['dashed states wait for approve/--resume; their transitions, and WALL_TIMEOUT, show once taken']
+    : [];
+  $('legend').textContent = [...Object.entries(chart.legend).map(([short, full]) => `${short} = ${full}`), ...rare].join('   ');
 }
 
 async function machineFallback(): Promise<void> {

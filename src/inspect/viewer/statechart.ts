@@ -5,12 +5,19 @@
 export interface StateNodeInfo {
   id: string;
   final: boolean;
+  /** Not final and runs nothing: the run waits here for an outside event (a halt). */
+  waiting: boolean;
 }
 
 export interface EdgeInfo {
   source: string;
   target: string;
   labels: string[];
+  /**
+   * Into or out of a waiting state, or on an outside event (not a stage's done/error): rare
+   * paths, drawn only once taken so that the common ones stay readable.
+   */
+  secondary: boolean;
 }
 
 export interface Statechart {
@@ -47,7 +54,9 @@ export function statechartOf(definition: string): Statechart {
     if (target === null || !(target in states)) return;
     const guard = typeof transition === 'object' ? guardName(transition.guard) : null;
     const key = `${source}\u0000${target}`;
-    const edge = edges.get(key) ?? { source, target, labels: [] };
+    const secondary = waiting(states[source]) || waiting(states[target]) || !['done', 'error', 'always'].includes(event);
+    const edge = edges.get(key) ?? { source, target, labels: [], secondary };
+    edge.secondary &&= secondary;
     const label = guard ? `${event} [${guard}]` : event;
     if (!edge.labels.includes(label)) edge.labels.push(label);
     edges.set(key, edge);
@@ -69,9 +78,13 @@ export function statechartOf(definition: string): Statechart {
   return {
     initial: config.initial ?? null,
     legend,
-    nodes: Object.entries(states).map(([id, state]) => ({ id, final: state.type === 'final' })),
+    nodes: Object.entries(states).map(([id, state]) => ({ id, final: state.type === 'final', waiting: waiting(state) })),
     edges: [...edges.values()],
   };
+}
+
+function waiting(state: StateConfig | undefined): boolean {
+  return state !== undefined && state.type !== 'final' && list(state.invoke).length === 0 && list(state.always).length === 0;
 }
 
 function list<T>(value: T | T[] | undefined): T[] {
