@@ -83,7 +83,7 @@ describe('resuming a run killed while steps ran in parallel', () => {
 describe('a retry backoff', () => {
   it('survives a resume: the retry waits until the failure’s end plus backoffMs, as attempt 2', async () => {
     const run = setUp((trace) => ({
-      stages: { execution: [fixtureStep('flaky', trace, { 'fail-attempts': 1 }, { retries: { max: 1, backoffMs: 1500, factor: 2 } })] },
+      stages: { execution: [fixtureStep('flaky', trace, { 'fail-attempts': 1 }, { retries: { max: 1, backoffMs: 3000, factor: 2 } })] },
     }));
     const first = startCli(run.args());
     await waitFor(() => checkpointText(run.out).includes('"waiting_retry"'), 10_000, 'the checkpoint to hold the backoff');
@@ -92,13 +92,13 @@ describe('a retry backoff', () => {
     const failedAt = endOf(traceOf(run.trace), 'flaky', 1).at;
     const resumedAt = Date.now();
     // Otherwise the test would prove nothing: the backoff must still be running at resume.
-    expect(resumedAt).toBeLessThan(failedAt + 1200);
+    expect(resumedAt).toBeLessThan(failedAt + 2700);
 
     const resumed = await runCli(run.args('--resume'));
     expect(resumed.exitCode).toBe(0);
     expect(run.ran()).toEqual(['flaky 1', 'flaky 2']);
     const retry = startOf(traceOf(run.trace), 'flaky', 2);
-    expect(retry.at).toBeGreaterThanOrEqual(failedAt + 1500 - 50);
+    expect(retry.at).toBeGreaterThanOrEqual(failedAt + 3000 - 50);
 
     const report = reportOf(run.out);
     expect(report.terminal_state).toBe('done');
@@ -107,6 +107,6 @@ describe('a retry backoff', () => {
       [1, 'failed'],
       [2, 'success'],
     ]);
-    expect(records[1].started_at_unix_ms).toBeGreaterThanOrEqual(records[0].started_at_unix_ms + records[0].duration_ms + 1500 - 50);
+    expect(records[1].started_at_unix_ms).toBeGreaterThanOrEqual(records[0].started_at_unix_ms + records[0].duration_ms + 3000 - 50);
   });
 });
