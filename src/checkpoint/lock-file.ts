@@ -4,7 +4,7 @@
  * lock libraries name no holder and recover a dead holder's lock only after a staleness timeout;
  * here the holder's pid is checked directly, and a stage the dead holder left running is ended.
  */
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { processStartTicks, terminateGroup } from '../run/process-group.js';
@@ -28,11 +28,18 @@ export async function acquireLockFile(lockPath: string, killGraceMs: number): Pr
     if (holder && holder.hostname === hostname() && !isAlive(holder.pid)) {
       await endOrphanedStage(holder, killGraceMs);
       removeIfUnchanged(lockPath, text);
+      removeQuietly(`${lockPath}.${holder.pid}.tmp`);
+      continue;
+    }
+    // A holder writes its name within microseconds of creating the file: an unreadable lock this
+    // old was left by a process killed in between.
+    if (!holder && ageMs(lockPath) > TORN_LOCK_AGE_MS) {
+      removeIfUnchanged(lockPath, text);
       continue;
     }
     const who = holder
       ? `pid ${holder.pid} on ${holder.hostname} since ${holder.started_at}`
-      : 'an unknown holder (unreadable lock file)';
+      : 'an unknown holder (the lock file is being written, or was torn; it is recovered after 5 s)';
     throw new OrchestratorError(
       `checkpoint is locked by ${who}: lock file ${lockPath}; wait for that run to end or stop it`,
       EXIT.failed,
@@ -89,6 +96,24 @@ async function endOrphanedStage(holder: Holder, killGraceMs: number): Promise<vo
     return leaderStart === null || group.start_ticks === null || leaderStart === group.start_ticks;
   });
   await Promise.all(orphans.map((group) => terminateGroup(group.pgid, killGraceMs)));
+}
+
+const TORN_LOCK_AGE_MS = 5_000;
+
+function ageMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // not there: nothing to clean
+  }
 }
 
 function readHolderText(lockPath: string): string | null {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, sideEffects, startCli, tempDir, waitFor } from '../support/cli.js';
@@ -34,5 +34,21 @@ describe('one writer per checkpoint', () => {
       await holder.done;
     }
     expect(existsSync(join(dir, LOCK))).toBe(false);
+  });
+});
+
+describe('a lock file left torn (empty) by a process killed while creating it', () => {
+  it('is refused while fresh, naming the file, and recovered once it is older than 5 s', async () => {
+    const dir = tempDir();
+    const lock = join(dir, 'orchestrator_checkpoint.json.lock');
+    writeFileSync(lock, '');
+    const fresh = await runCli([dir, ...manager('ok')]);
+    expect(fresh.exitCode).toBe(1);
+    expect(fresh.stderr).toContain(`lock file ${lock}`);
+    const old = new Date(Date.now() - 10_000);
+    utimesSync(lock, old, old);
+    const later = await runCli([dir, ...manager('ok')]);
+    expect(later.exitCode).toBe(0);
+    expect(existsSync(lock)).toBe(false);
   });
 });
