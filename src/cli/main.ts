@@ -12,14 +12,18 @@ import { CHECKPOINT_FILE } from '../run/orchestrate.js';
 import { graphCommand, graphProgram } from './graph-command.js';
 import { type CliRequest, parseCommandLine } from './program.js';
 import { NAME, runCommand } from './run-command.js';
-import { inspectCommand, inspectProgram, reportCommand, reportProgram } from './run-dir.js';
 
 const USAGE = `Usage: ${NAME} [output_dir] [--resume] [--plan FILE] [--simulate-blocked] [--timeout-ms N] [--manager-bin B] [--executor-bin B] [--inspect] [--json] ... | ${NAME} approve|config|report|inspect|graph ... (see --help)`;
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === 'report') return runSubprogram(reportProgram(), rest, reportCommand);
-  if (first === 'inspect') return runSubprogram(inspectProgram(), rest, inspectCommand);
+  if (first === 'report' || first === 'inspect') {
+    // These read a finished run; their code (and the viewer's server) loads only when asked for.
+    const runDir = await import('./run-dir.js');
+    return first === 'report'
+      ? runSubprogram(runDir.reportProgram(), rest, runDir.reportCommand)
+      : runSubprogram(runDir.inspectProgram(), rest, runDir.inspectCommand);
+  }
   if (first === 'graph') return runSubprogram(graphProgram(), rest, graphCommand);
 
   let request: CliRequest | null = null;

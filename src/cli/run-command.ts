@@ -7,7 +7,6 @@ import { EventLogWriter, eventLogPathIn } from '../inspect/event-log.js';
 import { RunEventTracker } from '../inspect/run-events.js';
 import { loadPlanFile } from '../plan/load.js';
 import { type RunResult, runOrchestration } from '../run/orchestrate.js';
-import { InspectorSession, openInBrowser, untilStopped } from './inspector-session.js';
 import type { RunRequest } from './program.js';
 import { progressViewFor } from './progress.js';
 
@@ -25,8 +24,11 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
   const progress = progressViewFor({ json: view.json, stdout: process.stdout, stderr: process.stderr });
   const tracker = new RunEventTracker((event) => progress.onEvent(event));
   const eventLog = new EventLogWriter(eventLogPathIn(outputDir), config.resume === true);
-  const inspector = view.inspect ? await InspectorSession.start(view.inspect, outputDir) : null;
-  if (inspector && view.inspect) {
+  // The server (ws, the viewer) loads only for --inspect: a plain run does not pay for it.
+  const session = view.inspect ? await import('./inspector-session.js') : null;
+  const inspector = session && view.inspect ? await session.InspectorSession.start(view.inspect, outputDir) : null;
+  if (session && inspector && view.inspect) {
+    const { openInBrowser } = session;
     say(`inspector at ${inspector.server.url}`);
     if (view.inspect.open && !openInBrowser(inspector.server.url)) say('no xdg-open here; open the URL yourself');
   }
@@ -72,9 +74,9 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
     const { stage, status, error, step } = report.failure;
     say(`stage ${stage} ended ${status}${step ? ` (step ${step})` : ''}${error ? `: ${error}` : ''}`);
   }
-  if (inspector && view.inspect?.keep) {
+  if (session && inspector && view.inspect?.keep) {
     say(`run ended; inspector still at ${inspector.server.url} (Ctrl-C to stop)`);
-    await untilStopped();
+    await session.untilStopped();
     await inspector.server.stop();
   }
   return outcome.exitCode;
