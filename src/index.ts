@@ -19,6 +19,6 @@ export {
   type Checkpoint,
   type CheckpointV2,
 } from './checkpoint/schema.js';
-export type { CheckpointStore, CheckpointLock } from './checkpoint/store.js';
+export type { CheckpointStore, RunCheckpointStore, CheckpointLock, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './checkpoint/store.js';
 export { FileCheckpointStore } from './checkpoint/file-store.js';
 export { EXIT, OrchestratorError } from './exit-codes.js';

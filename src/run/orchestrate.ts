@@ -5,7 +5,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
-import type { CheckpointStore } from '../checkpoint/store.js';
+import type { RunCheckpointStore } from '../checkpoint/store.js';
 import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { reportPathIn, writeReport } from '../report/report-file.js';
@@ -16,7 +16,7 @@ export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
 
 export interface RunOptions {
   /** Where the checkpoint lives; by default a file store at the configured checkpoint path. */
-  store?: CheckpointStore;
+  store?: RunCheckpointStore;
   /** Receives every inspection event of the root actor and its children. */
   inspect?: (event: InspectionEvent) => void;
   /** Aborting stops the run: the running stage's processes are ended, checkpoint and report kept. */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { type Approval, type CheckpointV2, isVersioned } from '../checkpoint/schema.js';
-import type { CheckpointStore } from '../checkpoint/store.js';
+import type { RunCheckpointStore } from '../checkpoint/store.js';
 import type { Transition } from '../report/schema.js';
 
 interface Carried {
@@ -25,7 +25,7 @@ export type StartPlan =
 
 const HALTED = ['awaiting_approval', 'budget_exceeded'];
 
-export async function planStart(store: CheckpointStore, resume: boolean): Promise<StartPlan> {
+export async function planStart(store: RunCheckpointStore, resume: boolean): Promise<StartPlan> {
   // Loading also on a fresh run: a checkpoint that does not parse is never overwritten.
   const checkpoint = await store.load();
   if (!resume) {
