@@ -9,6 +9,7 @@ import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { SETTINGS } from '../config/layers.js';
 import { loadPlanFile } from '../plan/load.js';
 import { CHECKPOINT_FILE, runOrchestration } from '../run/orchestrate.js';
+import { COMMAND_FILES } from './commands/index.js';
 import { type CliRequest, parseCommandLine } from './program.js';
 
 const NAME = 'autonomy-orchestrator';
@@ -17,6 +18,8 @@ const USAGE = `Usage: ${NAME} [output_dir] [--resume] [--plan FILE] [--simulate-
 async function main(argv: string[]): Promise<number> {
   let request: CliRequest | null = null;
   try {
+    const command = COMMAND_FILES[argv[0] ?? ''];
+    if (command) return await command(argv.slice(1));
     request = parseCommandLine(argv);
     if (request.command === 'approve') return await approve(request);
     if (request.command === 'config') return showConfig(request);

@@ -21,6 +21,8 @@ export interface RunOptions {
   inspect?: (event: InspectionEvent) => void;
   /** Aborting stops the run: the running stage's processes are ended, checkpoint and report kept. */
   signal?: AbortSignal;
+  /** The id a fresh run takes (a queued run's); by default a new `run_<secs>_<hex>`. */
+  runId?: string;
 }
 
 export type { RunResult };
@@ -38,7 +40,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   const reportPath = reportPathIn(config.outputDir);
   const lock = await store.lock({ killGraceMs: config.killGraceMs });
   try {
-    const plan = await planStart(store, config.resume);
+    const plan = await planStart(store, config.resume, options.runId);
     if (plan.mode === 'done') {
       // V0: resuming a done run runs nothing and executes nothing.
       const report = newReport(plan.runId, store.location, plan.resumedFrom);
