@@ -19,6 +19,11 @@ export {
   type Checkpoint,
   type CheckpointV2,
 } from './checkpoint/schema.js';
-export type { CheckpointStore, CheckpointLock } from './checkpoint/store.js';
+export type { CheckpointStore, RunCheckpointStore, CheckpointLock, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './checkpoint/store.js';
 export { FileCheckpointStore } from './checkpoint/file-store.js';
 export { EXIT, OrchestratorError } from './exit-codes.js';
+export { PostgresCheckpointStore } from './checkpoint/postgres-store.js';
+export { RedisCheckpointStore } from './checkpoint/redis-store.js';
+export { RunView } from './checkpoint/run-view.js';
+export { chooseStore, openStore, type StoreChoice } from './checkpoint/open-store.js';
+export { CheckpointConflictError, CheckpointIntegrityError, LeaseLostError } from './checkpoint/store-errors.js';

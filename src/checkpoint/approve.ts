@@ -5,7 +5,7 @@
 import { userInfo } from 'node:os';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { type Approval, isVersioned } from './schema.js';
-import type { CheckpointStore } from './store.js';
+import type { RunCheckpointStore } from './store.js';
 
 export interface ApproveRequest {
   gate?: string | undefined;
@@ -13,7 +13,7 @@ export interface ApproveRequest {
   note?: string | undefined;
 }
 
-export async function approveRun(store: CheckpointStore, request: ApproveRequest): Promise<{ runId: string; approval: Approval }> {
+export async function approveRun(store: RunCheckpointStore, request: ApproveRequest): Promise<{ runId: string; approval: Approval }> {
   // Before the lock: in a directory with no checkpoint there is no lock to take either.
   if ((await store.load()) === null) throw new OrchestratorError(`cannot approve: no checkpoint at ${store.location}`, EXIT.failed);
   const lock = await store.lock();

@@ -69,6 +69,8 @@ export const checkpointV2Schema = z.object({
   ),
   /** When the run first started: maxWallMs counts from here, across resumes. */
   started_at_unix_ms: z.int(),
+  /** Written by the store: the sha256 of the rest of the document (canonical JSON) and its revision. */
+  integrity: z.optional(z.object({ sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)), revision: z.int().check(z.gte(0)) })),
 });
 
 export const checkpointSchema = z.union([checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);

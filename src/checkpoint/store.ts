@@ -1,6 +1,12 @@
 /**
- * Where a run's checkpoint lives. The machine and the runner only see this interface, so other
- * stores (Postgres, Redis) can be added without touching either.
+ * Where checkpoints live. The machine and the runner only see this interface; the file store,
+ * Postgres and Redis implement it, and test/stores/contract.ts checks every one the same way.
+ *
+ * Two views of one store:
+ * - the run's own checkpoint (`lock`, `load`, `save`): what a run reads and writes as it goes;
+ * - every run it holds, keyed by run id (`read`, `write`, `list`, `delete`, leases): what workers,
+ *   `status` and `export` use. `write` is a compare-and-swap on the record's revision, and a write
+ *   that names a lease token is refused unless that lease is still the live one (fencing).
  */
 import type { Checkpoint } from './schema.js';
 
@@ -13,8 +19,38 @@ export interface CheckpointLock {
   noteProcessGroup?(pgid: number, running: boolean): void;
 }
 
+/** A stored checkpoint and its revision (1 for the first write, +1 for each write after). */
+export interface StoredCheckpoint {
+  runId: string;
+  revision: number;
+  checkpoint: Checkpoint;
+}
+
+export interface StoredRunEntry {
+  runId: string;
+  revision: number;
+  /** The checkpoint's terminal state, or null while the run can go on. */
+  terminalState: string | null;
+  updatedAtUnixSecs: number;
+}
+
+/** Who may write a run's checkpoint, until when. `token` grows with every acquisition of that run's lease. */
+export interface Lease {
+  runId: string;
+  owner: string;
+  token: number;
+  expiresAtMs: number;
+}
+
+export interface WriteOptions {
+  /** The revision this write replaces: 0 when there must be no checkpoint yet. */
+  revision: number;
+  /** The lease this write is fenced by. Without one, the write is refused while anyone holds a live lease. */
+  leaseToken?: number | undefined;
+}
+
 export interface CheckpointStore {
-  /** Names the checkpoint in messages and reports: a path, a URL. */
+  /** Names the checkpoint in messages and reports: a path, a URL (never with its password). */
   readonly location: string;
   /**
    * Takes the run's single-writer lock, or throws an OrchestratorError naming the lock and its
@@ -22,8 +58,28 @@ export interface CheckpointStore {
    * (SIGTERM, then SIGKILL after `killGraceMs`).
    */
   lock(options?: { killGraceMs?: number }): Promise<CheckpointLock>;
-  /** The stored checkpoint, null when there is none; throws an OrchestratorError when it is unreadable. */
+  /** The run's stored checkpoint, null when there is none; throws an OrchestratorError when it is unreadable. */
   load(): Promise<Checkpoint | null>;
-  /** Replaces the stored checkpoint durably and atomically. The document is the caller's to keep changing: copy what you keep. */
+  /** Replaces the run's checkpoint durably and atomically. The document is the caller's to keep changing: copy what you keep. */
   save(checkpoint: Checkpoint): Promise<void>;
+
+  /** Run `runId`'s checkpoint, null when there is none; a tampered or torn one throws CheckpointIntegrityError and is left as it is. */
+  read(runId: string): Promise<StoredCheckpoint | null>;
+  /** Compare-and-swap: returns the new revision, or throws CheckpointConflictError (left as it was). */
+  write(runId: string, checkpoint: Checkpoint, options: WriteOptions): Promise<number>;
+  /** Every run with a checkpoint, by run id. */
+  list(): Promise<StoredRunEntry[]>;
+  /** Removes a run's checkpoint (only at `revision` when given); false when there was none (or another revision). */
+  delete(runId: string, options?: { revision?: number }): Promise<boolean>;
+  /** A new lease, or null while someone else holds a live one. */
+  acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends a live lease; throws LeaseLostError once it expired or was taken. */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease>;
+  /** Gives a lease back; nothing happens when it is no longer the live one. */
+  releaseLease(lease: Lease): Promise<void>;
+  /** Closes connections; the store cannot be used after. */
+  close(): Promise<void>;
 }
+
+/** What a single run needs of a store: its own checkpoint, locked. Library users may pass just this. */
+export type RunCheckpointStore = Pick<CheckpointStore, 'location' | 'lock' | 'load' | 'save'>;

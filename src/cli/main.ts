@@ -10,6 +10,7 @@ import { SETTINGS } from '../config/layers.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { CHECKPOINT_FILE } from '../run/orchestrate.js';
 import { graphCommand, graphProgram } from './graph-command.js';
+import { COMMAND_FILES } from './commands/index.js';
 import { type CliRequest, parseCommandLine } from './program.js';
 import { NAME, runCommand } from './run-command.js';
 
@@ -28,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
 
   let request: CliRequest | null = null;
   try {
+    const command = first !== undefined && Object.hasOwn(COMMAND_FILES, first) ? COMMAND_FILES[first] : undefined;
+    if (command) return await command(argv.slice(1));
     request = parseCommandLine(argv);
     if (request.command === 'approve') return await approve(request);
     if (request.command === 'config') return showConfig(request);

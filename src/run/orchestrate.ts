@@ -5,7 +5,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
-import type { CheckpointStore } from '../checkpoint/store.js';
+import type { RunCheckpointStore } from '../checkpoint/store.js';
 import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { reportPathIn, writeReport } from '../report/report-file.js';
@@ -16,11 +16,13 @@ export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
 
 export interface RunOptions {
   /** Where the checkpoint lives; by default a file store at the configured checkpoint path. */
-  store?: CheckpointStore;
+  store?: RunCheckpointStore;
   /** Receives every inspection event of the root actor and its children. */
   inspect?: (event: InspectionEvent) => void;
   /** Aborting stops the run: the running stage's processes are ended, checkpoint and report kept. */
   signal?: AbortSignal;
+  /** The id a fresh run takes (a queued run's); by default a new `run_<secs>_<hex>`. */
+  runId?: string;
 }
 
 export type { RunResult };
@@ -38,7 +40,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   const reportPath = reportPathIn(config.outputDir);
   const lock = await store.lock({ killGraceMs: config.killGraceMs });
   try {
-    const plan = await planStart(store, config.resume);
+    const plan = await planStart(store, config.resume, options.runId);
     if (plan.mode === 'done') {
       // V0: resuming a done run runs nothing and executes nothing.
       const report = newReport(plan.runId, store.location, plan.resumedFrom);

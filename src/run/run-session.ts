@@ -9,7 +9,7 @@ import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } 
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
 import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV2 } from '../checkpoint/schema.js';
-import type { CheckpointLock, CheckpointStore } from '../checkpoint/store.js';
+import type { CheckpointLock, RunCheckpointStore } from '../checkpoint/store.js';
 import type { OrchestrationConfig } from '../config/schema.js';
 import { EXIT, OrchestratorError, exitCodeFor } from '../exit-codes.js';
 import type { Step } from '../plan/schema.js';
@@ -67,7 +67,7 @@ export class RunSession {
 
   constructor(
     private readonly config: OrchestrationConfig,
-    private readonly store: CheckpointStore,
+    private readonly store: RunCheckpointStore,
     private readonly plan: ResumablePlan,
     private readonly reportPath: string,
     private readonly options: SessionOptions,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { type Approval, type CheckpointV2, isVersioned } from '../checkpoint/schema.js';
-import type { CheckpointStore } from '../checkpoint/store.js';
+import type { RunCheckpointStore } from '../checkpoint/store.js';
 import type { Transition } from '../report/schema.js';
 
 interface Carried {
@@ -25,11 +25,11 @@ export type StartPlan =
 
 const HALTED = ['awaiting_approval', 'budget_exceeded'];
 
-export async function planStart(store: CheckpointStore, resume: boolean): Promise<StartPlan> {
+export async function planStart(store: RunCheckpointStore, resume: boolean, freshRunId?: string): Promise<StartPlan> {
   // Loading also on a fresh run: a checkpoint that does not parse is never overwritten.
   const checkpoint = await store.load();
   if (!resume) {
-    return { mode: 'fresh', runId: newRunId(), completedStages: [], attempts: {}, approvals: [], startedAtMs: Date.now(), resumedFrom: null };
+    return { mode: 'fresh', runId: freshRunId ?? newRunId(), completedStages: [], attempts: {}, approvals: [], startedAtMs: Date.now(), resumedFrom: null };
   }
   if (checkpoint === null) {
     throw new OrchestratorError(`cannot resume: no checkpoint at ${store.location}`, EXIT.failed);
@@ -65,6 +65,6 @@ export async function planStart(store: CheckpointStore, resume: boolean): Promis
 }
 
 /** V0's `run_<unix secs>`, with a random suffix so two runs started in one second differ. */
-function newRunId(): string {
+export function newRunId(): string {
   return `run_${Math.floor(Date.now() / 1000)}_${randomBytes(3).toString('hex')}`;
 }

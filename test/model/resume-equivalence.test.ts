@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, describe, it } from 'vitest';
-import { CHECKPOINT_FILE, type Checkpoint, type CheckpointLock, type CheckpointStore, FileCheckpointStore, REPORT_FILE } from '../../src/index.js';
+import { CHECKPOINT_FILE, type Checkpoint, type CheckpointLock, type RunCheckpointStore, FileCheckpointStore, REPORT_FILE } from '../../src/index.js';
 import { reportOf, sideEffects } from '../support/cli.js';
 import { type ModelPath, expectedOf, modelPaths, runDirs, runPath } from './model-paths.js';
 
@@ -18,7 +18,7 @@ interface SavedCheckpoint {
 }
 
 /** A file store that keeps a copy of every checkpoint it saves, and of the report beside it. */
-class RecordingStore implements CheckpointStore {
+class RecordingStore implements RunCheckpointStore {
   readonly saved: SavedCheckpoint[] = [];
   private readonly inner: FileCheckpointStore;
 

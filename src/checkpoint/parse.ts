@@ -1,0 +1,38 @@
+/**
+ * Reads a checkpoint document of any version this tool knows, migrating older ones. Errors name
+ * the field and leave the stored document as it is.
+ */
+import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { type Checkpoint, checkpointV1Schema, checkpointV2Schema, migrateV1, v0CheckpointSchema } from './schema.js';
+
+export function parseCheckpoint(data: unknown, location: string): Checkpoint {
+  const isObject = typeof data === 'object' && data !== null && !Array.isArray(data);
+  const version = isObject && 'schema_version' in data ? (data as { schema_version: unknown }).schema_version : 0;
+  if (version === 1) {
+    const v1 = checkpointV1Schema.safeParse(data);
+    if (v1.success) return migrateV1(v1.data);
+    throw unreadable(location, v1.error.issues[0]);
+  }
+  if (version !== 0 && version !== 2) {
+    throw new OrchestratorError(
+      `cannot read checkpoint ${location}: field schema_version: ${JSON.stringify(version)} is not a version this tool knows (0, 1, 2); the file was left as it is`,
+      EXIT.failed,
+    );
+  }
+  const result = version === 2 ? checkpointV2Schema.safeParse(data) : v0CheckpointSchema.safeParse(data);
+  if (result.success) return result.data;
+  throw unreadable(location, result.error.issues[0]);
+}
+
+function unreadable(location: string, issue: { path: PropertyKey[]; message: string } | undefined): OrchestratorError {
+  const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(document)';
+  return new OrchestratorError(
+    `cannot read checkpoint ${location}: field ${field}: ${issue?.message ?? 'invalid'}; the file was left as it is`,
+    EXIT.failed,
+  );
+}
+
+export function describeIoError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}` : String(error);
+}

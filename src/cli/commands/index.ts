@@ -1,0 +1,9 @@
+/**
+ * Commands that live in files of their own, by name: each takes the arguments after its name and
+ * returns the exit code. main.ts hands them their command line before V0's parsing.
+ */
+export const COMMAND_FILES: Record<string, (argv: string[]) => Promise<number>> = {
+  submit: async (argv) => (await import('./submit.js')).submitCommand(argv),
+  worker: async (argv) => (await import('./worker.js')).workerCommand(argv),
+  status: async (argv) => (await import('./status.js')).statusCommand(argv),
+};

@@ -1,0 +1,104 @@
+/**
+ * Many workers on one queue: kill -9 one in the middle of a step, and every run still ends done,
+ * each completed step having run exactly once; only the killed worker's in-flight step may have
+ * run twice (once by the dead worker's orphan, once by the worker that took the run over).
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { fixtureStep, traceOf, writePlan } from '../plans/plan-runs.js';
+import { describeWithServer, PG_DSN, reachable } from '../stores/servers.js';
+import { tempDir, waitFor } from '../support/cli.js';
+import { type Queue, freshQueue, startWorker, submit } from './queue-support.js';
+
+const up = await reachable(PG_DSN, 5432);
+const STEPS = ['s1', 's2', 's3'];
+
+describeWithServer('workers on a Postgres queue', up, new URL(PG_DSN).host, () => {
+  let queue: Queue;
+  beforeEach(async () => {
+    queue = await freshQueue();
+  });
+  afterEach(async () => {
+    await queue.drop();
+  });
+
+  it('kill -9 of one of three workers mid-step: every run ends done, completed steps ran once, the in-flight one at most twice', async () => {
+    const dir = tempDir('ao-takeover-');
+    const runIds = Array.from({ length: 6 }, (_, i) => `run_takeover_${i}`);
+    const traceOfRun = (runId: string) => join(dir, `${runId}.trace`);
+    for (const runId of runIds) {
+      const trace = traceOfRun(runId);
+      const plan = writePlan(dir, {
+        stages: {
+          planning: [fixtureStep('s1', trace, { sleep: 400 })],
+          execution: [fixtureStep('s2', trace, { sleep: 400 })],
+          validation: [fixtureStep('s3', trace, { sleep: 400 })],
+        },
+      }, `${runId}.plan.json`);
+      await submit(queue, plan, runId);
+    }
+    const workers = [0, 1, 2].map((i) => startWorker(queue, join(dir, `worker-${i}`)));
+    const victim = workers[0]!;
+
+    // The victim's run, at a moment when one of its steps has started and not ended.
+    let inFlight: { runId: string; step: string } | null = null;
+    const deadline = Date.now() + 15_000;
+    while (!inFlight && Date.now() < deadline) {
+      const mine = (await queue.rows()).find((row) => row.lease_owner?.includes(`:${victim.child.pid}:`));
+      if (mine) {
+        const trace = traceOf(traceOfRun(mine.run_id));
+        const open = STEPS.find((s) => trace.some((t) => t.event === 'start' && t.step === s) && !trace.some((t) => t.event === 'end' && t.step === s));
+        if (open) inFlight = { runId: mine.run_id, step: open };
+      }
+      if (!inFlight) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(inFlight, 'the victim worker started a step').not.toBeNull();
+    victim.child.kill('SIGKILL');
+
+    const allDone = async () => (await queue.rows()).every((row) => row.state === 'done');
+    for (let i = 0; i < 150 && !(await allDone()); i++) await new Promise((r) => setTimeout(r, 100));
+    const rows = await queue.rows();
+    expect(rows.map((row) => [row.run_id, row.state])).toEqual(runIds.map((id) => [id, 'done']));
+    expect(rows.find((row) => row.run_id === inFlight!.runId)!.claims).toBeGreaterThanOrEqual(2);
+
+    for (const worker of workers.slice(1)) worker.child.kill('SIGTERM');
+    for (const worker of workers.slice(1)) expect((await worker.done).exitCode).toBe(0);
+    await new Promise((r) => setTimeout(r, 500)); // the dead worker's orphaned step may still be writing its trace
+
+    for (const runId of runIds) {
+      const trace = traceOf(traceOfRun(runId));
+      for (const step of STEPS) {
+        const starts = trace.filter((t) => t.event === 'start' && t.step === step).length;
+        const ends = trace.filter((t) => t.event === 'end' && t.step === step && !t.failed).length;
+        expect(ends, `${runId} ${step} completed`).toBeGreaterThanOrEqual(1);
+        if (runId === inFlight!.runId && step === inFlight!.step) expect(starts, `${runId} ${step} (in flight at the kill)`).toBeLessThanOrEqual(2);
+        else expect(starts, `${runId} ${step} ran once`).toBe(1);
+      }
+    }
+  }, 45_000);
+
+  it('SIGTERM: the worker ends its step, hands the run back with its checkpoint, and exits 0; another worker finishes it', async () => {
+    const dir = tempDir('ao-sigterm-');
+    const trace = join(dir, 'trace');
+    const plan = writePlan(dir, {
+      stages: { planning: [fixtureStep('s1', trace, { sleep: 100 })], execution: [fixtureStep('s2', trace, { sleep: 1_500 })] },
+    });
+    await submit(queue, plan, 'run_handed_back');
+    const first = startWorker(queue, join(dir, 'worker-1'));
+    await waitFor(() => traceOf(trace).some((t) => t.event === 'start' && t.step === 's2'), 10_000, 's2 to start');
+    first.child.kill('SIGTERM');
+    const outcome = await first.done;
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.stderr).toMatch(/run run_handed_back: stopped by SIGTERM; handed back to the queue/);
+    const handed = (await queue.rows())[0]!;
+    expect([handed.state, handed.lease_owner]).toEqual(['queued', null]);
+    expect(JSON.parse(handed.document).completed_stages).toEqual(['planning', 'policy_ingestion']);
+
+    const second = startWorker(queue, join(dir, 'worker-2'));
+    for (let i = 0; i < 100 && (await queue.rows())[0]!.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 100));
+    second.child.kill('SIGTERM');
+    expect((await second.done).exitCode).toBe(0);
+    expect((await queue.rows())[0]!.state).toBe('done');
+    expect(traceOf(trace).filter((t) => t.event === 'start' && t.step === 's1')).toHaveLength(1);
+  }, 30_000);
+});
