@@ -13,8 +13,11 @@ import { type PlanInput, type Stage, orchestrationMachine } from '../../src/inde
 import { fixtureStep } from '../plans/plan-runs.js';
 import { EXIT_CODE_OF } from './model-paths.js';
 
-/** Short enough to keep the suites fast; a timing-out step sleeps far longer. */
-export const STEP_TIMEOUT_MS = 300;
+/**
+ * Short enough to keep the suites fast, long enough for a loaded machine to start the step's
+ * program (whose trace line says it ran) before its timeout ends it; it sleeps far longer.
+ */
+export const STEP_TIMEOUT_MS = 1_000;
 export const KILL_GRACE_MS = 200;
 /** The plan's budget, passed by the step that spends; the raised budget that lets the run go on. */
 export const COST_BUDGET = 7;
