@@ -61,7 +61,10 @@ export function unseal(data: unknown, location: string, { legacy }: { legacy: bo
   if (actual !== sha256) {
     throw new CheckpointIntegrityError(location, `its sha256 ${actual.slice(0, 12)}… does not match integrity.sha256 ${sha256.slice(0, 12)}… (edited or torn)`);
   }
-  return { checkpoint: parseCheckpoint(data, location), revision: revision as number };
+  // The seal is the store's business: callers get the content alone, and a document they hand back
+  // to `save` never carries a stale digest.
+  const { integrity: _seal, ...content } = data as { integrity?: unknown };
+  return { checkpoint: parseCheckpoint(content, location), revision: revision as number };
 }
 
 /** Parses stored text: a torn document (cut short, not JSON) is an integrity error. */

@@ -4,12 +4,22 @@
  * outcomes and the pass-through stages only pass, and a real configuration that makes a real run
  * take that path, with the fixture program test/fixtures/stage.sh.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'vitest';
 import type { EventObject } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
-import { type OrchestrationConfigInput, type RunOptions, type RunResult, orchestrationMachine, runOrchestration } from '../../src/index.js';
+import {
+  type Checkpoint,
+  type CheckpointLock,
+  type RunCheckpointStore,
+  FileCheckpointStore,
+  type OrchestrationConfigInput,
+  type RunOptions,
+  type RunResult,
+  orchestrationMachine,
+  runOrchestration,
+} from '../../src/index.js';
 import { STAGE, tempDir } from '../support/cli.js';
 
 /** Short enough to keep the suite fast; the timing-out program sleeps far longer. */
@@ -172,4 +182,50 @@ export function configFor(path: ModelPath, dirs: RunDirs, resume = false): Orche
 export function runPath(path: ModelPath, dirs: RunDirs, options: RunOptions & { resume?: boolean } = {}): Promise<RunResult> {
   const { resume = false, ...runOptions } = options;
   return runOrchestration(configFor(path, dirs, resume), runOptions);
+}
+
+export interface SavedCheckpoint {
+  checkpoint: Checkpoint;
+  /** The report file as it was on disk when the checkpoint was saved, or null. */
+  report: string | null;
+}
+
+/** A file store that keeps a copy of every checkpoint it saves, and of the report beside it. */
+export class RecordingStore implements RunCheckpointStore {
+  readonly saved: SavedCheckpoint[] = [];
+  private readonly inner: FileCheckpointStore;
+
+  constructor(
+    path: string,
+    private readonly reportPath: string,
+  ) {
+    this.inner = new FileCheckpointStore(path);
+  }
+
+  get location(): string {
+    return this.inner.location;
+  }
+
+  lock(options?: { killGraceMs?: number }): Promise<CheckpointLock> {
+    return this.inner.lock(options);
+  }
+
+  load(): Promise<Checkpoint | null> {
+    return this.inner.load();
+  }
+
+  async save(checkpoint: Checkpoint): Promise<void> {
+    // Copied before anything else runs: the runner may keep mutating what it handed over.
+    const copy = structuredClone(checkpoint);
+    await this.inner.save(checkpoint);
+    this.saved.push({ checkpoint: copy, report: readOrNull(this.reportPath) });
+  }
+}
+
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
 }

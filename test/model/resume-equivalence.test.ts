@@ -4,58 +4,12 @@
  * terminal state with the same transitions, and never runs again a stage the checkpoint lists
  * as completed.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, describe, it } from 'vitest';
-import { CHECKPOINT_FILE, type Checkpoint, type CheckpointLock, type RunCheckpointStore, FileCheckpointStore, REPORT_FILE } from '../../src/index.js';
+import { CHECKPOINT_FILE, REPORT_FILE } from '../../src/index.js';
 import { reportOf, sideEffects } from '../support/cli.js';
-import { type ModelPath, expectedOf, modelPaths, runDirs, runPath } from './model-paths.js';
-
-interface SavedCheckpoint {
-  checkpoint: Checkpoint;
-  /** The report file as it was on disk when the checkpoint was saved, or null. */
-  report: string | null;
-}
-
-/** A file store that keeps a copy of every checkpoint it saves, and of the report beside it. */
-class RecordingStore implements RunCheckpointStore {
-  readonly saved: SavedCheckpoint[] = [];
-  private readonly inner: FileCheckpointStore;
-
-  constructor(
-    path: string,
-    private readonly reportPath: string,
-  ) {
-    this.inner = new FileCheckpointStore(path);
-  }
-
-  get location(): string {
-    return this.inner.location;
-  }
-
-  lock(options?: { killGraceMs?: number }): Promise<CheckpointLock> {
-    return this.inner.lock(options);
-  }
-
-  load(): Promise<Checkpoint | null> {
-    return this.inner.load();
-  }
-
-  async save(checkpoint: Checkpoint): Promise<void> {
-    // Copied before anything else runs: the runner may keep mutating what it handed over.
-    const copy = structuredClone(checkpoint);
-    await this.inner.save(checkpoint);
-    this.saved.push({ checkpoint: copy, report: readOrNull(this.reportPath) });
-  }
-}
-
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-}
+import { type ModelPath, RecordingStore, type SavedCheckpoint, expectedOf, modelPaths, runDirs, runPath } from './model-paths.js';
 
 const transitionPairs = (report: any) => report.transitions.map((t: any) => [t.from_stage, t.to_stage]);
 
