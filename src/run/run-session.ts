@@ -12,6 +12,7 @@ import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV2 } from '../
 import type { CheckpointLock, CheckpointStore } from '../checkpoint/store.js';
 import type { OrchestrationConfig } from '../config/schema.js';
 import { EXIT, OrchestratorError, exitCodeFor } from '../exit-codes.js';
+import { pauseAt } from '../fault/pause-point.js';
 import type { Step } from '../plan/schema.js';
 import { PRODUCT, earlierExecutions, writeReport } from '../report/report-file.js';
 import type { RunReport, StageExecution } from '../report/schema.js';
@@ -201,6 +202,7 @@ export class RunSession {
       await Promise.resolve();
       await Promise.all([this.checkpointWriter.flush(), this.reportWriter.flush()]);
       if (this.stopped || signal.aborted) return cancelledStep(step.id);
+      pauseAt('step-start');
       const record = await runStepWork({
         runId: input.runId,
         stage: input.stage,
@@ -213,6 +215,7 @@ export class RunSession {
         interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
         onProcessGroup: (pgid, running) => this.options.lock?.noteProcessGroup?.(pgid, running),
       });
+      pauseAt('step-end');
       this.addExecution(record);
       this.report.cost.spent += record.cost;
       return {
