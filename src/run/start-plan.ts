@@ -80,6 +80,8 @@ function stageWorkProblem(snapshot: CheckpointV2['snapshot']): string | null {
   if (!isRecord(child)) return `${where}: the work of stage ${snapshot.value} is missing`;
   if (child.src !== STAGE_WORK_SRC) return `${where}.src: expected '${STAGE_WORK_SRC}'`;
   if (!isRecord(child.snapshot) || !isRecord(child.snapshot.input)) return `${where}.snapshot: expected the stage work's snapshot and input`;
+  // Only running work is restored into a run that goes on; any other status waits for nothing.
+  if (child.snapshot.status !== 'active') return `${where}.snapshot.status: expected 'active'`;
   if (child.snapshot.input.stage !== snapshot.value) return `${where}.snapshot.input.stage: expected '${snapshot.value}'`;
   return null;
 }

@@ -209,6 +209,7 @@ describe('a checkpoint saved in a stage whose stage work is missing, foreign or 
       foreign: { stageWork: { ...work, src: 'somethingElse' } },
       'of another stage': { stageWork: { ...work, snapshot: { ...work.snapshot, input: { ...work.snapshot.input, stage: 'closure' } } } },
       'not a snapshot': { stageWork: { ...work, snapshot: 5 } },
+      'not running': { stageWork: { ...work, snapshot: { ...work.snapshot, status: 'done' } } },
     };
     for (const [name, children] of Object.entries(variants)) {
       const out = tempDir('ao-bad-work-');
