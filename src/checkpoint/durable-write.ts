@@ -6,6 +6,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { pauseAt } from '../fault/pause-point.js';
 
 let counter = 0;
 
@@ -16,6 +17,9 @@ export function writeFileDurably(path: string, text: string, { durable = true }:
   try {
     const bytes = Buffer.from(text, 'utf8');
     let offset = 0;
+    const half = bytes.length >> 1;
+    while (offset < half) offset += writeSync(fd, bytes, offset, half - offset);
+    pauseAt(`mid-write:${basename(path)}`);
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
     if (durable) fsyncSync(fd);
   } catch (error) {
@@ -24,6 +28,7 @@ export function writeFileDurably(path: string, text: string, { durable = true }:
     throw error;
   }
   closeSync(fd);
+  pauseAt(`before-rename:${basename(path)}`);
   try {
     renameSync(temp, path);
   } catch (error) {

@@ -15,7 +15,7 @@ export function parseCheckpoint(data: unknown, location: string): Checkpoint {
   }
   if (version !== 0 && version !== 2) {
     throw new OrchestratorError(
-      `cannot read checkpoint ${location}: field schema_version: ${JSON.stringify(version)} is not a version this tool knows (0, 1, 2); the file was left as it is`,
+      `cannot read checkpoint ${location}: field schema_version: ${describeValue(version)} is not a version this tool knows (0, 1, 2); the file was left as it is`,
       EXIT.failed,
     );
   }
@@ -30,6 +30,15 @@ function unreadable(location: string, issue: { path: PropertyKey[]; message: str
     `cannot read checkpoint ${location}: field ${field}: ${issue?.message ?? 'invalid'}; the file was left as it is`,
     EXIT.failed,
   );
+}
+
+/** A short, safe description: the value may be huge or nested too deep to stringify. */
+function describeValue(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  }
+  return Array.isArray(value) ? 'a list' : 'an object';
 }
 
 export function describeIoError(error: unknown): string {

@@ -120,12 +120,24 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+let settled = false;
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (error: unknown) => {
+    settled = true;
     process.stderr.write(`${NAME}: internal error: ${String(error)}\n`);
     process.exitCode = EXIT.failed;
   },
 );
+
+// Nothing left to wait for while main() has not ended is a bug (a run waiting on work that is not
+// there): say so and fail, rather than exit 0 having done nothing.
+process.on('beforeExit', () => {
+  if (settled) return;
+  settled = true;
+  process.stderr.write(`${NAME}: internal error: the run stopped with nothing left to wait for; the lock is left to the next run\n`);
+  process.exitCode = EXIT.failed;
+});

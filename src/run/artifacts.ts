@@ -73,7 +73,12 @@ async function violation(value: unknown, schemaPath: string): Promise<string | n
   } catch (error) {
     return `its schema ${schemaPath} is not a valid JSON Schema (${(error as Error).message})`;
   }
-  if (validate(value)) return null;
+  try {
+    if (validate(value)) return null;
+  } catch (error) {
+    // A document nested deeper than the validator can recurse: judged, not a crash of the step.
+    return `cannot be checked against ${schemaPath} (${(error as Error).message})`;
+  }
   const first = validate.errors?.[0];
   return `does not match ${schemaPath}: ${first ? `${first.instancePath || '(root)'} ${first.message ?? 'is invalid'}` : 'invalid'}`;
 }

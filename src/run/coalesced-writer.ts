@@ -29,6 +29,11 @@ export class CoalescedWriter {
     return this.chain;
   }
 
+  /** Writes now what was requested and not yet written; else waits for the write under way. */
+  settle(): Promise<void> {
+    return this.dirty ? this.flush() : this.chain;
+  }
+
   /** Writes what was requested and not yet written, then takes no more requests. */
   async close(): Promise<void> {
     if (this.dirty) await this.flush();

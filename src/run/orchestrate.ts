@@ -8,7 +8,7 @@ import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import type { RunCheckpointStore } from '../checkpoint/store.js';
 import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { reportPathIn, writeReport } from '../report/report-file.js';
+import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
 import { type RunResult, RunSession, newReport } from './run-session.js';
 import { planStart } from './start-plan.js';
 
@@ -50,6 +50,9 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
         terminal_state: 'done',
         status: 'finished',
         approvals: plan.approvals,
+        // What the run executed stays in the report it rewrites (a run killed after its last
+        // checkpoint write and before its last report write is finished here).
+        earlier_stage_executions: earlierExecutions(reportPath, plan.runId),
       });
       writeReport(reportPath, report);
       return {

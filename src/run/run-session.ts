@@ -12,6 +12,7 @@ import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV2 } from '../
 import type { CheckpointLock, RunCheckpointStore } from '../checkpoint/store.js';
 import type { OrchestrationConfig } from '../config/schema.js';
 import { EXIT, OrchestratorError, exitCodeFor } from '../exit-codes.js';
+import { pauseAt } from '../fault/pause-point.js';
 import type { Step } from '../plan/schema.js';
 import { PRODUCT, earlierExecutions, writeReport } from '../report/report-file.js';
 import type { RunReport, StageExecution } from '../report/schema.js';
@@ -82,8 +83,13 @@ export class RunSession {
     if (plan.mode !== 'fresh') this.report.earlier_stage_executions = earlierExecutions(reportPath, plan.runId);
     this.recorder = new TransitionRecorder(plan.runId, [...prior], current, () => this.reportWriter.request());
     this.report.transitions = this.recorder.transitions;
+    // The report first: a checkpoint that records a step as done (so that it never runs again)
+    // must not reach the disk before the report that holds the step's record.
     this.checkpointWriter = new CoalescedWriter(
-      () => this.saveCheckpoint(),
+      async () => {
+        await this.reportWriter.settle();
+        await this.saveCheckpoint();
+      },
       (error) => this.fail(`cannot write checkpoint ${store.location}`, error),
     );
     this.reportWriter = new CoalescedWriter(
@@ -199,8 +205,10 @@ export class RunSession {
       // killed meanwhile leaves both). The snapshot that started this step requests its writes once
       // this call returns: let it, so that the flush carries them (one write each).
       await Promise.resolve();
-      await Promise.all([this.checkpointWriter.flush(), this.reportWriter.flush()]);
+      await this.checkpointWriter.flush();
+      await this.reportWriter.settle();
       if (this.stopped || signal.aborted) return cancelledStep(step.id);
+      pauseAt('step-start');
       const record = await runStepWork({
         runId: input.runId,
         stage: input.stage,
@@ -213,6 +221,7 @@ export class RunSession {
         interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
         onProcessGroup: (pgid, running) => this.options.lock?.noteProcessGroup?.(pgid, running),
       });
+      pauseAt('step-end');
       this.addExecution(record);
       this.report.cost.spent += record.cost;
       return {

@@ -4,6 +4,7 @@
  * or nothing at all for a run that is already done.
  */
 import { randomBytes } from 'node:crypto';
+import { STAGE_WORK_ID, STAGE_WORK_SRC } from '../../machines/orchestration.js';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { type Approval, type CheckpointV2, isVersioned } from '../checkpoint/schema.js';
@@ -61,7 +62,32 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, fres
       EXIT.failed,
     );
   }
+  const problem = stageWorkProblem(snapshot);
+  if (problem) {
+    throw new OrchestratorError(`cannot read checkpoint ${store.location}: field ${problem}; the file was left as it is`, EXIT.failed);
+  }
   return { ...carried, mode: 'snapshot', checkpoint, resumedFrom: 'snapshot' };
+}
+
+/**
+ * A run saved in a stage must hold that stage's work: XState silently drops a child it cannot
+ * restore, and the restored run would then wait for nothing (and exit as if all went well).
+ */
+function stageWorkProblem(snapshot: CheckpointV2['snapshot']): string | null {
+  if (!isStage(snapshot.value)) return null;
+  const where = `snapshot.children.${STAGE_WORK_ID}`;
+  const child = snapshot.children[STAGE_WORK_ID];
+  if (!isRecord(child)) return `${where}: the work of stage ${snapshot.value} is missing`;
+  if (child.src !== STAGE_WORK_SRC) return `${where}.src: expected '${STAGE_WORK_SRC}'`;
+  if (!isRecord(child.snapshot) || !isRecord(child.snapshot.input)) return `${where}.snapshot: expected the stage work's snapshot and input`;
+  // Only running work is restored into a run that goes on; any other status waits for nothing.
+  if (child.snapshot.status !== 'active') return `${where}.snapshot.status: expected 'active'`;
+  if (child.snapshot.input.stage !== snapshot.value) return `${where}.snapshot.input.stage: expected '${snapshot.value}'`;
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** V0's `run_<unix secs>`, with a random suffix so two runs started in one second differ. */
