@@ -47,6 +47,11 @@ export class FileCheckpointStore implements CheckpointStore {
     return this.path;
   }
 
+  /** The directory holding one directory per run. */
+  get rootDir(): string {
+    return this.root;
+  }
+
   async lock(options: { killGraceMs?: number } = {}): Promise<CheckpointLock> {
     return acquireLockFile(`${this.path}.lock`, options.killGraceMs ?? 2_000);
   }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
 import { RunView } from '../checkpoint/run-view.js';
 import type { Lease } from '../checkpoint/store.js';
+import { type ExecutionLog, executionLogOf } from '../report/execution-log.js';
 import { runOrchestration } from '../run/orchestrate.js';
 import { type ClaimedRun, RunQueue } from './run-queue.js';
 
@@ -29,6 +30,7 @@ export interface WorkerOptions {
 export class Worker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
   private readonly queue: RunQueue;
+  private readonly executions: ExecutionLog;
   private readonly running = new Map<string, { stop: AbortController; done: Promise<void> }>();
   private stopping = false;
   private wake: () => void = () => {};
@@ -38,6 +40,7 @@ export class Worker {
     private readonly options: WorkerOptions,
   ) {
     this.queue = new RunQueue(store);
+    this.executions = executionLogOf(store);
   }
 
   /** Works until `stop()`, then waits for its runs to be finished or handed back. */
@@ -114,6 +117,7 @@ export class Worker {
       );
       clearInterval(heartbeat);
       if (lost !== null) return log('stopped; another worker owns it now');
+      await this.executions.append(runId, result.report.stage_executions, this.id);
       if (result.interruptedBy !== null) {
         const handed = await this.queue.handBack(lease);
         return log(handed ? `stopped by ${result.interruptedBy}; handed back to the queue` : 'stopped; its lease had already gone');
