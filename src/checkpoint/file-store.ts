@@ -85,7 +85,8 @@ export class FileCheckpointStore implements CheckpointStore {
     }
   }
 
-  private fileOf(runId: string): string {
+  /** Where run `runId`'s checkpoint lives in this store. */
+  fileOf(runId: string): string {
     checkRunId(runId);
     return join(this.root, runId, this.fileName);
   }

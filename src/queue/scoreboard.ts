@@ -1,7 +1,7 @@
 /**
- * What `status` and `export` show of a store's runs: with a Postgres store every queued run (state,
- * current stage, started, duration, attempts, worker), with any other store every checkpoint it
- * holds; and, from the execution log, each run's per-step success and failure counts.
+ * What `status` and `export` show of a store's runs: every queued run (state, current stage, started,
+ * duration, attempts, worker) of a Postgres store, then every other run the store holds a
+ * checkpoint of; and, from the execution log, each run's per-step success and failure counts.
  */
 import { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
 import { isVersioned } from '../checkpoint/schema.js';
@@ -32,7 +32,9 @@ export interface Scoreboard {
 
 export async function scoreboard(store: CheckpointStore): Promise<Scoreboard> {
   const queued = store instanceof PostgresCheckpointStore ? await new RunQueue(store).runs() : null;
-  const listed = queued ? queued.map((row) => row.runId) : (await store.list()).map((entry) => entry.runId);
+  // Queued runs in queue order, then the runs that only have a checkpoint there (`run --store`).
+  const queuedIds = queued?.map((row) => row.runId) ?? [];
+  const listed = [...queuedIds, ...(await store.list()).map((entry) => entry.runId).filter((runId) => !queuedIds.includes(runId))];
   const executions = await executionLogOf(store).all();
   const runs: RunRow[] = [];
   for (const runId of listed) {
