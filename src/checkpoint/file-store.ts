@@ -47,6 +47,11 @@ export class FileCheckpointStore implements CheckpointStore {
     return this.path;
   }
 
+  /** The directory holding one directory per run. */
+  get rootDir(): string {
+    return this.root;
+  }
+
   async lock(options: { killGraceMs?: number } = {}): Promise<CheckpointLock> {
     return acquireLockFile(`${this.path}.lock`, options.killGraceMs ?? 2_000);
   }
@@ -80,7 +85,8 @@ export class FileCheckpointStore implements CheckpointStore {
     }
   }
 
-  private fileOf(runId: string): string {
+  /** Where run `runId`'s checkpoint lives in this store. */
+  fileOf(runId: string): string {
     checkRunId(runId);
     return join(this.root, runId, this.fileName);
   }

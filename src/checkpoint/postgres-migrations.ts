@@ -27,6 +27,19 @@ const MIGRATIONS: { version: number; sql: (schema: string) => string }[] = [
       );
       CREATE INDEX orchestrator_runs_queue ON ${s}.orchestrator_runs (submitted_at) WHERE state IN ('queued', 'running');`,
   },
+  {
+    // What each invocation of a run executed (src/report/execution-log.ts): status and export read it.
+    version: 2,
+    sql: (s) => `
+      CREATE TABLE ${s}.orchestrator_executions (
+        seq         bigserial PRIMARY KEY,
+        run_id      text NOT NULL,
+        worker      text,
+        record      jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX orchestrator_executions_run ON ${s}.orchestrator_executions (run_id, seq);`,
+  },
 ];
 
 export const LATEST_MIGRATION = MIGRATIONS.at(-1)!.version;

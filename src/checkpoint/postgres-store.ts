@@ -18,6 +18,8 @@ export class PostgresCheckpointStore implements CheckpointStore {
   readonly pool: pg.Pool;
   /** `"schema".orchestrator_runs`, quoted. */
   readonly table: string;
+  /** `"schema".orchestrator_executions`, quoted. */
+  readonly executionsTable: string;
   private readonly schema: string;
   private ready: Promise<void> | null = null;
 
@@ -26,6 +28,7 @@ export class PostgresCheckpointStore implements CheckpointStore {
     this.location = redactUrl(address);
     this.schema = schema;
     this.table = `${quoteIdent(schema)}.orchestrator_runs`;
+    this.executionsTable = `${quoteIdent(schema)}.orchestrator_executions`;
     this.pool = new pg.Pool({ connectionString: dsn, max: options.maxConnections ?? 4, connectionTimeoutMillis: 5_000 });
     // An idle connection that breaks (server restart) must not crash the process.
     this.pool.on('error', () => {});

@@ -155,6 +155,18 @@ export class RedisCheckpointStore implements CheckpointStore {
     await this.call(() => this.redis.eval(RELEASE, 1, this.key('lease', lease.runId), String(lease.token)));
   }
 
+  /** Appends to the list `<prefix><kind>:<run id>` (the execution log, src/report/execution-log.ts). */
+  async appendList(kind: string, runId: string, values: string[]): Promise<void> {
+    if (values.length === 0) return;
+    const key = this.key(kind, runId);
+    await this.call(() => this.redis.rpush(key, ...values));
+  }
+
+  async readList(kind: string, runId: string): Promise<string[]> {
+    const key = this.key(kind, runId);
+    return this.call(() => this.redis.lrange(key, 0, -1));
+  }
+
   async close(): Promise<void> {
     if (this.redis.status === 'wait') return;
     await this.redis.quit().catch(() => this.redis.disconnect());

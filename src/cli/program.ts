@@ -19,6 +19,8 @@ export type RunRequest = {
   command: 'run';
   config: OrchestrationConfigInput;
   planPath: string | null;
+  /** `--store`: the checkpoint goes to this store, keyed by `runId` (src/cli/run-store.ts). */
+  store: { address: string; runId?: string } | null;
   debug: boolean;
   warnings: string[];
   view: ViewFlags;
@@ -53,6 +55,8 @@ interface RunFlags extends SettingFlags {
   executorArg: string[];
   executorEnv: [string, string][];
   executorExpectedArtifact: string[];
+  store?: string;
+  runId?: string;
   debug: boolean;
   json: boolean;
   inspect: boolean;
@@ -103,6 +107,8 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .option('--executor-arg <arg>', 'argument for the executor, passed verbatim (repeatable)', collect, [])
     .option('--executor-env <KEY=VALUE>', 'environment pair added for the executor (repeatable)', collectEnv('--executor-env'), [])
     .option('--executor-expected-artifact <path>', 'file the executor must produce (repeatable)', collect, [])
+    .option('--store <address>', "keep the checkpoint in file:DIR, postgres://… or redis://…, keyed by --run-id (default: the output directory's name)")
+    .option('--run-id <id>', 'with --store: the key (and a fresh run\'s id) of this run in the store')
     .option('--json', 'write one JSON object per run event (JSON Lines) to stdout; other output goes to stderr', false)
     .option('--inspect', 'serve a live viewer of the run on 127.0.0.1 and print its URL on stderr', false)
     .addOption(new Option('--inspect-port <port>', 'port of the inspector server (default: a free port); implies --inspect').argParser(portFlag))
@@ -210,9 +216,14 @@ function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest 
     },
   };
   const optional = (key: SettingKey) => (settings[key].value !== null ? { [key]: settings[key].value } : {});
+  if (flags.runId !== undefined && flags.store === undefined) throw new CommanderError(2, 'commander.conflict', '--run-id needs --store (a run in its output directory takes the id in its checkpoint)');
+  if (flags.store !== undefined && settings.checkpointPath.value !== null) {
+    throw new CommanderError(2, 'commander.conflict', `--store cannot be combined with a checkpoint path (from ${settings.checkpointPath.source}): the store holds the checkpoint`);
+  }
   return {
     command: 'run',
     planPath,
+    store: flags.store === undefined ? null : { address: flags.store, ...(flags.runId !== undefined ? { runId: flags.runId } : {}) },
     debug: flags.debug,
     warnings,
     view: viewFlags(flags),

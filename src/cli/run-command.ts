@@ -9,6 +9,7 @@ import { loadPlanFile } from '../plan/load.js';
 import { type RunResult, runOrchestration } from '../run/orchestrate.js';
 import type { RunRequest } from './program.js';
 import { progressViewFor } from './progress.js';
+import { openRunStore } from './run-store.js';
 
 export const NAME = 'autonomy-orchestrator';
 
@@ -37,10 +38,13 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
     for (const observe of observers) observe(event);
   };
 
+  const store = cli.store ? openRunStore(cli.store.address, cli.store.runId, outputDir) : null;
   let outcome: RunResult;
   try {
-    outcome = await runOrchestration(config, { signal, inspect });
+    outcome = await runOrchestration(config, { signal, inspect, ...(store ? { store: store.checkpoints, runId: store.runId } : {}) });
+    await store?.record(outcome.report.stage_executions);
   } finally {
+    await store?.close();
     await eventLog.close();
     progress.close();
     await inspector?.finish();

@@ -24,7 +24,7 @@ export const orchestrationConfigSchema = z.strictObject({
   costBudget: z.optional(z.number().check(z.gte(0))),
   /** The run's wall-clock budget; overrides the plan's `maxWallMs`. */
   maxWallMs: z.optional(z.int().check(z.gte(1), z.lte(MAX_TIMER_MS))),
-  plan: z._default(planSchema, () => ({ version: 1 as const, requireApproval: [], stages: {} })),
+  plan: z._default(planSchema, () => ({ version: 1 as const, requireApproval: [], notify: [], stages: {} })),
 });
 
 export type OrchestrationConfigInput = z.input<typeof orchestrationConfigSchema>;

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod/mini';
 import '../zod-messages.js';
-import { STAGES, type Stage } from '../../machines/stages.js';
+import { STAGES, type Stage, TERMINAL_STATES } from '../../machines/stages.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 const positiveMs = () =>
@@ -55,6 +55,37 @@ export const stepSchema = z.strictObject({
   idempotencyKey: z.optional(z.string().check(z.minLength(1))),
 });
 
+const hookRetries = {
+  /** Attempts after the first one. */
+  retries: z._default(z.int({ error: 'expected a whole number' }).check(z.gte(0, { error: 'expected zero or more' }), z.lte(20, { error: 'expected at most 20' })), 2),
+  /** Wait before the first retry; each further wait doubles. */
+  backoffMs: z._default(z.int({ error: 'expected a whole number' }).check(z.gte(0), z.lte(60_000)), 500),
+};
+const hookOn = z.array(z.enum(TERMINAL_STATES)).check(z.minLength(1, { error: 'expected at least one terminal state' }));
+
+/** A notification hook, run once the run reaches one of the terminal states in `on`. */
+export const notifyHookSchema = z.union([
+  z.strictObject({
+    on: hookOn,
+    /** POSTs the run's summary as JSON; any 2xx answer is a success. */
+    http: z.strictObject({
+      url: z.string().check(z.regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, { error: 'expected an http:// or https:// URL' })),
+      timeoutMs: z._default(positiveMs(), 5_000),
+      ...hookRetries,
+    }),
+  }),
+  z.strictObject({
+    on: hookOn,
+    /** Runs a program (never through a shell) with the run's summary as JSON on stdin; exit 0 is a success. */
+    command: z.strictObject({
+      bin: z.string().check(z.minLength(1, { error: 'expected a program' })),
+      args: z._default(z.array(z.string()), []),
+      timeoutMs: z._default(positiveMs(), 10_000),
+      ...hookRetries,
+    }),
+  }),
+]);
+
 export const planSchema = z.strictObject({
   $schema: z.optional(z.string()),
   version: z._default(z.literal(1, { error: 'expected 1' }), 1),
@@ -68,6 +99,8 @@ export const planSchema = z.strictObject({
   budget: z.optional(z.strictObject({ cost: z.number().check(z.gte(0, { error: 'expected zero or more' })) })),
   /** Stages that need approval before they start. */
   requireApproval: z._default(z.array(z.enum(STAGES)), []),
+  /** Hooks run when the run ends: a failing hook is recorded in the report, never changes the outcome. */
+  notify: z._default(z.array(notifyHookSchema), []),
   stages: z._default(
     z.strictObject(
       Object.fromEntries(STAGES.map((stage) => [stage, z.optional(z.array(stepSchema))])) as Record<
@@ -80,6 +113,7 @@ export const planSchema = z.strictObject({
 });
 
 export type Step = z.infer<typeof stepSchema>;
+export type NotifyHook = z.infer<typeof notifyHookSchema>;
 export type Plan = z.infer<typeof planSchema>;
 export type PlanInput = z.input<typeof planSchema>;
 export type ExpectedArtifact = z.infer<typeof expectedArtifactSchema>;

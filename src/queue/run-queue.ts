@@ -14,8 +14,10 @@ export interface ClaimedRun {
   runId: string;
   plan: Plan;
   lease: Lease;
-  /** How many times the run has been claimed, this claim included (2 and more: a takeover). */
+  /** How many times the run has been claimed, this claim included. */
   claims: number;
+  /** The run was running under another claim whose lease expired (its worker died or stalled). */
+  takeover: boolean;
 }
 
 export interface QueuedRunRow {
@@ -38,9 +40,9 @@ export class RunQueue {
 
   async claim(worker: string, leaseMs: number): Promise<ClaimedRun | null> {
     const t = this.store.table;
-    const { rows } = await this.store.query<{ run_id: string; plan: Plan; lease_token: string; expires_ms: string; claims: number }>(
+    const { rows } = await this.store.query<{ run_id: string; plan: Plan; lease_token: string; expires_ms: string; claims: number; previous_state: string }>(
       `WITH next AS (
-         SELECT run_id FROM ${t}
+         SELECT run_id, state AS previous_state FROM ${t}
          WHERE state IN ('queued', 'running') AND (lease_owner IS NULL OR lease_expires_at <= now())
          ORDER BY submitted_at, run_id
          LIMIT 1
@@ -48,13 +50,13 @@ export class RunQueue {
        UPDATE ${t} AS r SET lease_owner = $1, lease_token = r.lease_token + 1, lease_expires_at = now() + $2 * interval '1 millisecond',
          state = 'running', worker = $1, claims = r.claims + 1, claimed_at = now(), updated_at = now()
        FROM next WHERE r.run_id = next.run_id
-       RETURNING r.run_id, r.plan, r.lease_token, (extract(epoch FROM r.lease_expires_at) * 1000)::bigint AS expires_ms, r.claims`,
+       RETURNING r.run_id, r.plan, r.lease_token, (extract(epoch FROM r.lease_expires_at) * 1000)::bigint AS expires_ms, r.claims, next.previous_state`,
       [worker, leaseMs],
     );
     const row = rows[0];
     if (!row) return null;
     const lease = { runId: row.run_id, owner: worker, token: Number(row.lease_token), expiresAtMs: Number(row.expires_ms) };
-    return { runId: row.run_id, plan: row.plan, lease, claims: row.claims };
+    return { runId: row.run_id, plan: row.plan, lease, claims: row.claims, takeover: row.previous_state === 'running' };
   }
 
   /** Records the run's end and gives its lease back; false when the lease was no longer ours. */

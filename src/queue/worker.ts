@@ -12,8 +12,10 @@ import { randomBytes } from 'node:crypto';
 import type { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
 import { RunView } from '../checkpoint/run-view.js';
 import type { Lease } from '../checkpoint/store.js';
+import { type ExecutionLog, executionLogOf } from '../report/execution-log.js';
 import { runOrchestration } from '../run/orchestrate.js';
 import { type ClaimedRun, RunQueue } from './run-queue.js';
+import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -24,11 +26,13 @@ export interface WorkerOptions {
   timeoutMs?: number | undefined;
   killGraceMs?: number | undefined;
   log: (line: string) => void;
+  metrics?: WorkerMetrics | undefined;
 }
 
 export class Worker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
   private readonly queue: RunQueue;
+  private readonly executions: ExecutionLog;
   private readonly running = new Map<string, { stop: AbortController; done: Promise<void> }>();
   private stopping = false;
   private wake: () => void = () => {};
@@ -38,6 +42,7 @@ export class Worker {
     private readonly options: WorkerOptions,
   ) {
     this.queue = new RunQueue(store);
+    this.executions = executionLogOf(store);
   }
 
   /** Works until `stop()`, then waits for its runs to be finished or handed back. */
@@ -87,7 +92,9 @@ export class Worker {
     let lease: Lease = claimed.lease;
     let lost: unknown = null;
     const log = (line: string) => this.options.log(`worker ${this.id}: run ${runId}: ${line}`);
-    log(`claimed (lease token ${lease.token}${claimed.claims > 1 ? `, takeover: claim ${claimed.claims}` : ''})`);
+    log(`claimed (lease token ${lease.token}${claimed.takeover ? `, takeover: claim ${claimed.claims}` : ''})`);
+    const metrics = this.options.metrics;
+    metrics?.claimed(claimed.takeover);
     const heartbeat = setInterval(() => {
       this.store.renewLease(lease, this.options.leaseMs).then(
         (renewed) => (lease = renewed),
@@ -113,18 +120,26 @@ export class Worker {
         { store: view, signal: stop.signal, runId },
       );
       clearInterval(heartbeat);
-      if (lost !== null) return log('stopped; another worker owns it now');
+      const executions = result.report.stage_executions;
+      if (lost !== null) {
+        metrics?.stopped(null, 'lease_lost', executions);
+        return log('stopped; another worker owns it now');
+      }
+      await this.executions.append(runId, executions, this.id);
       if (result.interruptedBy !== null) {
+        metrics?.stopped(null, 'handed_back', executions);
         const handed = await this.queue.handBack(lease);
         return log(handed ? `stopped by ${result.interruptedBy}; handed back to the queue` : 'stopped; its lease had already gone');
       }
       const state = result.terminalState ?? 'failed';
+      metrics?.stopped(state, 'ended', executions);
       const recorded = await this.queue.finish(lease, state);
       log(recorded ? `ended ${state}` : `ended ${state}, but its lease had gone: not recorded`);
     } catch (error) {
       clearInterval(heartbeat);
       // A refused (fenced) checkpoint write lands here: the run is someone else's now.
       log(`${lost !== null ? 'refused after losing its lease' : 'failed'}: ${(error as Error).message}`);
+      metrics?.stopped(lost !== null ? null : 'failed', lost !== null ? 'lease_lost' : 'ended', []);
       if (lost === null) await this.queue.finish(lease, 'failed').catch(() => {});
     }
   }

@@ -57,6 +57,18 @@ export const stageFailureSchema = z.object({
   step: z.optional(z.nullable(z.string())),
 });
 
+/** What a plan's notification hook did when the run ended (src/notify/notify.ts). */
+export const notificationSchema = z.object({
+  /** Its place in the plan, `notify[<index>]`: never its URL or arguments. */
+  hook: z.string(),
+  kind: z.enum(['http', 'command']),
+  on: terminalStateSchema,
+  ok: z.boolean(),
+  attempts: z.int().check(z.gte(1)),
+  error: z.nullable(z.string()),
+  duration_ms: z.int().check(z.gte(0)),
+});
+
 export const runReportSchema = z.object({
   product: z.string(),
   version: z.string(),
@@ -84,6 +96,8 @@ export const runReportSchema = z.object({
   cost: z.object({ spent: z.number(), budget: z.nullable(z.number()) }),
   approvals: z.array(z.object({ gate: z.string(), by: z.string(), note: z.nullable(z.string()), at_unix_ms: z.int() })),
   checkpoint_path: z.string(),
+  /** The plan's notification hooks run when this invocation ended. */
+  notifications: z._default(z.array(notificationSchema), []),
   started_at_unix_ms: z.int(),
   updated_at_unix_ms: z.int(),
   orchestrator_max_rss_kib: z.int(),
@@ -92,3 +106,4 @@ export const runReportSchema = z.object({
 export type Transition = z.infer<typeof transitionSchema>;
 export type StageExecution = z.infer<typeof stageExecutionSchema>;
 export type RunReport = z.infer<typeof runReportSchema>;
+export type Notification = z.infer<typeof notificationSchema>;

@@ -8,6 +8,8 @@ import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import type { RunCheckpointStore } from '../checkpoint/store.js';
 import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { notify, summaryOf } from '../notify/notify.js';
+import type { NotifyHook } from '../plan/schema.js';
 import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
 import { type RunResult, RunSession, newReport } from './run-session.js';
 import { planStart } from './start-plan.js';
@@ -64,10 +66,19 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
         exitCode: EXIT.done,
       };
     }
-    return await new RunSession(config, store, plan, reportPath, { ...options, lock }).run();
+    const result = await new RunSession(config, store, plan, reportPath, { ...options, lock }).run();
+    return await notified(config.plan.notify, result);
   } finally {
     await lock.release();
   }
+}
+
+/** The plan's hooks, once the run reached a terminal state (not when it was stopped); recorded in the report, never in the outcome. */
+async function notified(hooks: NotifyHook[], result: RunResult): Promise<RunResult> {
+  if (hooks.length === 0 || result.terminalState === null || result.interruptedBy !== null) return result;
+  result.report.notifications = await notify(hooks, summaryOf(result.report, result.terminalState, result.reportPath));
+  if (result.report.notifications.length > 0) writeReport(result.reportPath, result.report);
+  return result;
 }
 
 function prepareOutputDir(dir: string): void {

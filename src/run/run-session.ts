@@ -407,6 +407,7 @@ export function newReport(runId: string, checkpointPath: string, resumedFrom: Ru
     cost: { spent: 0, budget: null },
     approvals: [],
     checkpoint_path: checkpointPath,
+    notifications: [],
     started_at_unix_ms: now,
     updated_at_unix_ms: now,
     orchestrator_max_rss_kib: process.resourceUsage().maxRSS,

@@ -40,4 +40,34 @@ describeWithServer('status: the scoreboard', up, new URL(PG_DSN).host, () => {
     expect(table.stdout).toMatch(/run_status_b\s+queued/);
     expect(table.stdout + table.stderr).not.toContain('hunter2');
   });
+
+  it('counts each step\'s successes and failures over the runs workers ran', async () => {
+    const dir = tempDir('ao-status-steps-');
+    const trace = join(dir, 'trace');
+    const flaky = writePlan(dir, {
+      stages: {
+        planning: [fixtureStep('s1', trace)],
+        execution: [fixtureStep('flaky', trace, { 'fail-attempts': 1 }, { retries: { max: 1, backoffMs: 0 } })],
+      },
+    }, 'flaky.json');
+    const broken = writePlan(dir, { stages: { planning: [fixtureStep('s1', trace, { 'fail-attempts': 9 })] } }, 'broken.json');
+    await submit(queue, flaky, 'run_steps_a');
+    await submit(queue, broken, 'run_steps_b');
+    const worker = startWorker(queue, join(dir, 'w'));
+    const ended = async () => (await queue.rows()).every((row) => row.state === 'done' || row.state === 'failed');
+    for (let i = 0; i < 100 && !(await ended()); i++) await new Promise((r) => setTimeout(r, 100));
+    worker.child.kill('SIGTERM');
+    await worker.done;
+
+    const json = await runCli(['status', '--store', queue.dsn, '--json']);
+    expect(json.exitCode).toBe(0);
+    const rows = json.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows).toEqual([
+      expect.objectContaining({ run_id: 'run_steps_a', state: 'done', steps: { 'execution/flaky': { success: 1, failure: 1 }, 'planning/s1': { success: 1, failure: 0 } } }),
+      expect.objectContaining({ run_id: 'run_steps_b', state: 'failed', steps: { 'planning/s1': { success: 0, failure: 1 } } }),
+    ]);
+    const table = await runCli(['status', '--store', queue.dsn]);
+    expect(table.exitCode).toBe(0);
+    expect(table.stdout).toMatch(/\n\nstep\s+success\s+failure\nexecution\/flaky\s+1\s+1\nplanning\/s1\s+1\s+1\n$/);
+  });
 });

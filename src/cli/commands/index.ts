@@ -6,4 +6,5 @@ export const COMMAND_FILES: Record<string, (argv: string[]) => Promise<number>> 
   submit: async (argv) => (await import('./submit.js')).submitCommand(argv),
   worker: async (argv) => (await import('./worker.js')).workerCommand(argv),
   status: async (argv) => (await import('./status.js')).statusCommand(argv),
+  export: async (argv) => (await import('./export.js')).exportCommand(argv),
 };

@@ -1,0 +1,52 @@
+/**
+ * `run --store file:DIR | postgres://… | redis://…`: a one-off run keeps its checkpoint in a shared
+ * store instead of its output directory. It is keyed by `--run-id`, else by the output directory's
+ * name (`out/nightly` → run `nightly`); a fresh run takes that key as its run id, so `status`,
+ * `export` and a later `--resume` with the same key find it. On Postgres and Redis the run holds a
+ * lease renewed by heartbeat and every checkpoint write is fenced by it, as a worker's are. Only
+ * the flag chooses a store here: ORCHESTRATOR_PG_DSN and friends, set for workers, do not move a
+ * plain run's checkpoint away from its output directory.
+ */
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { FileCheckpointStore } from '../checkpoint/file-store.js';
+import { chooseStore, openStore } from '../checkpoint/open-store.js';
+import { RunView } from '../checkpoint/run-view.js';
+import type { CheckpointStore, RunCheckpointStore } from '../checkpoint/store.js';
+import { checkRunId } from '../checkpoint/store-errors.js';
+import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { executionLogOf } from '../report/execution-log.js';
+import type { StageExecution } from '../report/schema.js';
+
+export interface RunStore {
+  runId: string;
+  checkpoints: RunCheckpointStore;
+  /** Appends this invocation's executions to the store's execution log. */
+  record(executions: StageExecution[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openRunStore(address: string, runIdFlag: string | undefined, outputDir: string): RunStore {
+  const runId = runIdFlag ?? basename(resolve(outputDir));
+  try {
+    checkRunId(runId);
+  } catch (error) {
+    const hint = runIdFlag === undefined ? ` (the output directory's name); give --run-id` : '';
+    throw new OrchestratorError(`${runIdFlag === undefined ? 'run key' : '--run-id'}: ${(error as Error).message}${hint}`, EXIT.usage);
+  }
+  const store: CheckpointStore = openStore(chooseStore(address, {}, ''), { maxConnections: 2 });
+  let checkpoints: RunCheckpointStore;
+  if (store instanceof FileCheckpointStore) {
+    const file = store.fileOf(runId);
+    mkdirSync(dirname(file), { recursive: true });
+    checkpoints = new FileCheckpointStore(file);
+  } else {
+    checkpoints = new RunView(store, runId);
+  }
+  return {
+    runId,
+    checkpoints,
+    record: (executions) => executionLogOf(store).append(runId, executions, null),
+    close: () => store.close(),
+  };
+}

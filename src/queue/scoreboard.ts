@@ -1,0 +1,60 @@
+/**
+ * What `status` and `export` show of a store's runs: every queued run (state, current stage, started,
+ * duration, attempts, worker) of a Postgres store, then every other run the store holds a
+ * checkpoint of; and, from the execution log, each run's per-step success and failure counts.
+ */
+import { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
+import { isVersioned } from '../checkpoint/schema.js';
+import type { CheckpointStore } from '../checkpoint/store.js';
+import { type LoggedExecution, type StepCounts, countByStep, executionLogOf } from '../report/execution-log.js';
+import { RunQueue } from './run-queue.js';
+
+export interface RunRow {
+  run_id: string;
+  state: string;
+  stage: string;
+  started: string;
+  duration_s: string;
+  attempts: number;
+  worker: string;
+  /** `<stage>/<step>` → executions that succeeded and that failed. */
+  steps: Record<string, { success: number; failure: number }>;
+}
+
+export const RUN_COLUMNS = ['run_id', 'state', 'stage', 'started', 'duration_s', 'attempts', 'worker'] as const;
+
+export interface Scoreboard {
+  runs: RunRow[];
+  /** Over every listed run. */
+  steps: StepCounts[];
+  executions: LoggedExecution[];
+}
+
+export async function scoreboard(store: CheckpointStore): Promise<Scoreboard> {
+  const queued = store instanceof PostgresCheckpointStore ? await new RunQueue(store).runs() : null;
+  // Queued runs in queue order, then the runs that only have a checkpoint there (`run --store`).
+  const queuedIds = queued?.map((row) => row.runId) ?? [];
+  const listed = [...queuedIds, ...(await store.list()).map((entry) => entry.runId).filter((runId) => !queuedIds.includes(runId))];
+  const executions = await executionLogOf(store).all();
+  const runs: RunRow[] = [];
+  for (const runId of listed) {
+    const queue = queued?.find((row) => row.runId === runId);
+    const checkpoint = (await store.read(runId).catch(() => null))?.checkpoint ?? null;
+    const versioned = checkpoint && isVersioned(checkpoint) ? checkpoint : null;
+    const startedMs = versioned?.started_at_unix_ms ?? null;
+    const endMs = queue?.finishedAt?.getTime() ?? (checkpoint ? checkpoint.updated_at_unix_secs * 1000 : null);
+    const steps = countByStep(executions.filter((execution) => execution.runId === runId));
+    runs.push({
+      run_id: runId,
+      state: queue?.state ?? checkpoint?.terminal_state ?? 'in progress',
+      stage: versioned?.transitions.at(-1)?.to_stage ?? '-',
+      started: startedMs ? new Date(startedMs).toISOString() : '-',
+      duration_s: startedMs && endMs ? ((Math.max(endMs, startedMs) - startedMs) / 1000).toFixed(1) : '-',
+      attempts: versioned ? Object.values(versioned.attempts).reduce((sum, n) => sum + n, 0) : 0,
+      worker: queue?.worker ?? '-',
+      steps: Object.fromEntries(steps.map(({ step, success, failure }) => [step, { success, failure }])),
+    });
+  }
+  const shown = new Set(listed);
+  return { runs, steps: countByStep(executions.filter((execution) => shown.has(execution.runId))), executions };
+}

@@ -1,0 +1,98 @@
+/**
+ * `run --store`: a one-off run keeps its checkpoint in a file, Postgres or Redis store, keyed by
+ * --run-id or by its output directory's name; `status` and `export` see it, `--resume` finds it.
+ */
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js';
+import { reportOf, runCli, tempDir } from '../support/cli.js';
+import { freshQueue } from '../workers/queue-support.js';
+import { PG_DSN, REDIS_URL, describeWithServer, reachable } from './servers.js';
+
+const pgUp = await reachable(PG_DSN, 5432);
+const redisUp = await reachable(REDIS_URL, 6379);
+
+/** Runs a two-step plan keyed by the output directory's name, then a second run by --run-id, and checks what a user sees. */
+async function checkStore(address: string, shown: RegExp) {
+  const dir = tempDir('ao-run-store-');
+  const trace = join(dir, 'trace');
+  const plan = writePlan(dir, {
+    stages: { planning: [fixtureStep('s1', trace)], execution: [fixtureStep('s2', trace, { 'fail-attempts': 1 }, { retries: { max: 1, backoffMs: 0 } })] },
+  });
+  const out = join(dir, 'nightly');
+  const first = await runCli([out, '--plan', plan, '--store', address]);
+  expect(first.exitCode, first.stderr).toBe(0);
+  const report = reportOf(out);
+  expect(report).toMatchObject({ run_id: 'nightly', terminal_state: 'done' });
+  expect(report.checkpoint_path).toMatch(shown);
+  expect(existsSync(join(out, 'orchestrator_checkpoint.json'))).toBe(false);
+
+  const again = await runCli([out, '--plan', plan, '--store', address, '--resume']);
+  expect(again.exitCode).toBe(0);
+  expect(startsOf(traceOf(trace))).toHaveLength(3);
+
+  const other = await runCli([join(dir, 'elsewhere'), '--plan', plan, '--store', address, '--run-id', 'by-flag']);
+  expect(other.exitCode).toBe(0);
+  expect(reportOf(join(dir, 'elsewhere')).run_id).toBe('by-flag');
+
+  const status = await runCli(['status', '--store', address, '--json']);
+  expect(status.exitCode).toBe(0);
+  const rows = status.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  expect(rows).toEqual([
+    expect.objectContaining({ run_id: 'by-flag', state: 'done', steps: { 'planning/s1': { success: 1, failure: 0 }, 'execution/s2': { success: 1, failure: 1 } } }),
+    expect.objectContaining({ run_id: 'nightly', state: 'done', steps: { 'planning/s1': { success: 1, failure: 0 }, 'execution/s2': { success: 1, failure: 1 } } }),
+  ]);
+  const exported = await runCli(['export', '--format', 'csv', '--what', 'executions', '--store', address]);
+  // header + 3 records per run (the resume of a done run executes nothing)
+  expect(exported.stdout.trimEnd().split('\n')).toHaveLength(7);
+  return { first, status, exported };
+}
+
+describe('run --store', () => {
+  it('file:DIR: the checkpoint at DIR/<key>/, the executions beside it', async () => {
+    const state = tempDir('ao-state-');
+    await checkStore(`file:${state}`, new RegExp(`^${state}/nightly/orchestrator_checkpoint.json$`));
+    expect(existsSync(join(state, 'nightly', 'orchestrator_executions.jsonl'))).toBe(true);
+  });
+
+  it('a key that is not a run id, or --run-id without --store, is a usage error (exit 2)', async () => {
+    const dir = tempDir('ao-run-store-bad-');
+    const plan = writePlan(dir, { stages: {} });
+    const bad = await runCli([join(dir, 'has space'), '--plan', plan, '--store', `file:${dir}/s`]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/give --run-id/);
+    expect((await runCli([join(dir, 'o'), '--plan', plan, '--run-id', 'x'])).exitCode).toBe(2);
+  });
+});
+
+describeWithServer('run --store postgres://…', pgUp, new URL(PG_DSN).host, () => {
+  it('keeps the checkpoint in Postgres and never shows the password', async () => {
+    const queue = await freshQueue();
+    try {
+      const address = queue.dsn.replace('postgres@', 'postgres:hunter2@');
+      const { first, status, exported } = await checkStore(address, /^postgres:\/\/postgres:\*\*\*@.*#nightly$/);
+      expect(first.stdout + first.stderr + status.stdout + exported.stdout).not.toContain('hunter2');
+      expect((await queue.rows()).map((row) => row.run_id)).toEqual(['by-flag', 'nightly']);
+    } finally {
+      await queue.drop();
+    }
+  });
+});
+
+describeWithServer('run --store redis://…', redisUp, new URL(REDIS_URL).host || '127.0.0.1:6379', () => {
+  it('keeps the checkpoint in Redis', async () => {
+    const prefix = `ao-run-${randomBytes(4).toString('hex')}:`;
+    const admin = new Redis(REDIS_URL);
+    try {
+      await checkStore(`${REDIS_URL}?prefix=${prefix}`, /^redis:\/\/.*#nightly$/);
+      expect(await admin.exists(`${prefix}ckpt:nightly`)).toBe(1);
+    } finally {
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+    }
+  });
+});
