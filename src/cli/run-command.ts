@@ -9,7 +9,6 @@ import { loadPlanFile } from '../plan/load.js';
 import { type RunResult, runOrchestration } from '../run/orchestrate.js';
 import type { RunRequest } from './program.js';
 import { progressViewFor } from './progress.js';
-import { openRunStore } from './run-store.js';
 
 export const NAME = 'autonomy-orchestrator';
 
@@ -38,7 +37,8 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
     for (const observe of observers) observe(event);
   };
 
-  const store = cli.store ? openRunStore(cli.store.address, cli.store.runId, outputDir) : null;
+  // The database clients load only for --store: a plain run does not pay for them.
+  const store = cli.store ? (await import('./run-store.js')).openRunStore(cli.store.address, cli.store.runId, outputDir) : null;
   let outcome: RunResult;
   try {
     outcome = await runOrchestration(config, { signal, inspect, ...(store ? { store: store.checkpoints, runId: store.runId } : {}) });
