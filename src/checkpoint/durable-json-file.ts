@@ -6,13 +6,16 @@ import { readFile } from 'node:fs/promises';
 import type { Adapter } from 'lowdb';
 import { writeFileDurably } from './durable-write.js';
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 export class DurableJSONFile<T> implements Adapter<T> {
   constructor(readonly path: string) {}
 
   async read(): Promise<T | null> {
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      // Bad bytes are refused, not silently replaced (a TypeError, reported as such).
+      text = strictUtf8.decode(await readFile(this.path));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { DurableJSONFile } from './durable-json-file.js';
-import { writeFileDurably } from './durable-write.js';
+import { writeFileDurably, removeStaleTempFiles } from './durable-write.js';
 import { seal, unseal, unsealText } from './integrity.js';
 import { acquireLockFile } from './lock-file.js';
 import { withMutexFile } from './mutex-file.js';
@@ -53,14 +53,17 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async lock(options: { killGraceMs?: number } = {}): Promise<CheckpointLock> {
-    return acquireLockFile(`${this.path}.lock`, options.killGraceMs ?? 2_000);
+    const lock = await acquireLockFile(`${this.path}.lock`, options.killGraceMs ?? 2_000);
+    removeStaleTempFiles(this.path);
+    return lock;
   }
 
   async load(): Promise<Checkpoint | null> {
     try {
       await this.db.read();
     } catch (error) {
-      const reason = error instanceof SyntaxError ? 'it is not valid JSON' : describeIoError(error);
+      const reason =
+        error instanceof SyntaxError ? 'it is not valid JSON' : error instanceof TypeError ? 'it is not valid UTF-8' : describeIoError(error);
       throw new OrchestratorError(`cannot read checkpoint ${this.path}: ${reason}; the file was left as it is`, EXIT.failed);
     }
     if (this.db.data === null) return null;

@@ -7,11 +7,15 @@ import { STAGES } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { type Plan, planSchema } from './schema.js';
 
+/** Bad bytes are refused, not silently replaced: a plan means exactly what its file says. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 export async function loadPlanFile(path: string): Promise<Plan> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = strictUtf8.decode(readFileSync(path));
   } catch (error) {
+    if (error instanceof TypeError) throw planError(path, 'not valid UTF-8');
     throw planError(path, `cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
   let data: unknown;

@@ -18,6 +18,7 @@ import { PRODUCT, earlierExecutions, writeReport } from '../report/report-file.j
 import type { RunReport, StageExecution } from '../report/schema.js';
 import { TransitionRecorder } from '../report/transition-recorder.js';
 import { VERSION } from '../version.js';
+import { removeStaleTempFiles } from '../checkpoint/durable-write.js';
 import { CoalescedWriter } from './coalesced-writer.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
@@ -107,6 +108,7 @@ export class RunSession {
   }
 
   async run(): Promise<RunResult> {
+    removeStaleTempFiles(this.reportPath);
     mkdirSync(join(this.config.outputDir, 'logs'), { recursive: true });
     mkdirSync(join(this.config.outputDir, 'steps'), { recursive: true });
     const finished = new Promise<void>((resolve) => {
