@@ -42,7 +42,12 @@ export class EventLogWriter {
     this.tap = createMessageTap((message) => this.write(message));
   }
 
-  readonly inspect = (event: InspectionEvent): void => this.tap.inspect(event);
+  readonly inspect = (event: InspectionEvent): void => {
+    // A stage actor's snapshots hold every step's progress: serialising them at every step would
+    // grow with the run. Replay reads the root's snapshots only.
+    if (event.type === '@xstate.snapshot' && event.actorRef.sessionId !== event.rootId) return;
+    this.tap.inspect(event);
+  };
 
   async close(): Promise<void> {
     await this.tap.settled();
