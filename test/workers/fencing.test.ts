@@ -3,28 +3,18 @@
  * the worker that took the run over.
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { PostgresCheckpointStore } from '../../src/checkpoint/postgres-store.js';
 import { RunView } from '../../src/checkpoint/run-view.js';
 import { runOrchestration } from '../../src/run/orchestrate.js';
 import { fixtureStep, traceOf, writePlan } from '../plans/plan-runs.js';
 import { checkpointFor } from '../stores/contract.js';
-import { describeWithServer, PG_DSN, reachable } from '../stores/servers.js';
 import { tempDir, waitFor } from '../support/cli.js';
-import { type Queue, freshQueue, startWorker, submit } from './queue-support.js';
+import { describeWithQueue, startWorker, submit } from './queue-support.js';
 
-const up = await reachable(PG_DSN, 5432);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describeWithServer('fencing of checkpoint writes by the lease token', up, new URL(PG_DSN).host, () => {
-  let queue: Queue;
-  beforeEach(async () => {
-    queue = await freshQueue();
-  });
-  afterEach(async () => {
-    await queue.drop();
-  });
-
+describeWithQueue('fencing of checkpoint writes by the lease token', (queue) => {
   it('a run whose lease expired and was taken over mid-step: its next checkpoint write is refused, the new owner\'s kept', async () => {
     const dir = tempDir('ao-fence-');
     const store = new PostgresCheckpointStore(queue.dsn);

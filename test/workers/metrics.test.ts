@@ -1,12 +1,10 @@
 /** A worker's Prometheus metrics, scraped over HTTP as Prometheus would, after real runs and a takeover. */
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { fixtureStep, traceOf, writePlan } from '../plans/plan-runs.js';
-import { describeWithServer, PG_DSN, reachable } from '../stores/servers.js';
 import { startCli, tempDir, waitFor } from '../support/cli.js';
-import { type Queue, freshQueue, startWorker, submit } from './queue-support.js';
+import { describeWithQueue, startWorker, submit } from './queue-support.js';
 
-const up = await reachable(PG_DSN, 5432);
 
 /** `name{labels} value` lines of a scrape, by `name{labels}`. */
 function samples(text: string): Map<string, number> {
@@ -19,15 +17,7 @@ function samples(text: string): Map<string, number> {
   return out;
 }
 
-describeWithServer('worker metrics', up, new URL(PG_DSN).host, () => {
-  let queue: Queue;
-  beforeEach(async () => {
-    queue = await freshQueue();
-  });
-  afterEach(async () => {
-    await queue.drop();
-  });
-
+describeWithQueue('worker metrics', (queue) => {
   it('--metrics-port: runs by terminal state, step durations, retries and lease takeovers on 127.0.0.1', async () => {
     const dir = tempDir('ao-metrics-');
     const trace = join(dir, 'trace');

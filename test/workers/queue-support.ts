@@ -1,7 +1,8 @@
 /** A queue in a Postgres schema of its own, workers started as a user starts them, and what they left. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { PG_DSN } from '../stores/servers.js';
+import { afterEach, beforeEach } from 'vitest';
+import { PG_DSN, describeWithServer, reachable } from '../stores/servers.js';
 import { runCli, startCli } from '../support/cli.js';
 
 export interface Queue {
@@ -22,6 +23,32 @@ export async function freshQueue(): Promise<Queue> {
       await admin.end();
     },
   };
+}
+
+const postgresUp = await reachable(PG_DSN, 5432);
+
+/**
+ * A suite that needs Postgres, with a fresh queue for each test (dropped after it). `queue` always
+ * stands for the current test's queue.
+ */
+export function describeWithQueue(name: string, suite: (queue: Queue) => void): void {
+  describeWithServer(name, postgresUp, new URL(PG_DSN).host, () => {
+    let current: Queue | null = null;
+    beforeEach(async () => {
+      current = await freshQueue();
+    });
+    afterEach(async () => {
+      await current?.drop();
+    });
+    const queue: Queue = {
+      get dsn() {
+        return current!.dsn;
+      },
+      rows: () => current!.rows(),
+      drop: () => current!.drop(),
+    };
+    suite(queue);
+  });
 }
 
 export async function submit(queue: Queue, planPath: string, runId: string): Promise<void> {

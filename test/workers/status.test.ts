@@ -1,22 +1,12 @@
 /** `status` shows every queued run as a user would read it, and never the store's password. */
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { fixtureStep, writePlan } from '../plans/plan-runs.js';
-import { describeWithServer, PG_DSN, reachable } from '../stores/servers.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { type Queue, freshQueue, startWorker, submit } from './queue-support.js';
+import { describeWithQueue, startWorker, submit } from './queue-support.js';
 
-const up = await reachable(PG_DSN, 5432);
 
-describeWithServer('status: the scoreboard', up, new URL(PG_DSN).host, () => {
-  let queue: Queue;
-  beforeEach(async () => {
-    queue = await freshQueue();
-  });
-  afterEach(async () => {
-    await queue.drop();
-  });
-
+describeWithQueue('status: the scoreboard', (queue) => {
   it('lists queued and finished runs with state, stage, attempts and worker', async () => {
     const dir = tempDir('ao-status-');
     const plan = writePlan(dir, { stages: { planning: [fixtureStep('s1', join(dir, 'trace'))] } });

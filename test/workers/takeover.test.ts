@@ -4,24 +4,14 @@
  * run twice (once by the dead worker's orphan, once by the worker that took the run over).
  */
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { fixtureStep, traceOf, writePlan } from '../plans/plan-runs.js';
-import { describeWithServer, PG_DSN, reachable } from '../stores/servers.js';
 import { tempDir, waitFor } from '../support/cli.js';
-import { type Queue, freshQueue, startWorker, submit } from './queue-support.js';
+import { describeWithQueue, startWorker, submit } from './queue-support.js';
 
-const up = await reachable(PG_DSN, 5432);
 const STEPS = ['s1', 's2', 's3'];
 
-describeWithServer('workers on a Postgres queue', up, new URL(PG_DSN).host, () => {
-  let queue: Queue;
-  beforeEach(async () => {
-    queue = await freshQueue();
-  });
-  afterEach(async () => {
-    await queue.drop();
-  });
-
+describeWithQueue('workers on a Postgres queue', (queue) => {
   it('kill -9 of one of three workers mid-step: every run ends done, completed steps ran once, the in-flight one at most twice', async () => {
     const dir = tempDir('ao-takeover-');
     const runIds = Array.from({ length: 6 }, (_, i) => `run_takeover_${i}`);
