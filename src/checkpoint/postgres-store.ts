@@ -7,13 +7,14 @@
 import pg from 'pg';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { canonicalJson, seal, unsealText } from './integrity.js';
+import { KeyedCheckpointStore } from './keyed-store.js';
 import { migrate, quoteIdent } from './postgres-migrations.js';
 import type { Checkpoint } from './schema.js';
-import type { CheckpointLock, CheckpointStore, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
+import type { CheckpointStore, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
 import { CheckpointConflictError, LeaseLostError, checkRunId } from './store-errors.js';
 import { redactUrl, takeParam } from './store-url.js';
 
-export class PostgresCheckpointStore implements CheckpointStore {
+export class PostgresCheckpointStore extends KeyedCheckpointStore implements CheckpointStore {
   readonly location: string;
   readonly pool: pg.Pool;
   /** `"schema".orchestrator_runs`, quoted. */
@@ -24,6 +25,7 @@ export class PostgresCheckpointStore implements CheckpointStore {
   private ready: Promise<void> | null = null;
 
   constructor(address: string, options: { maxConnections?: number } = {}) {
+    super();
     const { address: dsn, value: schema } = takeParam(address, 'schema', 'public', /^[A-Za-z_][A-Za-z0-9_]{0,62}$/);
     this.location = redactUrl(address);
     this.schema = schema;
@@ -42,18 +44,6 @@ export class PostgresCheckpointStore implements CheckpointStore {
     });
     await this.ready;
     return this.pool.query<R>(sql, values);
-  }
-
-  lock(): Promise<CheckpointLock> {
-    return Promise.reject(noRun(this.location));
-  }
-
-  load(): Promise<Checkpoint | null> {
-    return Promise.reject(noRun(this.location));
-  }
-
-  save(): Promise<void> {
-    return Promise.reject(noRun(this.location));
   }
 
   async read(runId: string): Promise<StoredCheckpoint | null> {
@@ -181,6 +171,3 @@ export class PostgresCheckpointStore implements CheckpointStore {
   }
 }
 
-function noRun(location: string): OrchestratorError {
-  return new OrchestratorError(`store ${location} holds many runs: name one (RunView) before locking, loading or saving`, EXIT.usage);
-}

@@ -6,8 +6,9 @@
  */
 import { Redis } from 'ioredis';
 import { canonicalJson, seal, unsealText } from './integrity.js';
+import { KeyedCheckpointStore } from './keyed-store.js';
 import type { Checkpoint } from './schema.js';
-import type { CheckpointLock, CheckpointStore, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
+import type { CheckpointStore, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
 import { CheckpointConflictError, LeaseLostError, checkRunId } from './store-errors.js';
 import { redactUrl, takeParam } from './store-url.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
@@ -54,12 +55,13 @@ redis.call('DEL', KEYS[1])
 redis.call('SREM', KEYS[3], ARGV[2])
 return 1`;
 
-export class RedisCheckpointStore implements CheckpointStore {
+export class RedisCheckpointStore extends KeyedCheckpointStore implements CheckpointStore {
   readonly location: string;
   private readonly redis: Redis;
   private readonly prefix: string;
 
   constructor(address: string) {
+    super();
     const { address: url, value: prefix } = takeParam(address, 'prefix', 'orchestrator:', /^[A-Za-z0-9_:.-]{1,64}$/);
     this.location = redactUrl(address);
     this.prefix = prefix;
@@ -80,18 +82,6 @@ export class RedisCheckpointStore implements CheckpointStore {
       if (error instanceof OrchestratorError) throw error;
       throw new OrchestratorError(`cannot use store ${this.location}: ${(error as Error).message}`, EXIT.failed);
     }
-  }
-
-  lock(): Promise<CheckpointLock> {
-    return Promise.reject(noRun(this.location));
-  }
-
-  load(): Promise<Checkpoint | null> {
-    return Promise.reject(noRun(this.location));
-  }
-
-  save(): Promise<void> {
-    return Promise.reject(noRun(this.location));
   }
 
   async read(runId: string): Promise<StoredCheckpoint | null> {
@@ -173,6 +163,3 @@ export class RedisCheckpointStore implements CheckpointStore {
   }
 }
 
-function noRun(location: string): OrchestratorError {
-  return new OrchestratorError(`store ${location} holds many runs: name one (RunView) before locking, loading or saving`, EXIT.usage);
-}
