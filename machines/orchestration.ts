@@ -4,6 +4,7 @@
  * supplied from src/ with `machine.provide`, tests may supply others.
  */
 import { assign, fromPromise, setup } from 'xstate';
+import type { IdSet } from './id-set.js';
 import type { Stage, StageStatus } from './stages.js';
 
 /** What the stage actor is started with. Plain JSON: it is saved in the persisted snapshot. */
@@ -13,7 +14,7 @@ export interface StageWorkInput {
   /** The stage completed in an earlier invocation of this run (a V0 or blocked checkpoint said so). */
   alreadyCompleted: boolean;
   /** Steps of this stage that succeeded earlier: they are not run again. */
-  completedSteps: string[];
+  completedSteps: IdSet;
   /** Approval gates granted (`stage:<stage>`, `step:<stage>/<id>`). */
   approvals: string[];
   /** Cost the run has spent before this stage. */
@@ -28,7 +29,8 @@ export interface StageWorkOutput {
   stage: Stage;
   status: StageStatus | HaltReason;
   error: string | null;
-  completedSteps: string[];
+  /** Every step of the stage done so far, compact (see id-set.ts). */
+  completedSteps: IdSet;
   spentCost: number;
   /** With `approval_required`: the gate that waits. */
   gate?: string | null;
@@ -40,7 +42,7 @@ export interface OrchestrationInput {
   runId: string;
   simulateBlocked: boolean;
   completedStages?: Stage[];
-  completedSteps?: Partial<Record<Stage, string[]>>;
+  completedSteps?: Partial<Record<Stage, IdSet>>;
   approvals?: string[];
   spentCost?: number;
 }
@@ -62,7 +64,7 @@ export interface OrchestrationContext {
   runId: string;
   simulateBlocked: boolean;
   completedStages: Stage[];
-  completedSteps: Partial<Record<Stage, string[]>>;
+  completedSteps: Partial<Record<Stage, IdSet>>;
   approvals: string[];
   spentCost: number;
   failure: StageFailure | null;

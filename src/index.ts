@@ -13,12 +13,15 @@ export { runReportSchema, stageExecutionSchema, transitionSchema, type RunReport
 export { REPORT_FILE, readReport } from './report/report-file.js';
 export {
   checkpointSchema,
+  checkpointV3Schema,
   checkpointV2Schema,
   checkpointV1Schema,
   v0CheckpointSchema,
   type Checkpoint,
+  type CheckpointV3,
   type CheckpointV2,
 } from './checkpoint/schema.js';
+export { RECORDS_FILE } from './report/records-log.js';
 export type { CheckpointStore, RunCheckpointStore, CheckpointLock, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './checkpoint/store.js';
 export { FileCheckpointStore } from './checkpoint/file-store.js';
 export { EXIT, OrchestratorError } from './exit-codes.js';

@@ -10,17 +10,16 @@ import { pauseAt } from '../fault/pause-point.js';
 
 let counter = 0;
 
-export function writeFileDurably(path: string, text: string, { durable = true }: { durable?: boolean } = {}): void {
+/**
+ * `content` is the whole text, or its pieces in order: a document that grows with the run (the
+ * report) is then written out in chunks of 64 KiB, never held as one string.
+ */
+export function writeFileDurably(path: string, content: string | Iterable<string>, { durable = true }: { durable?: boolean } = {}): void {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${++counter}.tmp`);
   const fd = openSync(temp, 'w', 0o600);
   try {
-    const bytes = Buffer.from(text, 'utf8');
-    let offset = 0;
-    const half = bytes.length >> 1;
-    while (offset < half) offset += writeSync(fd, bytes, offset, half - offset);
-    pauseAt(`mid-write:${basename(path)}`);
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
+    writeChunks(fd, typeof content === 'string' ? [content] : content, basename(path));
     if (durable) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
@@ -36,6 +35,34 @@ export function writeFileDurably(path: string, text: string, { durable = true }:
     throw error;
   }
   if (durable) fsyncDirectory(dir);
+}
+
+const CHUNK = 64 * 1024;
+
+/** Writes the pieces in chunks; the fault hook `mid-write:<name>` fires with half of the first chunk written. */
+function writeChunks(fd: number, pieces: Iterable<string>, name: string): void {
+  let pending: string[] = [];
+  let pendingLength = 0;
+  let first = true;
+  const write = () => {
+    const bytes = Buffer.from(pending.join(''), 'utf8');
+    pending = [];
+    pendingLength = 0;
+    let offset = 0;
+    if (first) {
+      first = false;
+      const half = bytes.length >> 1;
+      while (offset < half) offset += writeSync(fd, bytes, offset, half - offset);
+      pauseAt(`mid-write:${name}`);
+    }
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
+  };
+  for (const piece of pieces) {
+    pending.push(piece);
+    pendingLength += piece.length;
+    if (pendingLength >= CHUNK) write();
+  }
+  if (pendingLength > 0 || first) write();
 }
 
 function fsyncDirectory(dir: string): void {

@@ -3,23 +3,28 @@
  * the field and leave the stored document as it is.
  */
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { type Checkpoint, checkpointV1Schema, checkpointV2Schema, migrateV1, v0CheckpointSchema } from './schema.js';
+import { type Checkpoint, checkpointV1Schema, checkpointV2Schema, checkpointV3Schema, migrateV1, migrateV2, v0CheckpointSchema } from './schema.js';
 
 export function parseCheckpoint(data: unknown, location: string): Checkpoint {
   const isObject = typeof data === 'object' && data !== null && !Array.isArray(data);
   const version = isObject && 'schema_version' in data ? (data as { schema_version: unknown }).schema_version : 0;
   if (version === 1) {
     const v1 = checkpointV1Schema.safeParse(data);
-    if (v1.success) return migrateV1(v1.data);
+    if (v1.success) return migrateV2(migrateV1(v1.data));
     throw unreadable(location, v1.error.issues[0]);
   }
-  if (version !== 0 && version !== 2) {
+  if (version === 2) {
+    const v2 = checkpointV2Schema.safeParse(data);
+    if (v2.success) return migrateV2(v2.data);
+    throw unreadable(location, v2.error.issues[0]);
+  }
+  if (version !== 0 && version !== 3) {
     throw new OrchestratorError(
-      `cannot read checkpoint ${location}: field schema_version: ${describeValue(version)} is not a version this tool knows (0, 1, 2); the file was left as it is`,
+      `cannot read checkpoint ${location}: field schema_version: ${describeValue(version)} is not a version this tool knows (0, 1, 2, 3); the file was left as it is`,
       EXIT.failed,
     );
   }
-  const result = version === 2 ? checkpointV2Schema.safeParse(data) : v0CheckpointSchema.safeParse(data);
+  const result = version === 3 ? checkpointV3Schema.safeParse(data) : v0CheckpointSchema.safeParse(data);
   if (result.success) return result.data;
   throw unreadable(location, result.error.issues[0]);
 }

@@ -8,7 +8,7 @@ import '../zod-messages.js';
 import { STAGES, TERMINAL_STATES } from '../../machines/stages.js';
 import { stageFailureSchema, stageSchema, terminalStateSchema, transitionSchema } from '../report/schema.js';
 
-export const CHECKPOINT_SCHEMA_VERSION = 2;
+export const CHECKPOINT_SCHEMA_VERSION = 3;
 
 const v0Fields = {
   run_id: z.string().check(z.minLength(1)),
@@ -52,9 +52,8 @@ export const approvalSchema = z.object({
   at_unix_ms: z.int(),
 });
 
-export const checkpointV2Schema = z.object({
+const v2Fields = {
   ...v1Fields,
-  schema_version: z.literal(2),
   /** How many times each step has been started: `<stage>/<step id>`. */
   attempts: z.record(z.string(), z.int().check(z.gte(0))),
   /** Approvals granted with `autonomy-orchestrator approve`. */
@@ -71,23 +70,50 @@ export const checkpointV2Schema = z.object({
   started_at_unix_ms: z.int(),
   /** Written by the store: the sha256 of the rest of the document (canonical JSON) and its revision. */
   integrity: z.optional(z.object({ sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)), revision: z.int().check(z.gte(0)) })),
+};
+
+export const checkpointV2Schema = z.object({ ...v2Fields, schema_version: z.literal(2) });
+
+/**
+ * Schema 3 keeps the checkpoint small however long the run, since it is rewritten at every step:
+ * the running stage's snapshot holds the steps done as a compact id set and the progress of only
+ * the steps under way, and `attempts` counts only steps not done yet (a done step's attempt is in
+ * its execution record).
+ */
+export const checkpointV3Schema = z.object({
+  ...v2Fields,
+  schema_version: z.literal(3),
+  /** How many times each step not done yet has been started: `<stage>/<step id>`. */
+  attempts: z.record(z.string(), z.int().check(z.gte(0))),
+  /** How many step attempts the run has started, all steps together. */
+  attempts_started: z.int().check(z.gte(0)),
 });
 
-export const checkpointSchema = z.union([checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);
+export const checkpointSchema = z.union([checkpointV3Schema, checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);
 
 export type V0Checkpoint = z.infer<typeof v0CheckpointSchema>;
 export type CheckpointV1 = z.infer<typeof checkpointV1Schema>;
 export type CheckpointV2 = z.infer<typeof checkpointV2Schema>;
+export type CheckpointV3 = z.infer<typeof checkpointV3Schema>;
 /** What the runner works with: the current version, or a V0 checkpoint. */
-export type Checkpoint = CheckpointV2 | V0Checkpoint;
+export type Checkpoint = CheckpointV3 | V0Checkpoint;
 export type Approval = z.infer<typeof approvalSchema>;
 
-export function isVersioned(checkpoint: Checkpoint): checkpoint is CheckpointV2 {
+export function isVersioned(checkpoint: Checkpoint): checkpoint is CheckpointV3 {
   return 'schema_version' in checkpoint;
 }
 
 /** Step ids the V0 flags give the manager and the executor. */
 export const V0_STEP = { planning: 'manager', execution: 'executor' } as const;
+
+/**
+ * Schema 2 kept every step's progress and attempts: the snapshot's form is read by the stage actor
+ * as it is (see step-scheduler.ts); the total of attempts is counted here.
+ */
+export function migrateV2(checkpoint: CheckpointV2): CheckpointV3 {
+  const attempts_started = Object.values(checkpoint.attempts).reduce((sum, n) => sum + n, 0);
+  return { ...checkpoint, schema_version: 3, attempts_started };
+}
 
 /** Schema 1 counted attempts per stage and knew no approvals, halts or steps. */
 export function migrateV1(checkpoint: CheckpointV1): CheckpointV2 {

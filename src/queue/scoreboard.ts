@@ -50,7 +50,7 @@ export async function scoreboard(store: CheckpointStore): Promise<Scoreboard> {
       stage: versioned?.transitions.at(-1)?.to_stage ?? '-',
       started: startedMs ? new Date(startedMs).toISOString() : '-',
       duration_s: startedMs && endMs ? ((Math.max(endMs, startedMs) - startedMs) / 1000).toFixed(1) : '-',
-      attempts: versioned ? Object.values(versioned.attempts).reduce((sum, n) => sum + n, 0) : 0,
+      attempts: versioned?.attempts_started ?? 0,
       worker: queue?.worker ?? '-',
       steps: Object.fromEntries(steps.map(({ step, success, failure }) => [step, { success, failure }])),
     });

@@ -3,8 +3,9 @@
  * invocations' executions are kept.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileDurably } from '../checkpoint/durable-write.js';
+import { loggedRecords, recordsPathIn } from './records-log.js';
 import { type RunReport, type StageExecution, runReportSchema, stageExecutionSchema } from './schema.js';
 
 export const REPORT_FILE = 'orchestrator_run_report.json';
@@ -19,8 +20,53 @@ export function reportPathIn(outputDir: string): string {
  * Always atomic. While a run goes on the report is not fsynced: the checkpoint is the durable
  * record of progress (a resume takes transitions from it); the last write of a run is durable.
  */
-export function writeReport(path: string, report: RunReport, { durable = true }: { durable?: boolean } = {}): void {
-  writeFileDurably(path, `${JSON.stringify(report, null, 2)}\n`, { durable });
+export function writeReport(
+  path: string,
+  report: RunReport,
+  { durable = true, rendered }: { durable?: boolean; rendered?: Partial<Record<keyof RunReport, () => Iterable<string>>> } = {},
+): void {
+  writeFileDurably(path, prettyJsonPieces(report, rendered), { durable });
+}
+
+/** Each element rendered as `prettyJsonPieces` writes it, one at a time. */
+export function* renderAll(values: Iterable<unknown>): Generator<string> {
+  for (const value of values) yield renderElement(value);
+}
+
+/** One element of a top-level array as `prettyJsonPieces` writes it. */
+export function renderElement(value: unknown): string {
+  return `    ${(JSON.stringify(value, null, 2) ?? 'null').replaceAll('\n', '\n    ')}`;
+}
+
+/**
+ * `JSON.stringify(document, null, 2)` and a newline, byte for byte, in pieces: one per top-level
+ * value and one per element of a top-level array. A report of 10,000 executions is then written
+ * without building its megabytes as one string (which a long run would do at every rewrite).
+ * `rendered` gives, for a top-level array, its elements rendered (`renderElement`) one at a time,
+ * in place of the document's value for that key: a report's records can come from the records log
+ * rather than from memory.
+ */
+export function* prettyJsonPieces(document: object, rendered: Partial<Record<string, () => Iterable<string>>> = {}): Generator<string> {
+  const entries = Object.entries(document).filter(([, value]) => value !== undefined && typeof value !== 'function');
+  if (entries.length === 0) {
+    yield '{}\n';
+    return;
+  }
+  yield '{\n';
+  for (let i = 0; i < entries.length; i++) {
+    const [key, value] = entries[i]!;
+    yield `  ${JSON.stringify(key)}: `;
+    const elements = rendered[key]?.() ?? (Array.isArray(value) ? renderAll(value) : null);
+    if (elements) {
+      let count = 0;
+      for (const element of elements) yield `${count++ === 0 ? '[\n' : ',\n'}${element}`;
+      yield count === 0 ? '[]' : '\n  ]';
+    } else {
+      yield (JSON.stringify(value, null, 2) as string).replaceAll('\n', '\n  ');
+    }
+    yield i < entries.length - 1 ? ',\n' : '\n';
+  }
+  yield '}\n';
 }
 
 export function readReport(path: string): RunReport | null {
@@ -35,10 +81,13 @@ export function readReport(path: string): RunReport | null {
 }
 
 /**
- * What earlier invocations of `runId` executed, from the report they left. A V0 report (no
+ * What earlier invocations of `runId` executed: from the records log beside the report (every record,
+ * even those a kill kept out of the report), else from the report they left. A V0 report (no
  * additions) contributes its `stage_executions` as far as they parse.
  */
 export function earlierExecutions(path: string, runId: string): StageExecution[] {
+  const logged = loggedRecords(recordsPathIn(dirname(path)), runId);
+  if (logged !== null && logged.length > 0) return logged;
   const text = readTextOrNull(path);
   if (text === null) return [];
   let data: { run_id?: unknown; stage_executions?: unknown; earlier_stage_executions?: unknown };

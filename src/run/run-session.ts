@@ -2,19 +2,20 @@
  * One invocation of a run: the actor, its checkpoint and report, and the steps it starts.
  * The machine and the step scheduler decide; this class does the I/O they name.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { type Actor, type InspectionEvent, type Snapshot, createActor } from 'xstate';
 import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
-import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV2 } from '../checkpoint/schema.js';
+import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV3 } from '../checkpoint/schema.js';
 import type { CheckpointLock, RunCheckpointStore } from '../checkpoint/store.js';
 import type { OrchestrationConfig } from '../config/schema.js';
 import { EXIT, OrchestratorError, exitCodeFor } from '../exit-codes.js';
 import { pauseAt } from '../fault/pause-point.js';
 import type { Step } from '../plan/schema.js';
-import { PRODUCT, earlierExecutions, writeReport } from '../report/report-file.js';
+import { PRODUCT, earlierExecutions, renderAll, writeReport } from '../report/report-file.js';
+import { RecordsLog, recordsPathIn } from '../report/records-log.js';
 import type { RunReport, StageExecution } from '../report/schema.js';
 import { TransitionRecorder } from '../report/transition-recorder.js';
 import { VERSION } from '../version.js';
@@ -25,11 +26,13 @@ import { failedExecution, runStepWork, skippedExecution } from './stage-work.js'
 import type { StartPlan } from './start-plan.js';
 
 type OrchestrationActor = Actor<typeof orchestrationMachine>;
-type PersistedSnapshot = CheckpointV2['snapshot'];
+type PersistedSnapshot = CheckpointV3['snapshot'];
 type ResumablePlan = Exclude<StartPlan, { mode: 'done' }>;
-type Halt = NonNullable<CheckpointV2['halt']>;
+type Halt = NonNullable<CheckpointV3['halt']>;
 
 const HALTED_STATES = ['awaiting_approval', 'budget_exceeded'];
+const REPORT_MIN_SPACING_MS = 1_000;
+const REPORT_SPACING_FACTOR = 20;
 
 export interface RunResult {
   report: RunReport;
@@ -52,9 +55,16 @@ export class RunSession {
   private readonly report: RunReport;
   private readonly recorder: TransitionRecorder;
   private readonly attempts: Record<string, number>;
+  private attemptsStarted: number;
   private readonly approvals: Approval[];
   private readonly checkpointWriter: CoalescedWriter;
   private readonly reportWriter: CoalescedWriter;
+  /**
+   * Where the execution records are kept: not in memory (10,000 of them would be most of a long
+   * run's heap) but in the records log, which the report's writes read back one record at a time.
+   * `report.stage_executions` (and the earlier ones) read them back when the run has ended.
+   */
+  private records!: RecordsLog;
   private readonly inFlight = new Set<Promise<unknown>>();
   private actor!: OrchestrationActor;
   private resumable: PersistedSnapshot | null = null;
@@ -75,27 +85,29 @@ export class RunSession {
     private readonly options: SessionOptions,
   ) {
     this.attempts = { ...plan.attempts };
+    this.attemptsStarted = plan.attemptsStarted;
     this.approvals = [...plan.approvals];
     const prior = plan.mode === 'snapshot' ? plan.checkpoint.transitions : [];
     const current = plan.mode === 'snapshot' ? lastStageOf(prior) : null;
     this.report = newReport(plan.runId, store.location, plan.resumedFrom);
     this.report.approvals = this.approvals;
     this.report.cost = { spent: plan.mode === 'snapshot' ? spentIn(plan.checkpoint) : 0, budget: this.costBudget };
-    if (plan.mode !== 'fresh') this.report.earlier_stage_executions = earlierExecutions(reportPath, plan.runId);
-    this.recorder = new TransitionRecorder(plan.runId, [...prior], current, () => this.reportWriter.request());
+
+    this.recorder = new TransitionRecorder(plan.runId, [...prior], current, () => this.reportWriter.request({ soon: true }));
     this.report.transitions = this.recorder.transitions;
-    // The report first: a checkpoint that records a step as done (so that it never runs again)
-    // must not reach the disk before the report that holds the step's record.
+    // A step's record is in the records log (written as the record is made) before any checkpoint
+    // can say the step is done, so the checkpoint need not wait for the report.
     this.checkpointWriter = new CoalescedWriter(
-      async () => {
-        await this.reportWriter.settle();
-        await this.saveCheckpoint();
-      },
+      () => this.saveCheckpoint(),
       (error) => this.fail(`cannot write checkpoint ${store.location}`, error),
     );
+    // The report grows with every record and is rewritten whole: while steps finish, at most one
+    // write per 20 times the last write's duration (and per second), so that its writes stay a small
+    // share of the run however long the run; stage changes and the run's end are written at once.
     this.reportWriter = new CoalescedWriter(
       () => this.saveReport(),
       (error) => this.fail(`cannot write report ${reportPath}`, error),
+      (lastWriteMs) => Math.max(REPORT_MIN_SPACING_MS, REPORT_SPACING_FACTOR * lastWriteMs),
     );
   }
 
@@ -111,6 +123,7 @@ export class RunSession {
     removeStaleTempFiles(this.reportPath);
     mkdirSync(join(this.config.outputDir, 'logs'), { recursive: true });
     mkdirSync(join(this.config.outputDir, 'steps'), { recursive: true });
+    this.openRecords();
     const finished = new Promise<void>((resolve) => {
       this.finish = resolve;
     });
@@ -202,13 +215,14 @@ export class RunSession {
     const key = `${input.stage}/${step.id}`;
     const attempt = (this.attempts[key] ?? 0) + 1;
     this.attempts[key] = attempt;
+    this.attemptsStarted += 1;
     try {
-      // The attempt is on disk, and the report names the step, before its program starts (a run
-      // killed meanwhile leaves both). The snapshot that started this step requests its writes once
-      // this call returns: let it, so that the flush carries them (one write each).
+      // The attempt is on disk before its program starts (a run killed meanwhile counts it), and
+      // so is a report naming the stage when the stage just began. The snapshot that started this
+      // step requests its writes once this call returns: let it, so that the flush carries them.
       await Promise.resolve();
       await this.checkpointWriter.flush();
-      await this.reportWriter.settle();
+      await this.reportWriter.settleSoon();
       if (this.stopped || signal.aborted) return cancelledStep(step.id);
       pauseAt('step-start');
       const record = await runStepWork({
@@ -225,6 +239,9 @@ export class RunSession {
       });
       pauseAt('step-end');
       this.addExecution(record);
+      // A step that succeeded never runs again: its count is in its record, not in the checkpoint
+      // (which would otherwise grow with every step of the run).
+      if (record.status === 'success') delete this.attempts[key];
       this.report.cost.spent += record.cost;
       return {
         stepId: step.id,
@@ -243,18 +260,29 @@ export class RunSession {
   }
 
   private addExecution(record: StageExecution): void {
-    this.report.stage_executions.push(record);
+    this.records.append(record);
     this.reportWriter.request();
   }
 
+  /**
+   * A fresh run starts the records log over. A resumed run appends to it; one whose earlier
+   * invocations predate the log starts it with the records their report holds.
+   */
+  private openRecords(): void {
+    const path = recordsPathIn(dirname(this.reportPath));
+    const fresh = this.plan.mode === 'fresh';
+    const seed = !fresh && !existsSync(path) ? earlierExecutions(this.reportPath, this.plan.runId) : [];
+    this.records = new RecordsLog(path, this.plan.runId, { fresh, seed });
+  }
+
   /** A snapshot-resumed run records, as V0 does, a skipped execution for each step of a completed stage. */
-  private recordSkippedBefore(checkpoint: CheckpointV2): void {
+  private recordSkippedBefore(checkpoint: CheckpointV3): void {
     const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
     const value = checkpoint.snapshot.value;
     const current: Stage | undefined = isStage(value) ? value : (context.halt?.stage ?? undefined);
     if (!current) return;
     for (const stage of STAGES.slice(0, STAGES.indexOf(current))) {
-      for (const step of this.stepsOf(stage)) this.report.stage_executions.push(skippedExecution(stage, step));
+      for (const step of this.stepsOf(stage)) this.addExecution(skippedExecution(stage, step));
     }
   }
 
@@ -264,7 +292,7 @@ export class RunSession {
       this.resumable = this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot;
     }
     this.checkpointWriter.request();
-    this.reportWriter.request();
+    this.reportWriter.request({ soon: true });
     if (snapshot.status !== 'active') this.finish();
     else if (HALTED_STATES.includes(String(snapshot.value)) && !this.resumingHalt) this.halt();
   }
@@ -336,6 +364,12 @@ export class RunSession {
     this.reportWriter.request();
     await this.checkpointWriter.close();
     await this.reportWriter.close();
+    this.records.close();
+    // The records as objects only for whoever reads them (notifications, a store's execution log):
+    // a plain run of 10,000 steps does not build them all at its end.
+    const records = this.records;
+    materializeOnRead(this.report, 'stage_executions', () => records.current());
+    materializeOnRead(this.report, 'earlier_stage_executions', () => records.earlier());
     if (this.fatal) throw this.fatal;
     const exitCode = this.interruptedBy === null ? exitCodeFor(terminal) : interruptExitCode(this.interruptedBy);
     return {
@@ -359,7 +393,7 @@ export class RunSession {
       : (this.resumable ?? (this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot));
     const context = persisted.context as unknown as OrchestrationContext;
     const halt = this.currentHalt();
-    const checkpoint: CheckpointV2 = {
+    const checkpoint: CheckpointV3 = {
       run_id: this.plan.runId,
       completed_stages: context.completedStages,
       terminal_state: keepsFinal ? terminal : halt ? 'blocked' : null,
@@ -370,6 +404,7 @@ export class RunSession {
       // Copies: a store may keep the document, and the run goes on changing these.
       transitions: [...this.recorder.transitions],
       attempts: { ...this.attempts },
+      attempts_started: this.attemptsStarted,
       last_failure: snapshot.context.failure,
       approvals: [...this.approvals],
       halt,
@@ -386,7 +421,10 @@ export class RunSession {
     this.report.current_stage = this.recorder.currentStage;
     this.report.updated_at_unix_ms = Date.now();
     this.report.orchestrator_max_rss_kib = process.resourceUsage().maxRSS;
-    writeReport(this.reportPath, this.report, { durable: this.report.status !== 'running' });
+    writeReport(this.reportPath, this.report, {
+      durable: this.report.status !== 'running',
+      rendered: { stage_executions: () => renderAll(this.records.current()), earlier_stage_executions: () => renderAll(this.records.earlier()) },
+    });
   }
 }
 
@@ -416,12 +454,24 @@ export function newReport(runId: string, checkpointPath: string, resumedFrom: Ru
   };
 }
 
+function materializeOnRead(report: RunReport, key: 'stage_executions' | 'earlier_stage_executions', read: () => Iterable<StageExecution>): void {
+  let records: StageExecution[] | null = null;
+  Object.defineProperty(report, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => (records ??= [...read()]),
+    set: (value: StageExecution[]) => {
+      records = value;
+    },
+  });
+}
+
 function cancelledStep(stepId: string): StepFinished {
   return { stepId, status: 'failed', error: 'cancelled before it started', finishedAtMs: Date.now(), cost: 0, cancelled: true };
 }
 
 /** Cost spent so far: the running stage's scheduler knows it best, else the machine's context. */
-function spentIn(checkpoint: CheckpointV2): number {
+function spentIn(checkpoint: CheckpointV3): number {
   const child = checkpoint.snapshot.children?.stageWork as { snapshot?: { scheduler?: { spentCost?: number } } } | undefined;
   const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
   return child?.snapshot?.scheduler?.spentCost ?? context.spentCost ?? 0;

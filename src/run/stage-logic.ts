@@ -1,19 +1,24 @@
 /**
  * The stage actor: XState actor logic that runs a stage's steps through the step scheduler.
  * `transition` is pure (the scheduler decides); starting and cancelling programs happen in
- * deferred effects and in `start`. Its snapshot — every step's progress — is plain JSON, saved
- * inside the machine's persisted snapshot, so a resumed run knows which steps are done.
+ * deferred effects and in `start`. Its snapshot — the steps done (compact) and the progress of
+ * those under way — is plain JSON, saved inside the machine's persisted snapshot, so a resumed run
+ * knows which steps are done.
  */
 import type { ActorLogic, ActorRefLike, ActorScope, ActorSystem, Snapshot } from 'xstate';
 import type { StageWorkInput, StageWorkOutput } from '../../machines/orchestration.js';
+import { idSetOf } from '../../machines/id-set.js';
 import {
-  type SchedulerConfig,
+  type PreparedConfig,
   type SchedulerState,
   type StepFinished,
   initialSchedulerState,
   markFinished,
   markRetryDue,
   markStarted,
+  persistedScheduler,
+  prepareConfig,
+  restoreSchedulerState,
   stepsToCancel,
   stepsToStart,
   verdict,
@@ -58,21 +63,31 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
     if (!found) effects.set(self, (found = { controllers: new Map(), timers: new Map() }));
     return found;
   };
-  const schedulerConfig = (input: StageWorkInput): SchedulerConfig => ({
-    steps: runtime.steps(input.stage).map((step) => ({
-      id: step.id,
-      needs: step.needs,
-      retries: step.retries ?? null,
-      requiresApproval: step.requiresApproval,
-    })),
-    concurrency: runtime.concurrency,
-    approvals: input.approvals,
-    gatePrefix: `step:${input.stage}/`,
-    costBudget: runtime.costBudget,
-  });
+  // Built once per stage visit (the input object lives as long as the stage actor), not per event.
+  const configs = new WeakMap<StageWorkInput, PreparedConfig>();
+  const schedulerConfig = (input: StageWorkInput): PreparedConfig => {
+    let config = configs.get(input);
+    if (!config) {
+      config = prepareConfig({
+        steps: runtime.steps(input.stage).map((step) => ({
+          id: step.id,
+          needs: step.needs,
+          retries: step.retries ?? null,
+          requiresApproval: step.requiresApproval,
+        })),
+        concurrency: runtime.concurrency,
+        approvals: input.approvals,
+        gatePrefix: `step:${input.stage}/`,
+        costBudget: runtime.costBudget,
+      });
+      configs.set(input, config);
+    }
+    return config;
+  };
 
   const launch = (scope: Scope, input: StageWorkInput, stepId: string) => {
-    const step = runtime.steps(input.stage).find((s) => s.id === stepId);
+    const index = schedulerConfig(input).indexOf.get(stepId);
+    const step = index === undefined ? undefined : runtime.steps(input.stage)[index];
     const { controllers } = effectsOf(scope.self);
     if (!step || controllers.has(stepId)) return;
     const controller = new AbortController();
@@ -86,7 +101,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
 
   const armRetries = (scope: Scope, scheduler: SchedulerState) => {
     const { timers } = effectsOf(scope.self);
-    for (const [stepId, progress] of Object.entries(scheduler.steps)) {
+    for (const [stepId, progress] of Object.entries(scheduler.active)) {
       if (progress.status !== 'waiting_retry' || progress.retryAtMs === null || timers.has(stepId)) continue;
       const timer = setTimeout(
         () => {
@@ -110,7 +125,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
     const config = schedulerConfig(snapshot.input);
     const cancel = stepsToCancel(scheduler);
     const start = stepsToStart(config, scheduler);
-    const next = markStarted(scheduler, start);
+    const next = markStarted(config, scheduler, start);
     scope.defer(() => {
       const { controllers } = effectsOf(scope.self);
       for (const id of cancel) controllers.get(id)?.abort();
@@ -120,9 +135,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
     const outcome = verdict(config, next);
     const base = { ...snapshot, scheduler: next };
     if (outcome.kind === 'running') return base;
-    const completedSteps = Object.entries(next.steps)
-      .filter(([, p]) => p.status === 'succeeded')
-      .map(([id]) => id);
+    const completedSteps = next.done;
     const output: StageWorkOutput = {
       stage: snapshot.input.stage,
       status:
@@ -191,7 +204,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
     start(snapshot, scope) {
       if (snapshot.status !== 'active') return;
       // Steps that were running when the snapshot was taken run again from their start.
-      for (const [stepId, progress] of Object.entries(snapshot.scheduler.steps)) {
+      for (const [stepId, progress] of Object.entries(snapshot.scheduler.active)) {
         if (progress.status === 'running') launch(scope, snapshot.input, stepId);
       }
       armRetries(scope, snapshot.scheduler);
@@ -204,10 +217,11 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
         output: undefined,
         error: undefined,
         input,
-        scheduler: initialSchedulerState(config, input.completedSteps, input.spentCost),
+        scheduler: initialSchedulerState(config, idSetOf(input.completedSteps), input.spentCost),
       };
     },
-    getPersistedSnapshot: (snapshot) => snapshot,
+    // Only what the scheduler cannot rebuild: the lookups derived from it are left out.
+    getPersistedSnapshot: (snapshot) => ({ ...snapshot, scheduler: persistedScheduler(snapshot.scheduler) }) as StageSnapshot,
     restoreSnapshot(persisted) {
       const snapshot = persisted as StageSnapshot;
       // Checkpoint schema 1 saved a promise actor here: no scheduler, the stage runs from its start.
@@ -218,7 +232,8 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
         approvals: saved.approvals ?? [],
         spentCost: saved.spentCost ?? 0,
       } as StageWorkInput;
-      const scheduler = snapshot.scheduler ?? initialSchedulerState(schedulerConfig(input), input.completedSteps, input.spentCost);
+      // Schema 2 kept every step's progress by id; restoreSchedulerState reads both forms.
+      const scheduler = restoreSchedulerState(schedulerConfig(input), snapshot.scheduler, idSetOf(input.completedSteps), input.spentCost);
       return { ...snapshot, input, scheduler };
     },
   };

@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { STAGE_WORK_ID, STAGE_WORK_SRC } from '../../machines/orchestration.js';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { type Approval, type CheckpointV2, isVersioned } from '../checkpoint/schema.js';
+import { type Approval, type CheckpointV3, isVersioned } from '../checkpoint/schema.js';
 import type { RunCheckpointStore } from '../checkpoint/store.js';
 import type { Transition } from '../report/schema.js';
 
 interface Carried {
   runId: string;
   attempts: Record<string, number>;
+  attemptsStarted: number;
   approvals: Approval[];
   startedAtMs: number;
 }
@@ -21,7 +22,7 @@ interface Carried {
 export type StartPlan =
   | (Carried & { mode: 'fresh'; completedStages: Stage[]; resumedFrom: null })
   | (Carried & { mode: 'rewalk'; completedStages: Stage[]; resumedFrom: 'v0_checkpoint' | 'blocked_checkpoint' })
-  | (Carried & { mode: 'snapshot'; checkpoint: CheckpointV2; resumedFrom: 'snapshot' })
+  | (Carried & { mode: 'snapshot'; checkpoint: CheckpointV3; resumedFrom: 'snapshot' })
   | { mode: 'done'; runId: string; transitions: Transition[]; approvals: Approval[]; resumedFrom: 'done_checkpoint' };
 
 const HALTED = ['awaiting_approval', 'budget_exceeded'];
@@ -30,13 +31,13 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, fres
   // Loading also on a fresh run: a checkpoint that does not parse is never overwritten.
   const checkpoint = await store.load();
   if (!resume) {
-    return { mode: 'fresh', runId: freshRunId ?? newRunId(), completedStages: [], attempts: {}, approvals: [], startedAtMs: Date.now(), resumedFrom: null };
+    return { mode: 'fresh', runId: freshRunId ?? newRunId(), completedStages: [], attempts: {}, attemptsStarted: 0, approvals: [], startedAtMs: Date.now(), resumedFrom: null };
   }
   if (checkpoint === null) {
     throw new OrchestratorError(`cannot resume: no checkpoint at ${store.location}`, EXIT.failed);
   }
   if (!isVersioned(checkpoint)) {
-    const carried = { runId: checkpoint.run_id, attempts: {}, approvals: [], startedAtMs: Date.now() };
+    const carried = { runId: checkpoint.run_id, attempts: {}, attemptsStarted: 0, approvals: [], startedAtMs: Date.now() };
     if (checkpoint.terminal_state === 'done') {
       return { mode: 'done', runId: checkpoint.run_id, transitions: [], approvals: [], resumedFrom: 'done_checkpoint' };
     }
@@ -45,6 +46,7 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, fres
   const carried = {
     runId: checkpoint.run_id,
     attempts: checkpoint.attempts,
+    attemptsStarted: checkpoint.attempts_started,
     approvals: checkpoint.approvals,
     startedAtMs: checkpoint.started_at_unix_ms,
   };
@@ -73,7 +75,7 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, fres
  * A run saved in a stage must hold that stage's work: XState silently drops a child it cannot
  * restore, and the restored run would then wait for nothing (and exit as if all went well).
  */
-function stageWorkProblem(snapshot: CheckpointV2['snapshot']): string | null {
+function stageWorkProblem(snapshot: CheckpointV3['snapshot']): string | null {
   if (!isStage(snapshot.value)) return null;
   const where = `snapshot.children.${STAGE_WORK_ID}`;
   const child = snapshot.children[STAGE_WORK_ID];

@@ -46,6 +46,10 @@ describe('sample checkpoints', () => {
         'v2-failed-at-execution.json',
         'v2-interrupted-in-execution.json',
         'v2-blocked.json',
+        'v3-done.json',
+        'v3-failed-at-execution.json',
+        'v3-interrupted-in-execution.json',
+        'v3-blocked.json',
       ]),
     );
   });
@@ -69,7 +73,7 @@ describe('sample checkpoints', () => {
     expect(checkpoint.terminal_state).toBe('done');
   });
 
-  it.each(['v0-done.json', 'v1-done.json', 'v2-done.json'])('%s → exit 0, nothing runs, stage_executions empty', async (name) => {
+  it.each(['v0-done.json', 'v1-done.json', 'v2-done.json', 'v3-done.json'])('%s → exit 0, nothing runs, stage_executions empty', async (name) => {
     const { dir, sample, result, report, effects } = await resumeSample(name);
     expect(result.exitCode).toBe(0);
     expect(report.run_id).toBe(sample.run_id);
@@ -80,7 +84,14 @@ describe('sample checkpoints', () => {
     expect(readFileSync(join(dir, CHECKPOINT), 'utf8')).toBe(readFileSync(join(SAMPLES_DIR, name), 'utf8'));
   });
 
-  it.each(['v1-failed-at-execution.json', 'v1-interrupted-in-execution.json', 'v2-failed-at-execution.json', 'v2-interrupted-in-execution.json'])(
+  it.each([
+    'v1-failed-at-execution.json',
+    'v1-interrupted-in-execution.json',
+    'v2-failed-at-execution.json',
+    'v2-interrupted-in-execution.json',
+    'v3-failed-at-execution.json',
+    'v3-interrupted-in-execution.json',
+  ])(
     '%s → the execution stage runs again (attempt 2), planning does not, done',
     async (name) => {
       const { sample, result, report, effects } = await resumeSample(name);
@@ -97,7 +108,7 @@ describe('sample checkpoints', () => {
     },
   );
 
-  it.each(['v1-blocked.json', 'v2-blocked.json'])('%s, resumed without --simulate-blocked → done through closure, no program runs again', async (name) => {
+  it.each(['v1-blocked.json', 'v2-blocked.json', 'v3-blocked.json'])('%s, resumed without --simulate-blocked → done through closure, no program runs again', async (name) => {
     const { sample, result, report, effects } = await resumeSample(name);
     expect(sample.terminal_state).toBe('blocked');
     expect(result.exitCode).toBe(0);
@@ -107,7 +118,7 @@ describe('sample checkpoints', () => {
     expect(effects).toEqual([]);
   });
 
-  it.each(['v1-blocked.json', 'v2-blocked.json'])('%s, resumed with --simulate-blocked → blocked again (exit 3), no program runs again', async (name) => {
+  it.each(['v1-blocked.json', 'v2-blocked.json', 'v3-blocked.json'])('%s, resumed with --simulate-blocked → blocked again (exit 3), no program runs again', async (name) => {
     const { result, report, effects } = await resumeSample(name, ['--simulate-blocked']);
     expect(result.exitCode).toBe(3);
     expect(report.terminal_state).toBe('blocked');

@@ -12,13 +12,15 @@
 import { readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCheckpoint } from '../../src/checkpoint/parse.js';
-import type { CheckpointV2 } from '../../src/checkpoint/schema.js';
+import type { CheckpointV3 } from '../../src/checkpoint/schema.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { ROOT, startCli, tempDir } from '../support/cli.js';
 
 const STEP = join(ROOT, 'test', 'fixtures', 'fault-step.sh');
 const CHECKPOINT = 'orchestrator_checkpoint.json';
 const REPORT = 'orchestrator_run_report.json';
+/** The report's companion: every execution record, appended as it is made (the report lags it). */
+const RECORDS = 'orchestrator_run_report.executions.jsonl';
 
 export interface CrashCounts {
   seed: number;
@@ -34,7 +36,7 @@ export interface CrashCounts {
   invalidReports: number;
   /** A finished run's report lacks a success record (this or an earlier invocation) for a step. */
   finishedReportsMissingASuccess: number;
-  /** After a kill, the checkpoint records a step as succeeded that the report holds no success of. */
+  /** After a kill, the checkpoint records a step as succeeded that neither the report nor its records log holds a success of. */
   checkpointAheadOfReport: number;
   /** Processes of the run alive once it was done. Must be 0. */
   processesLeft: number;
@@ -204,11 +206,12 @@ async function runScenario(marker: string, random: () => number, counts: CrashCo
       const checkpoint = readCheckpoint(join(out, CHECKPOINT), counts, problem, marker);
       const report = readReportChecked(join(out, REPORT), counts, problem, marker);
       if (checkpoint) {
-        const now = succeededIn(checkpoint, plan);
-        const unrecorded = [...now.keys()].filter((step) => !successesIn(report).has(step));
+        const recorded = successesIn(report, readLines(join(out, RECORDS)));
+        const now = succeededIn(checkpoint, plan, recorded);
+        const unrecorded = [...now.keys()].filter((step) => !recorded.has(step));
         if (unrecorded.length > 0) {
           counts.checkpointAheadOfReport++;
-          problem(`${marker}: killed at ${killedAt}: the checkpoint records ${unrecorded.join(', ')} as succeeded, the report has no success of it`);
+          problem(`${marker}: killed at ${killedAt}: the checkpoint records ${unrecorded.join(', ')} as succeeded, neither the report nor its records log has a success of it`);
         }
         for (const step of succeeded.keys()) {
           if (!now.has(step)) {
@@ -229,7 +232,7 @@ async function runScenario(marker: string, random: () => number, counts: CrashCo
     counts.runsFinished++;
     const report = readReportChecked(join(out, REPORT), counts, problem, marker);
     if (report) {
-      const ok = successesIn(report);
+      const ok = successesIn(report, []);
       const missing = allSteps.filter((s) => !ok.has(s));
       if (missing.length > 0) {
         counts.finishedReportsMissingASuccess++;
@@ -255,7 +258,7 @@ function readLines(path: string): string[] {
   }
 }
 
-function readCheckpoint(path: string, counts: CrashCounts, problem: (t: string) => void, marker: string): CheckpointV2 | null {
+function readCheckpoint(path: string, counts: CrashCounts, problem: (t: string) => void, marker: string): CheckpointV3 | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -291,26 +294,42 @@ function readReportChecked(path: string, counts: CrashCounts, problem: (t: strin
   }
 }
 
-function successesIn(report: ReturnType<typeof readReportChecked>): Set<string> {
-  const records = report ? [...report.earlier_stage_executions, ...report.stage_executions] : [];
-  return new Set(records.filter((e) => e.status === 'success').map((e) => `${e.stage}/${e.step}`));
-}
-
-/** Steps the checkpoint records as succeeded, with the attempt count it records for each. */
-export function succeededIn(checkpoint: CheckpointV2, plan: Plan): Map<string, number> {
-  const done = new Map<string, number>();
-  const attemptOf = (key: string) => checkpoint.attempts[key] ?? 0;
-  const add = (key: string) => done.set(key, attemptOf(key));
-  const context = checkpoint.snapshot.context as { completedStages: string[]; completedSteps?: Record<string, string[]> };
-  const stagesDone = checkpoint.terminal_state === 'done' ? Object.keys(plan.stages) : context.completedStages;
-  for (const stage of stagesDone) for (const step of plan.stages[stage] ?? []) add(`${stage}/${step.id}`);
-  for (const [stage, ids] of Object.entries(context.completedSteps ?? {})) for (const id of ids) add(`${stage}/${id}`);
-  const child = (checkpoint.snapshot.children as Record<string, any>).stageWork?.snapshot;
-  if (child?.scheduler) {
-    for (const [id, progress] of Object.entries(child.scheduler.steps as Record<string, { status: string }>)) {
-      if (progress.status === 'succeeded') add(`${child.input.stage}/${id}`);
+/** Step → the attempt of its success record, from the report and the records log beside it. */
+function successesIn(report: ReturnType<typeof readReportChecked>, recordLines: string[]): Map<string, number> {
+  const records: { stage: string; step: string; status: string; attempt: number }[] = report ? [...report.earlier_stage_executions, ...report.stage_executions] : [];
+  for (const line of recordLines) {
+    try {
+      records.push(JSON.parse(line).record);
+    } catch {
+      // a line torn by the kill: its record was not made
     }
   }
+  const found = new Map<string, number>();
+  for (const e of records) if (e.status === 'success') found.set(`${e.stage}/${e.step}`, e.attempt);
+  return found;
+}
+
+/** `["s", 0, 2]` stands for s0, s1, s2 (the checkpoint's compact form of a set of ids). */
+function idsOf(set: unknown): string[] {
+  if (!Array.isArray(set)) return [];
+  return set.flatMap((run: string | [string, number, number]) =>
+    typeof run === 'string' ? [run] : Array.from({ length: run[2] - run[1] + 1 }, (_, i) => `${run[0]}${run[1] + i}`),
+  );
+}
+
+/**
+ * Steps the checkpoint records as succeeded, with the attempt that succeeded: its record's (the
+ * checkpoint counts attempts of steps not done only), else the checkpoint's count.
+ */
+export function succeededIn(checkpoint: CheckpointV3, plan: Plan, recorded: Map<string, number>): Map<string, number> {
+  const done = new Map<string, number>();
+  const add = (key: string) => done.set(key, recorded.get(key) ?? checkpoint.attempts[key] ?? 0);
+  const context = checkpoint.snapshot.context as { completedStages: string[]; completedSteps?: Record<string, unknown> };
+  const stagesDone = checkpoint.terminal_state === 'done' ? Object.keys(plan.stages) : context.completedStages;
+  for (const stage of stagesDone) for (const step of plan.stages[stage] ?? []) add(`${stage}/${step.id}`);
+  for (const [stage, ids] of Object.entries(context.completedSteps ?? {})) for (const id of idsOf(ids)) add(`${stage}/${id}`);
+  const child = (checkpoint.snapshot.children as Record<string, any>).stageWork?.snapshot;
+  if (child?.scheduler) for (const id of idsOf(child.scheduler.done)) add(`${child.input.stage}/${id}`);
   return done;
 }
 

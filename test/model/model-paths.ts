@@ -4,12 +4,15 @@
  * outcomes and the pass-through stages only pass, and a real configuration that makes a real run
  * take that path, with the fixture program test/fixtures/stage.sh.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { TestContext } from 'vitest';
 import type { EventObject } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
 import {
+  CHECKPOINT_FILE,
+  RECORDS_FILE,
+  REPORT_FILE,
   type Checkpoint,
   type CheckpointLock,
   type RunCheckpointStore,
@@ -188,9 +191,18 @@ export interface SavedCheckpoint {
   checkpoint: Checkpoint;
   /** The report file as it was on disk when the checkpoint was saved, or null. */
   report: string | null;
+  /** The records log beside the report, as it was then, or null. */
+  records: string | null;
 }
 
-/** A file store that keeps a copy of every checkpoint it saves, and of the report beside it. */
+/** Puts a saved checkpoint, and the report and records log beside it, in `outputDir`. */
+export function plantSaved(saved: SavedCheckpoint, outputDir: string): void {
+  writeFileSync(join(outputDir, CHECKPOINT_FILE), `${JSON.stringify(saved.checkpoint, null, 2)}\n`);
+  if (saved.report !== null) writeFileSync(join(outputDir, REPORT_FILE), saved.report);
+  if (saved.records !== null) writeFileSync(join(outputDir, RECORDS_FILE), saved.records);
+}
+
+/** A file store that keeps a copy of every checkpoint it saves, and of the report and records log beside it. */
 export class RecordingStore implements RunCheckpointStore {
   readonly saved: SavedCheckpoint[] = [];
   private readonly inner: FileCheckpointStore;
@@ -218,7 +230,7 @@ export class RecordingStore implements RunCheckpointStore {
     // Copied before anything else runs: the runner may keep mutating what it handed over.
     const copy = structuredClone(checkpoint);
     await this.inner.save(checkpoint);
-    this.saved.push({ checkpoint: copy, report: readOrNull(this.reportPath) });
+    this.saved.push({ checkpoint: copy, report: readOrNull(this.reportPath), records: readOrNull(join(dirname(this.reportPath), RECORDS_FILE)) });
   }
 }
 

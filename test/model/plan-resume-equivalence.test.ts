@@ -5,13 +5,13 @@
  * run ends as the uninterrupted one did, with the same transitions and exit codes, no step the
  * checkpoint holds as completed runs again, and a step in flight runs at most once more.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, describe, it } from 'vitest';
 import {
   CHECKPOINT_FILE,
   type RunCheckpointStore,
-  type CheckpointV2,
+  type CheckpointV3,
   FileCheckpointStore,
   REPORT_FILE,
   type Stage,
@@ -20,7 +20,7 @@ import {
 } from '../../src/index.js';
 import { checkpointOf, reportOf } from '../support/cli.js';
 import { startsOf, traceOf } from '../plans/plan-runs.js';
-import { RecordingStore, type SavedCheckpoint, runDirs } from './model-paths.js';
+import { RecordingStore, type SavedCheckpoint, plantSaved, runDirs } from './model-paths.js';
 import { KILL_GRACE_MS, MULTI_STEP, type Scenario, planPaths, scenarioOf } from './plan-model.js';
 
 /**
@@ -62,26 +62,46 @@ function startsByStep(trace: string): Map<string, number[]> {
   return byStep;
 }
 
+/**
+ * Attempts per `<stage>/<step>` at the end: the checkpoint counts the steps not done; a done step's
+ * count is the attempt of its records in the report.
+ */
 function attemptsIn(outputDir: string): Record<string, number> {
-  return (checkpointOf(outputDir) as CheckpointV2).attempts;
+  const attempts = { ...(checkpointOf(outputDir) as CheckpointV3).attempts };
+  const report = reportOf(outputDir);
+  for (const record of [...report.earlier_stage_executions, ...report.stage_executions]) {
+    if (record.status === 'skipped') continue;
+    const key = `${record.stage}/${record.step}`;
+    attempts[key] = Math.max(attempts[key] ?? 0, record.attempt);
+  }
+  return attempts;
+}
+
+/** `["s", 0, 2]` stands for s0, s1, s2 (the checkpoint's compact form of a set of ids). */
+function idsOf(set: (string | [string, number, number])[] | undefined): string[] {
+  return (set ?? []).flatMap((run) => (typeof run === 'string' ? [run] : Array.from({ length: run[2] - run[1] + 1 }, (_, i) => `${run[0]}${run[1] + i}`)));
 }
 
 /** The running stage's step progress in a checkpoint, with the stage; none between stages. */
-function schedulerIn(checkpoint: CheckpointV2): { stage: Stage; steps: Record<string, { status: string }> } | null {
+function schedulerIn(checkpoint: CheckpointV3): { stage: Stage; steps: Record<string, { status: string }> } | null {
   const child = checkpoint.snapshot.children.stageWork as
-    | { snapshot?: { input: { stage: Stage }; scheduler: { steps: Record<string, { status: string }> } } }
+    | { snapshot?: { input: { stage: Stage }; scheduler: { done: (string | [string, number, number])[]; active: Record<string, { status: string }> } } }
     | undefined;
-  return child?.snapshot ? { stage: child.snapshot.input.stage, steps: child.snapshot.scheduler.steps } : null;
+  if (!child?.snapshot) return null;
+  const { done, active } = child.snapshot.scheduler;
+  const steps: Record<string, { status: string }> = { ...active };
+  for (const id of idsOf(done)) steps[id] = { status: 'succeeded' };
+  return { stage: child.snapshot.input.stage, steps };
 }
 
 /** What a checkpoint says of each step: completed (never to run again) or in flight. */
-function progressIn(checkpoint: CheckpointV2, scenario: Scenario) {
+function progressIn(checkpoint: CheckpointV3, scenario: Scenario) {
   const stagesOfPlan = scenario.plan('').stages as Partial<Record<Stage, { id: string }[]>>;
   const completed = new Set<string>();
   const inFlight = new Set<string>();
   for (const stage of checkpoint.completed_stages) for (const step of stagesOfPlan[stage] ?? []) completed.add(`${stage}/${step.id}`);
-  const context = checkpoint.snapshot.context as { completedSteps?: Partial<Record<Stage, string[]>> };
-  for (const [stage, ids] of Object.entries(context.completedSteps ?? {})) for (const id of ids ?? []) completed.add(`${stage}/${id}`);
+  const context = checkpoint.snapshot.context as { completedSteps?: Partial<Record<Stage, (string | [string, number, number])[]>> };
+  for (const [stage, ids] of Object.entries(context.completedSteps ?? {})) for (const id of idsOf(ids)) completed.add(`${stage}/${id}`);
   const scheduler = schedulerIn(checkpoint);
   for (const [id, progress] of Object.entries(scheduler?.steps ?? {})) {
     const key = `${scheduler!.stage}/${id}`;
@@ -116,8 +136,7 @@ async function resumedFrom(scenario: Scenario, saved: Uninterrupted['saved'][num
   const dirs = runDirs('ao-plan-resume-', context);
   mkdirSync(dirs.outputDir, { recursive: true });
   const trace = join(dirs.workDir, 'trace.jsonl');
-  writeFileSync(join(dirs.outputDir, CHECKPOINT_FILE), `${JSON.stringify(saved.checkpoint, null, 2)}\n`);
-  if (saved.report !== null) writeFileSync(join(dirs.outputDir, REPORT_FILE), saved.report);
+  plantSaved(saved, dirs.outputDir);
   // A checkpoint `approve` saved is resumed by the run after it; one a run saved, by that run again.
   const from = scenario.actions[saved.action]!.kind === 'approve' ? saved.action + 1 : saved.action;
   const store = new FileCheckpointStore(join(dirs.outputDir, CHECKPOINT_FILE));
@@ -133,7 +152,7 @@ async function checkEveryCheckpoint(scenario: Scenario, context: TestContext): P
   // A few resumes at a time: most of a timing-out step's run is waiting.
   const resumes = await inBatches(original.saved, 3, (saved) => resumedFrom(scenario, saved, context));
   for (const [index, saved] of original.saved.entries()) {
-    const checkpoint = saved.checkpoint as CheckpointV2;
+    const checkpoint = saved.checkpoint as CheckpointV3;
     const where = `checkpoint ${index + 1}/${original.saved.length} (action ${saved.action + 1}, state ${String(checkpoint.snapshot.value)})`;
     const resumed = resumes[index]!;
     expect(resumed.report.terminal_state, where).toBe(original.report.terminal_state);
@@ -153,7 +172,8 @@ async function checkEveryCheckpoint(scenario: Scenario, context: TestContext): P
     for (const key of new Set([...Object.keys(resumed.attempts), ...Object.keys(original.attempts)])) {
       const before = checkpoint.attempts[key] ?? 0;
       const after = resumed.attempts[key] ?? 0;
-      if (completed.has(key)) expect(after, `${where}: attempts of completed step ${key}`).toBe(before);
+      // A completed step's count is final: the resumed run ends with the uninterrupted run's.
+      if (completed.has(key)) expect(after, `${where}: attempts of completed step ${key}`).toBe(original.attempts[key] ?? 0);
       // A step in flight, or one the uninterrupted run went on to start, is started again.
       else if (inFlight.has(key) || (original.attempts[key] ?? 0) > before) expect(after, `${where}: attempts of ${key}`).toBeGreaterThan(before);
       expect(after, `${where}: attempts of ${key}`).toBeLessThanOrEqual((original.attempts[key] ?? 0) + (inFlight.has(key) ? 1 : 0));
@@ -193,7 +213,7 @@ describe('resuming from any checkpoint of multi-step stages ends as the uninterr
     expect(original.exitCodes).toEqual([0]);
     expect(original.report.terminal_state).toBe('done');
     // The checkpoints cover what matters: a step waiting for its retry, and two steps in flight.
-    const stepsIn = (s: SavedCheckpoint) => Object.values(schedulerIn(s.checkpoint as CheckpointV2)?.steps ?? {});
+    const stepsIn = (s: SavedCheckpoint) => Object.values(schedulerIn(s.checkpoint as CheckpointV3)?.steps ?? {});
     expect(original.saved.some((s) => stepsIn(s).some((p) => p.status === 'waiting_retry'))).toBe(true);
     expect(original.saved.some((s) => stepsIn(s).filter((p) => p.status === 'running').length === 2)).toBe(true);
   });

@@ -4,12 +4,12 @@
  * terminal state with the same transitions, and never runs again a stage the checkpoint lists
  * as completed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, describe, it } from 'vitest';
 import { CHECKPOINT_FILE, REPORT_FILE } from '../../src/index.js';
 import { reportOf, sideEffects } from '../support/cli.js';
-import { type ModelPath, RecordingStore, type SavedCheckpoint, expectedOf, modelPaths, runDirs, runPath } from './model-paths.js';
+import { type ModelPath, RecordingStore, type SavedCheckpoint, expectedOf, modelPaths, plantSaved, runDirs, runPath } from './model-paths.js';
 
 const transitionPairs = (report: any) => report.transitions.map((t: any) => [t.from_stage, t.to_stage]);
 
@@ -24,8 +24,7 @@ async function uninterruptedRun(path: ModelPath, context: TestContext) {
 async function resumedRun(path: ModelPath, saved: SavedCheckpoint, context: TestContext) {
   const dirs = runDirs('ao-resume-', context);
   mkdirSync(dirs.outputDir, { recursive: true });
-  writeFileSync(join(dirs.outputDir, CHECKPOINT_FILE), `${JSON.stringify(saved.checkpoint, null, 2)}\n`);
-  if (saved.report !== null) writeFileSync(join(dirs.outputDir, REPORT_FILE), saved.report);
+  plantSaved(saved, dirs.outputDir);
   const result = await runPath(path, dirs, { resume: true });
   return { result, report: reportOf(dirs.outputDir), programRuns: sideEffects(dirs.sideEffects) };
 }

@@ -1,0 +1,130 @@
+/**
+ * The report's companion: every execution record of a run, one JSON line each, appended the moment
+ * the record is made. The report itself is rewritten whole, so during a long run it is rewritten
+ * only now and then (see run-session.ts); this file is what makes a step's record safe before the
+ * checkpoint says the step is done. A resumed run reads its earlier invocations' records from here,
+ * and a run killed between two report writes loses no record.
+ *
+ * Appended with plain writes (no fsync per line), like the report's writes during a run: a killed
+ * process loses nothing written; the last write of a run fsyncs. Records hold environment keys,
+ * never values (see report/schema.ts).
+ */
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { type StageExecution, stageExecutionSchema } from './schema.js';
+
+export const RECORDS_FILE = 'orchestrator_run_report.executions.jsonl';
+
+export function recordsPathIn(outputDir: string): string {
+  return join(outputDir, RECORDS_FILE);
+}
+
+export class RecordsLog {
+  private fd: number | null;
+  /** Where this invocation's records begin: the ones before are earlier invocations'. */
+  readonly startOffset: number;
+  private size: number;
+
+  /**
+   * `fresh`: a new run starts the file over; a resumed one appends to it. `seed`: records of earlier
+   * invocations to write first (their report's, when they ran before this log existed).
+   */
+  constructor(
+    readonly path: string,
+    private readonly runId: string,
+    { fresh, seed = [] }: { fresh: boolean; seed?: readonly StageExecution[] },
+  ) {
+    this.fd = openSync(path, fresh ? 'w' : 'a');
+    this.size = fstatSync(this.fd).size;
+    for (const record of seed) this.size += writeSync(this.fd, `${JSON.stringify({ run_id: this.runId, record })}\n`);
+    this.startOffset = this.size;
+  }
+
+  /** This invocation's records so far, read back from the file. */
+  current(): Generator<StageExecution> {
+    return recordsBetween(this.path, this.runId, this.startOffset, this.size);
+  }
+
+  /** Earlier invocations' records, read back from the file. */
+  earlier(): Generator<StageExecution> {
+    return recordsBetween(this.path, this.runId, 0, this.startOffset);
+  }
+
+  append(record: StageExecution): void {
+    if (this.fd === null) return;
+    this.size += writeSync(this.fd, `${JSON.stringify({ run_id: this.runId, record })}\n`);
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/**
+ * The records `runId`'s invocations logged, in order; null when there is no log (a run of a version
+ * before it, or of V0). A torn last line (a kill mid-append) and lines of another run are passed over.
+ */
+export function loggedRecords(path: string, runId: string): StageExecution[] | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  const records: StageExecution[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let entry: { run_id?: unknown; record?: unknown };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (entry.run_id !== runId) continue;
+    const parsed = stageExecutionSchema.safeParse(entry.record);
+    if (parsed.success) records.push(parsed.data);
+  }
+  return records;
+}
+
+/**
+ * The records of `runId` between two byte offsets of the log, one at a time: read in chunks of
+ * 1 MiB, so that writing a report of 10,000 records never holds them all.
+ */
+export function* recordsBetween(path: string, runId: string, start: number, end: number): Generator<StageExecution> {
+  if (end <= start) return;
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(1024 * 1024);
+    let position = start;
+    const decoder = new StringDecoder('utf8');
+    let carry = '';
+    while (position < end) {
+      const read = readSync(fd, buffer, 0, Math.min(buffer.length, end - position), position);
+      if (read === 0) break;
+      position += read;
+      const lines = (carry + decoder.write(buffer.subarray(0, read))).split('\n');
+      carry = lines.pop()!;
+      for (const line of lines) yield* parsedLine(line, runId);
+    }
+    yield* parsedLine(carry, runId);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parsedLine(line: string, runId: string): StageExecution[] {
+  if (!line) return [];
+  try {
+    const entry = JSON.parse(line) as { run_id?: unknown; record?: unknown };
+    if (entry.run_id !== runId) return [];
+    const parsed = stageExecutionSchema.safeParse(entry.record);
+    return parsed.success ? [parsed.data] : [];
+  } catch {
+    return [];
+  }
+}
