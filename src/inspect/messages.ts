@@ -2,9 +2,14 @@
  * Inspection messages: the root actor's inspection events converted to the JSON the Stately
  * inspector reads (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`). The event log, the
  * relay and the viewer all carry these, so the viewer and the hosted inspector stay interchangeable.
+ *
+ * The conversion is `@statelyai/inspect`'s own (`convertXStateEvent`, version 0.7): the same fields,
+ * the same depth-limited stable serialization, done on the next timer tick. It is written out here
+ * because importing that package loads its WebSocket and browser transports (ws, partysocket,
+ * superjson) into every run; a test holds this to the package's output, message for message.
  */
-import { createInspector } from '@statelyai/inspect';
-import type { InspectionEvent } from 'xstate';
+import safeStableStringify from 'safe-stable-stringify';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import * as z from 'zod/mini';
 
 export const inspectionMessageSchema = z.looseObject({
@@ -23,16 +28,58 @@ export interface MessageTap {
   settled(): Promise<void>;
 }
 
-/** Converts events the way `@statelyai/inspect` does and passes each message to `send`. */
+/** The `_version` the Stately inspector reads: the `@statelyai/inspect` release whose format this is. */
+export const INSPECT_PROTOCOL_VERSION = '0.7.2';
+const DEPTH_LIMIT = 10;
+const stringify = safeStableStringify.configure({ maximumDepth: DEPTH_LIMIT });
+
+/** As the inspector does: functions in a definition become `{type: name}`. */
+function replacer(_key: string, value: unknown): unknown {
+  return typeof value === 'function' ? { type: value.name } : value;
+}
+
+export function toInspectionMessage(event: InspectionEvent): InspectionMessage | undefined {
+  const common = { _version: INSPECT_PROTOCOL_VERSION, createdAt: Date.now().toString(), id: null, rootId: event.rootId };
+  switch (event.type) {
+    case '@xstate.actor': {
+      const actorRef = event.actorRef as AnyActorRef & { _parent?: AnyActorRef; logic?: { config?: { id?: string } } };
+      const definition = actorRef.logic?.config;
+      const name = actorRef.id === actorRef.sessionId && definition ? definition.id : actorRef.id;
+      return {
+        name,
+        type: '@xstate.actor',
+        definition: typeof definition === 'object' ? stringify(definition, replacer) : stringify({ id: name }, replacer),
+        ...common,
+        parentId: actorRef._parent?.sessionId,
+        sessionId: actorRef.sessionId,
+        snapshot: actorRef.getSnapshot(),
+      };
+    }
+    case '@xstate.event':
+      return { type: '@xstate.event', event: event.event, sourceId: event.sourceRef?.sessionId, sessionId: event.actorRef.sessionId, ...common };
+    case '@xstate.snapshot':
+      return {
+        type: '@xstate.snapshot',
+        event: event.event,
+        snapshot: JSON.parse(stringify(event.snapshot, replacer) ?? 'null'),
+        sessionId: event.actorRef.sessionId,
+        ...common,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** Converts events on the next timer tick (as the inspector does, so an actor's first snapshot exists) and passes each message to `send`. */
 export function createMessageTap(send: (message: InspectionMessage) => void): MessageTap {
-  const inspector = createInspector({
-    send: (message: unknown) => send(message as InspectionMessage),
-    start: () => {},
-    stop: () => {},
-  });
   return {
-    inspect: (event) => inspector.inspect.next?.(event),
-    // The inspector converts on the next timer tick in Node; timers of equal delay run in order.
+    inspect: (event) => {
+      setTimeout(() => {
+        const message = toInspectionMessage(event);
+        if (message) send(message);
+      }, 0);
+    },
+    // Timers of equal delay run in order: this one runs after every conversion queued before it.
     settled: () => new Promise((resolve) => setTimeout(resolve, 0)),
   };
 }
