@@ -2,7 +2,7 @@
  * A lowdb adapter that reads JSON like lowdb's own `JSONFile` but writes durably
  * (steno, lowdb's writer, renames without fsync).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Adapter } from 'lowdb';
 import { writeFileDurably } from './durable-write.js';
 
@@ -14,8 +14,10 @@ export class DurableJSONFile<T> implements Adapter<T> {
   async read(): Promise<T | null> {
     let text: string;
     try {
-      // Bad bytes are refused, not silently replaced (a TypeError, reported as such).
-      text = strictUtf8.decode(await readFile(this.path));
+      // Bad bytes are refused, not silently replaced (a TypeError, reported as such). Read in one
+      // synchronous call, as the writes are: a checkpoint is small, and an asynchronous read would
+      // start libuv's thread pool (four threads) in every run for this one file.
+      text = strictUtf8.decode(readFileSync(this.path));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;

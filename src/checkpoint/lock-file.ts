@@ -4,7 +4,7 @@
  * lock libraries name no holder and recover a dead holder's lock only after a staleness timeout;
  * here the holder's pid is checked directly, and a stage the dead holder left running is ended.
  */
-import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { processStartTicks, terminateGroup } from '../run/process-group.js';
@@ -28,6 +28,7 @@ export async function acquireLockFile(lockPath: string, killGraceMs: number): Pr
     if (holder && holder.hostname === hostname() && !isAlive(holder.pid)) {
       await endOrphanedStage(holder, killGraceMs);
       removeIfUnchanged(lockPath, text);
+      // Left by versions that rewrote the lock through a temporary file.
       removeQuietly(`${lockPath}.${holder.pid}.tmp`);
       continue;
     }
@@ -58,13 +59,29 @@ function tryCreate(lockPath: string): CheckpointLock | null {
     throw new OrchestratorError(`cannot create lock file ${lockPath}: ${code ?? String(error)}`, EXIT.failed);
   }
   const holder: Holder = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString(), stage_groups: [] };
-  writeSync(fd, `${JSON.stringify(holder)}\n`);
-  closeSync(fd);
+  // The lock keeps its file open and rewrites it in place, one write() at offset 0 per change: no
+  // temporary file and rename for each step. A later text shorter than an earlier one is padded with
+  // spaces (JSON allows them), so nothing of the earlier text is left after it. A process killed
+  // during a write() does not tear it; a reader can meet a torn text only while its holder lives,
+  // and then takes it for a lock being written, which it is.
+  let written = 0;
+  const write = (): void => {
+    const text = `${JSON.stringify(holder)}\n`.padEnd(written, ' ');
+    writeSync(fd, text, 0);
+    written = text.length;
+  };
+  try {
+    write();
+  } catch (error) {
+    closeSync(fd);
+    throw new OrchestratorError(`cannot write lock file ${lockPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.failed);
+  }
   let released = false;
   return {
     async release() {
       if (released) return;
       released = true;
+      closeSync(fd);
       try {
         unlinkSync(lockPath);
       } catch {
@@ -75,12 +92,10 @@ function tryCreate(lockPath: string): CheckpointLock | null {
       if (released) return;
       holder.stage_groups = holder.stage_groups.filter((group) => group.pgid !== pgid);
       if (running) holder.stage_groups.push({ pgid, start_ticks: processStartTicks(pgid) });
-      // Atomic, not durable: after a power loss the processes it names are gone anyway.
+      // Not durable: after a power loss the processes it names are gone anyway.
       // Best effort: failing to note a group must not leave the stage unmanaged.
       try {
-        const temp = `${lockPath}.${process.pid}.tmp`;
-        writeFileSync(temp, `${JSON.stringify(holder)}\n`, { mode: 0o600 });
-        renameSync(temp, lockPath);
+        write();
       } catch {
         // the lock still names its holder
       }
