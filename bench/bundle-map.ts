@@ -1,44 +1,82 @@
 /**
- * Which package each line of an esbuild bundle came from. esbuild (unminified) writes a
- * `// <path>` comment before each module it inlines; the lines up to the next one are that module's.
+ * Which package each function of the CLI's bundle came from. The bundle is minified (no module
+ * comments, long lines), so the bench rebuilds it in memory with the build's own options plus a
+ * source map, checks that the code is byte for byte what dist/ holds, and reads the map.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decode } from '@jridgewell/sourcemap-codec';
+import { buildSync } from 'esbuild';
+// @ts-expect-error: a plain .mjs module of the build's, without type declarations
+import { CLI_BUNDLE, cliBundleOptions } from '../scripts/build-options.mjs';
 
 export interface BundleMap {
-  /** package (or the project's `src/`, `machines/`, or the prelude) of a 0-based line */
-  packageOfLine(line: number): string;
+  /** package (or the project's `src/`, `machines/`, or esbuild's prelude) of a 0-based line and column */
+  packageAt(line: number, column: number): string;
   /** bytes per package, largest first */
   bytesByPackage: Array<{ pkg: string; bytes: number }>;
   totalBytes: number;
+  /** false if the rebuilt code differs from dist/'s (then the attribution is not to be trusted) */
+  matchesDist: boolean;
 }
 
-const MODULE_COMMENT = /^\/\/ ((?:node_modules\/|src\/|machines\/)\S+|package\.json)$/;
+const PRELUDE = '(bundle prelude: esbuild helpers)';
 
 export function packageOfPath(path: string): string {
-  const parts = path.split('/');
-  if (parts[0] === 'node_modules') {
-    const scoped = parts[1]?.startsWith('@');
-    return scoped ? `${parts[1]}/${parts[2]}` : (parts[1] ?? path);
+  const parts = path.replace(/^(\.\.\/)+/, '').split('/');
+  const at = parts.indexOf('node_modules');
+  if (at !== -1) {
+    const scoped = parts[at + 1]?.startsWith('@');
+    return scoped ? `${parts[at + 1]}/${parts[at + 2]}` : (parts[at + 1] ?? path);
   }
   if (parts[0] === 'src' || parts[0] === 'machines') return `(project) ${parts[0]}/`;
   return `(project) ${path}`;
 }
 
-export function mapBundle(file: string): BundleMap {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const owner: string[] = new Array(lines.length);
-  const bytes = new Map<string, number>();
-  let current = '(bundle prelude: esbuild helpers)';
-  lines.forEach((line, i) => {
-    const match = MODULE_COMMENT.exec(line);
-    if (match) current = packageOfPath(match[1] as string);
-    owner[i] = current;
-    bytes.set(current, (bytes.get(current) ?? 0) + Buffer.byteLength(line) + 1);
+export function mapBundle(root: string): BundleMap {
+  const result = buildSync({
+    ...(cliBundleOptions as object),
+    absWorkingDir: root,
+    outfile: join(root, CLI_BUNDLE),
+    sourcemap: 'external',
+    metafile: true,
+    write: false,
+    logLevel: 'silent',
   });
+  const code = result.outputFiles.find((f) => f.path.endsWith('.cjs'));
+  const map = result.outputFiles.find((f) => f.path.endsWith('.cjs.map'));
+  if (!code || !map) throw new Error('bench: the in-memory build gave no bundle or no map');
+  const matchesDist = Buffer.from(code.contents).equals(readFileSync(join(root, CLI_BUNDLE)));
+  const { sources, mappings } = JSON.parse(map.text) as { sources: string[]; mappings: string };
+  const lines = decode(mappings);
+  const packages = sources.map(packageOfPath);
+
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  const bytes = new Map<string, number>();
+  for (const [path, input] of Object.entries(output?.inputs ?? {})) {
+    const pkg = packageOfPath(path);
+    bytes.set(pkg, (bytes.get(pkg) ?? 0) + input.bytesInOutput);
+  }
   const bytesByPackage = [...bytes].map(([pkg, n]) => ({ pkg, bytes: n })).sort((a, b) => b.bytes - a.bytes);
   return {
-    packageOfLine: (line) => owner[line] ?? '(bundle prelude: esbuild helpers)',
+    packageAt(line, column) {
+      const segments = lines[line] ?? [];
+      // The last segment that starts at or before the column.
+      let lo = 0;
+      let hi = segments.length - 1;
+      let found = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if ((segments[mid]![0] ?? 0) <= column) {
+          found = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      const source = found === -1 ? undefined : segments[found]![1];
+      return source === undefined ? PRELUDE : (packages[source] ?? PRELUDE);
+    },
     bytesByPackage,
-    totalBytes: bytesByPackage.reduce((sum, p) => sum + p.bytes, 0),
+    totalBytes: code.contents.length,
+    matchesDist,
   };
 }

@@ -35,12 +35,25 @@ export interface Breakdown {
   total: number;
 }
 
+/** The same pair measured with NODE_EXTRA_CA_CERTS removed from the environment. */
+export interface CleanPair {
+  cli: Summary;
+  nodeE0: Summary;
+  ratio: Figure;
+}
+
 export interface CliResult {
   rounds: number;
   cli: Summary;
   nodeE0: Summary;
   ratio: Figure;
   difference: Figure;
+  /**
+   * Node reads the certificates NODE_EXTRA_CA_CERTS names at every start, before any user code,
+   * which adds the same tens of ms to both sides and so flatters the ratio. Where it is set, the
+   * pair is measured again without it, interleaved with the rest; null where it is not set.
+   */
+  withoutExtraCaCerts: CleanPair | null;
   /** median over rounds of each round's own cli / node: less sensitive to slow drifts in load */
   pairedRatio: number;
   /** the CLI run, timed inside a probe process */
@@ -68,32 +81,46 @@ export function measureCli(root: string, opts: CliOptions): CliResult {
   let seq = 0;
   const cliArgs = (dir: string) => [cliPath, dir, '--manager-bin', '/bin/true', '--executor-bin', '/bin/true'];
 
-  const time = (args: string[]): number => {
+  const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+  const cleanEnv = { ...process.env };
+  delete cleanEnv.NODE_EXTRA_CA_CERTS;
+  const time = (args: string[], env: NodeJS.ProcessEnv = process.env): number => {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, args, { stdio: 'ignore', cwd: work });
+    const r = spawnSync(process.execPath, args, { stdio: 'ignore', cwd: work, env });
     const elapsed = performance.now() - t0;
     if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status} ${r.signal ?? ''}`);
     return elapsed;
   };
-  const runVariant = (variant: 'cli' | 'node'): number => {
-    if (variant === 'node') return time(['-e', '0']);
+  type Variant = 'cli' | 'node' | 'cliClean' | 'nodeClean';
+  const runVariant = (variant: Variant): number => {
+    const env = variant.endsWith('Clean') ? cleanEnv : process.env;
+    if (variant.startsWith('node')) return time(['-e', '0'], env);
     const dir = join(work, `c${++seq}`);
-    const elapsed = time(cliArgs(dir));
+    const elapsed = time(cliArgs(dir), env);
     rmSync(dir, { recursive: true, force: true });
     return elapsed;
   };
 
-  const samples = { cli: [] as number[], node: [] as number[] };
-  for (let i = 0; i < opts.warmup; i++) for (const v of shuffled(['cli', 'node'] as const)) runVariant(v);
+  const variants: Variant[] = extraCaCerts ? ['cli', 'node', 'cliClean', 'nodeClean'] : ['cli', 'node'];
+  const samples: Record<Variant, number[]> = { cli: [], node: [], cliClean: [], nodeClean: [] };
+  for (let i = 0; i < opts.warmup; i++) for (const v of shuffled(variants)) runVariant(v);
   for (let i = 0; i < opts.rounds; i++) {
-    for (const v of shuffled(['cli', 'node'] as const)) samples[v].push(runVariant(v));
+    for (const v of shuffled(variants)) samples[v].push(runVariant(v));
   }
+  const ratioOf = (cli: number[], node: number[]) => {
+    const blocksCli = blocksOf(cli, opts.blocks);
+    const blocksNode = blocksOf(node, opts.blocks);
+    return figure(
+      median(cli) / median(node),
+      blocksCli.map((b, i) => median(b) / median(blocksNode[i] as number[])),
+    );
+  };
+  const withoutExtraCaCerts = extraCaCerts
+    ? { cli: summarize(samples.cliClean), nodeE0: summarize(samples.nodeClean), ratio: ratioOf(samples.cliClean, samples.nodeClean) }
+    : null;
   const bc = blocksOf(samples.cli, opts.blocks);
   const bn = blocksOf(samples.node, opts.blocks);
-  const ratio = figure(
-    median(samples.cli) / median(samples.node),
-    bc.map((b, i) => median(b) / median(bn[i] as number[])),
-  );
+  const ratio = ratioOf(samples.cli, samples.node);
   const difference = figure(
     median(samples.cli) - median(samples.node),
     bc.map((b, i) => median(b) - median(bn[i] as number[])),
@@ -148,8 +175,9 @@ export function measureCli(root: string, opts: CliOptions): CliResult {
   };
   const durationOf = (stage: string) => report.stage_executions.find((e) => e.stage === stage)?.duration_ms ?? Number.NaN;
 
-  const bundle = mapBundle(cliPath);
-  const { profile, profileTotalMs } = profileCli(work, cliArgs, opts.profileRuns, bundle.packageOfLine, cliPath);
+  const bundle = mapBundle(root);
+  if (!bundle.matchesDist) console.error('bench: warning: the rebuilt bundle differs from dist/cli-main.cjs (rebuild first); the profile by package is approximate');
+  const { profile, profileTotalMs } = profileCli(work, cliArgs, opts.profileRuns, bundle.packageAt, join(root, 'dist/cli-main.cjs'));
   const dependencyImport = importCosts(root, work);
   const coldSpawn = coldSpawnCosts(root, smokeRuns(opts));
   rmSync(work, { recursive: true, force: true });
@@ -160,6 +188,7 @@ export function measureCli(root: string, opts: CliOptions): CliResult {
     nodeE0: summarize(samples.node),
     ratio,
     difference,
+    withoutExtraCaCerts,
     pairedRatio: median(samples.cli.map((c, i) => c / (samples.node[i] as number))),
     breakdownRun: medianBreakdown(runs),
     breakdownEmpty: medianBreakdown(empties),
@@ -191,7 +220,7 @@ const FS_NATIVES = new Set(['fsync', 'rename', 'open', 'close', 'writeString', '
 interface CpuProfile {
   nodes: Array<{
     id: number;
-    callFrame: { url: string; lineNumber: number; functionName: string };
+    callFrame: { url: string; lineNumber: number; columnNumber: number; functionName: string };
     positionTicks?: Array<{ line: number; ticks: number }>;
   }>;
   samples: number[];
@@ -203,41 +232,34 @@ function profileCli(
   work: string,
   cliArgs: (dir: string) => string[],
   runs: number,
-  packageOfLine: (line: number) => string,
-  cliPath: string,
+  packageAt: (line: number, column: number) => string,
+  bundlePath: string,
 ): { profile: Array<{ where: string; ms: number }>; profileTotalMs: number } {
   const profDir = join(work, 'prof');
-  for (let i = 0; i < runs; i++) {
+  // --cpu-prof is a flag of its own: the bin keeps a code cache for it apart, which the first run writes.
+  for (let i = -1; i < runs; i++) {
     const dir = join(work, `prof-run${i}`);
-    spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', profDir, ...cliArgs(dir)], {
+    spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', i < 0 ? join(work, 'prof-warmup') : profDir, ...cliArgs(dir)], {
       stdio: 'ignore',
       cwd: work,
     });
   }
   const totals = new Map<string, number>();
   let files = 0;
-  const cliUrl = `file://${cliPath}`;
+  const bundleUrls = new Set([bundlePath, pathToFileURL(bundlePath).href]);
   for (const name of readdirSync(profDir)) {
     if (!name.endsWith('.cpuprofile')) continue;
     files++;
     const prof = JSON.parse(readFileSync(join(profDir, name), 'utf8')) as CpuProfile;
-    // A bundle function's time is split over the lines it was sampled on (positionTicks), so the
-    // bundle's top-level code (one function for all its modules) is charged to each module's lines.
+    // A bundle function's time goes to the package it was written in (each module's top-level code
+    // is a function of its own in the bundle: esbuild's lazy module wrappers).
     const where = new Map<number, Array<{ key: string; share: number }>>();
     for (const node of prof.nodes) {
-      const { url, lineNumber, functionName } = node.callFrame;
+      const { url, lineNumber, columnNumber, functionName } = node.callFrame;
       let key: string;
-      if (url === cliUrl) {
-        const ticks = node.positionTicks ?? [];
-        const total = ticks.reduce((sum, t) => sum + t.ticks, 0);
-        const shares =
-          total > 0
-            ? ticks.map((t) => ({ key: `bundle code: ${packageOfLine(t.line - 1)}`, share: t.ticks / total }))
-            : [{ key: `bundle code: ${packageOfLine(lineNumber)}`, share: 1 }];
-        where.set(node.id, shares);
-        continue;
-      }
-      else if (functionName === 'compileSourceTextModule') key = 'V8 compile of ESM source (the bundle)';
+      if (bundleUrls.has(url)) key = `bundle code: ${packageAt(lineNumber, columnNumber)}`;
+      else if (url === 'node:vm' && functionName === 'Script') key = 'the bundle: V8 code cache read (or compile) in vm.Script';
+      else if (functionName === 'compileSourceTextModule') key = 'V8 compile of ESM source';
       else if (functionName === 'compileForInternalLoader') key = 'compile of lazily loaded node builtins';
       else if (url.startsWith('node:internal/modules') || url.startsWith('node:internal/vm')) key = 'node: module loader';
       else if (url.includes('child_process')) key = 'node: child_process (spawn, exit handling)';

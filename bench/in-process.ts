@@ -50,7 +50,7 @@ export interface InProcessResult {
 type Variant = 'two' | 'none' | 'bare' | 'staged' | 'durable';
 
 export async function measureInProcess(root: string, opts: InProcessOptions): Promise<InProcessResult> {
-  const lib = (await import(pathToFileURL(join(root, 'dist/index.js')).href)) as typeof Library;
+  const lib = (await import(pathToFileURL(join(root, 'dist/index.mjs')).href)) as typeof Library;
   const work = mkdtempSync(join(tmpdir(), 'ao-bench-inproc-'));
   let seq = 0;
   const samples: Record<Variant, number[]> = { two: [], none: [], bare: [], staged: [], durable: [] };

@@ -77,6 +77,7 @@ const verdicts = {
   overhead: verdict(inProcess.overheadPerInvocation.value, TARGET.overheadMs, FAR.overheadMs),
   strict: verdict(inProcess.strictPerInvocation.value, TARGET.overheadMs, FAR.overheadMs),
   ratio: verdict(cli.ratio.value, TARGET.ratio, FAR.ratio),
+  ...(cli.withoutExtraCaCerts ? { ratioWithoutExtraCaCerts: verdict(cli.withoutExtraCaCerts.ratio.value, TARGET.ratio, Number.POSITIVE_INFINITY) } : {}),
   rss: verdict(rssWorstMiB, TARGET.rssMiB, FAR.rssMiB),
 };
 
@@ -148,6 +149,18 @@ function printHuman(ip: InProcessResult, c: CliResult, r: RssResult): void {
       `<= ${TARGET.ratio}x`,
       verdicts.ratio,
     ],
+    ...(c.withoutExtraCaCerts
+      ? [
+          [
+            '  same, NODE_EXTRA_CA_CERTS unset',
+            ms(c.withoutExtraCaCerts.cli.median, 1),
+            `${ms(c.withoutExtraCaCerts.nodeE0.median, 1)} node -e 0`,
+            `${c.withoutExtraCaCerts.ratio.value.toFixed(2)}x ${spread(c.withoutExtraCaCerts.ratio, 'x')}`,
+            `<= ${TARGET.ratio}x`,
+            verdicts.ratioWithoutExtraCaCerts ?? '',
+          ],
+        ]
+      : []),
     [
       `peak RSS, stage writes ${r.bytes / 1024 / 1024} MiB`,
       `${rssMiB.toFixed(1)} MiB report` + (rssCheckMiB === null ? '' : `, ${rssCheckMiB.toFixed(1)} MiB time`),
@@ -167,7 +180,7 @@ function printHuman(ip: InProcessResult, c: CliResult, r: RssResult): void {
   const q = (s: { median: number; p25: number; p75: number; n: number }) =>
     `median ${ms(s.median)} (p25 ${ms(s.p25)}, p75 ${ms(s.p75)}, n=${s.n})`;
   console.log('');
-  console.log('1. In-process (library from dist/index.js, fresh output dir per iteration, shuffled interleaved order)');
+  console.log('1. In-process (library from dist/index.mjs, fresh output dir per iteration, shuffled interleaved order)');
   console.log(`   run, 2 programs       ${q(ip.two)}`);
   console.log(`   run, 0 programs       ${q(ip.none)}`);
   console.log(`   bare execa            ${q(ip.bare)}`);
@@ -187,13 +200,24 @@ function printHuman(ip: InProcessResult, c: CliResult, r: RssResult): void {
   console.log('');
   console.log(`2. CLI run: median ${ms(c.cli.median, 1)} (p25 ${ms(c.cli.p25, 1)}, p75 ${ms(c.cli.p75, 1)}), node -e 0 median ${ms(c.nodeE0.median, 1)} (p25 ${ms(c.nodeE0.p25, 1)}, p75 ${ms(c.nodeE0.p75, 1)}), n=${c.rounds} each`);
   console.log(`   difference ${signed(c.difference.value, 1)} ${spread(c.difference, ' ms', 1)}; ratio paired per round ${c.pairedRatio.toFixed(2)}x`);
+  if (c.withoutExtraCaCerts) {
+    const w = c.withoutExtraCaCerts;
+    console.log(
+      `   NODE_EXTRA_CA_CERTS is set here: Node reads those certificates at every start, before any user code. Without it ` +
+        `(interleaved, same rounds): CLI ${ms(w.cli.median, 1)}, node -e 0 ${ms(w.nodeE0.median, 1)}, ${w.ratio.value.toFixed(2)}x; ` +
+        `the CLI's own cost over node is ${ms(c.cli.median - c.nodeE0.median, 1)} with it and ${ms(w.cli.median - w.nodeE0.median, 1)} without.`,
+    );
+  } else {
+    console.log('   NODE_EXTRA_CA_CERTS is not set here: node -e 0 is Node\'s bare start.');
+  }
   console.log('   Breakdown (medians, ms; timed inside a probe process, bench/cli-probe.mjs):');
   console.log('                                  spawn  bootst  load    run    exit   total');
-  console.log(`   empty ESM module (~node -e 0) ${b(c.breakdownEmpty)}`);
+  console.log(`   empty module (~node -e 0)    ${b(c.breakdownEmpty)}`);
   console.log(`   dist/cli.js --version         ${b(c.breakdownVersion)}`);
   console.log(`   dist/cli.js 5-stage run       ${b(c.breakdownRun)}`);
-  console.log('   (spawn: parent spawn call to child timeOrigin; bootst: timeOrigin to user code; load: import() of the');
-  console.log('    bundle incl. main()\'s synchronous start; run: import resolved to exit event; exit: to parent seeing it)');
+  console.log('   (spawn: parent spawn call to child timeOrigin; bootst: timeOrigin to user code; load: import() of the bin:');
+  console.log('    the bundle read, its code cache read, main()\'s synchronous start; run: import resolved to exit event;');
+  console.log('    exit: to parent seeing it)');
   console.log(
     `   first spawn in a fresh process (median of fresh processes): execa ${ms(c.coldSpawn.execaFirst)} (then ${ms(c.coldSpawn.execaSecond)}), ` +
       `child_process.spawn ${ms(c.coldSpawn.spawnFirst)} (then ${ms(c.coldSpawn.spawnSecond)})`,
@@ -203,7 +227,7 @@ function printHuman(ip: InProcessResult, c: CliResult, r: RssResult): void {
   );
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
   console.log(
-    `   bundle dist/cli.js ${kb(c.bundleTotalBytes)}: ` +
+    `   bundle dist/cli-main.cjs ${kb(c.bundleTotalBytes)} (most of it runs only on demand): ` +
       c.bundleBytes.slice(0, 7).map((p) => `${p.pkg} ${kb(p.bytes)}`).join(', '),
   );
   console.log(

@@ -1,29 +1,46 @@
-// Bundles the CLI and the library into dist/: one file each loads faster than hundreds of modules.
-// Code that is imported on demand (YAML plans, JSON Schema checks) lands in chunks of its own,
-// so a run that does not need it does not load it.
-import { chmodSync, rmSync } from 'node:fs';
+// Builds dist/:
+// - cli-main.cjs: the CLI in one CommonJS file. One file loads faster than hundreds of modules, and
+//   CommonJS can be compiled through a V8 code cache on Node 20 (ES modules cannot). Code that only
+//   some commands need (YAML plans, JSON Schema checks, the inspector server, the database clients)
+//   is in the file but runs only when imported, so a plain run does not pay for it.
+// - cli.js: the bin, which loads cli-main.cjs through its code cache (src/cli/bin.cts). It is
+//   CommonJS (dist/package.json says so), which Node starts a few ms sooner than an ES module.
+// - index.mjs: the library, as ES modules, its on-demand parts in chunks of their own.
+// - viewer.js: the viewer page's script, with its layout library: served by the inspector server.
+import { createHash } from 'node:crypto';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { CLI_BUNDLE, cliBundleOptions } from './build-options.mjs';
+
+const node = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none' };
 
 rmSync('dist', { recursive: true, force: true });
+await build(cliBundleOptions);
+const cliBundle = readFileSync(CLI_BUNDLE);
+// The bin reads the bundle as latin1, which is right only for ASCII: esbuild escapes non-ASCII in
+// code, and minifying drops the comments that could hold some.
+const nonAscii = cliBundle.findIndex((byte) => byte > 0x7f);
+if (nonAscii !== -1) throw new Error(`${CLI_BUNDLE}: non-ASCII byte at offset ${nonAscii}; the bin reads it as latin1`);
 await build({
-  entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' },
+  ...node,
+  entryPoints: { cli: 'src/cli/bin.cts' },
   outdir: 'dist',
-  bundle: true,
+  format: 'cjs',
+  define: { CLI_BUNDLE_HASH: JSON.stringify(createHash('sha256').update(cliBundle).digest('hex').slice(0, 16)) },
+  banner: { js: '#!/usr/bin/env node' },
+});
+writeFileSync('dist/package.json', `${JSON.stringify({ type: 'commonjs' })}\n`);
+await build({
+  ...node,
+  entryPoints: { index: 'src/index.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
   splitting: true,
-  platform: 'node',
   format: 'esm',
-  target: 'node20',
-  logLevel: 'warning',
-  legalComments: 'none',
   chunkNames: 'chunks/[name]-[hash]',
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
-  // The bin runs Node with a young generation of 2 MiB, sized for memory: the orchestrator's objects are short-lived
-  // (one step's spawn), and V8's default of up to 32 MiB would be most of a long run's peak RSS.
-  banner: {
-    js: "#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size\nimport { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });
-// The viewer page's script, with its layout library: served by the inspector server, no network needed.
 await build({
   entryPoints: ['src/inspect/viewer/main.ts'],
   outfile: 'dist/viewer.js',

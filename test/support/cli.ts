@@ -20,8 +20,15 @@ export function tempDir(prefix = 'ao-test-'): string {
 }
 
 /** Starts the CLI; the returned child can be signalled, `done` resolves with its outcome. */
-export function startCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export interface CliOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** another copy of the bin than dist/cli.js */
+  cli?: string;
+}
+
+export function startCli(args: string[], options: CliOptions = {}) {
+  const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,7 +43,7 @@ export function startCli(args: string[], options: { env?: Record<string, string>
   return { child, done };
 }
 
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliOutcome> {
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliOutcome> {
   return startCli(args, options).done;
 }
 
