@@ -29,9 +29,7 @@ export function measureRss(root: string, bytes: number): RssResult {
   const hasTime = existsSync(TIME);
   try {
     const run = (dir: string, stageArgs: string[]) => {
-      // The Node flags the bin's `#!/usr/bin/env -S node ...` line gives: measured as users run it.
-      const nodeFlags = readFileSync(cliPath, 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
-      const cmd = [process.execPath, ...nodeFlags, cliPath, dir, ...stageArgs];
+      const cmd = [process.execPath, cliPath, dir, ...stageArgs];
       const t0 = performance.now();
       const r = hasTime
         ? spawnSync(TIME, ['-f', '%M', '-o', join(work, 'time.out'), ...cmd], { stdio: 'ignore' })

@@ -18,8 +18,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'dist', 'cli.js');
-/** The Node flags the bin's `#!/usr/bin/env -S node ...` line gives: measured as users run it. */
-const nodeFlags = readFileSync(cli, 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const json = args.includes('--json');
@@ -53,7 +51,7 @@ function planOf(n: number, options: { lastNeedsApproval?: boolean; stampFirst?: 
 function runCli(name: string, argv: string[]): Run {
   const out = join(work, name);
   const timeOut = join(work, `${name}.time`);
-  const command = [process.execPath, ...nodeFlags, cli, ...argv];
+  const command = [process.execPath, cli, ...argv];
   const started = performance.now();
   const result = existsSync(TIME)
     ? spawnSync(TIME, ['-f', '%M', '-o', timeOut, ...command], { stdio: 'ignore' })
@@ -82,7 +80,7 @@ function freshRun(name: string, n: number, extra: Parameters<typeof planOf>[1] =
 const stampMs = (path: string) => Number(BigInt(readFileSync(path, 'utf8').trim()) / 1_000_000n);
 
 try {
-  log(`node ${process.version} ${nodeFlags.join(' ')}; ${SMALL} vs ${N} steps${smoke ? ' (smoke)' : ''}; work dir ${work}`);
+  log(`node ${process.version}; ${SMALL} vs ${N} steps${smoke ? ' (smoke)' : ''}; work dir ${work}`);
   const empty = freshRun('empty', 0);
   const small = freshRun('small', SMALL);
   log(`${SMALL} steps: ${small.wallMs.toFixed(0)} ms; now ${N} steps...`);

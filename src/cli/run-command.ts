@@ -9,12 +9,14 @@ import { loadPlanFile } from '../plan/load.js';
 import { type RunResult, runOrchestration } from '../run/orchestrate.js';
 import type { RunRequest } from './program.js';
 import { progressViewFor } from './progress.js';
+import { isLongRun, keepMemorySmall } from './long-run-memory.js';
 
 export const NAME = 'autonomy-orchestrator';
 
 export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<number> {
   const { view } = cli;
   const config = cli.planPath ? { ...cli.config, plan: await loadPlanFile(cli.planPath) } : cli.config;
+  if (config.plan && isLongRun(config.plan)) keepMemorySmall();
   const outputDir = config.outputDir ?? './out';
   const say = (line: string) => process.stderr.write(`${NAME}: ${line}\n`);
   for (const warning of cli.warnings) say(`warning: ${warning}`);

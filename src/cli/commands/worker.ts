@@ -9,6 +9,7 @@ import { EXIT, OrchestratorError } from '../../exit-codes.js';
 import { type MetricsServer, serveMetrics } from '../../queue/metrics-server.js';
 import { Worker } from '../../queue/worker.js';
 import { WorkerMetrics } from '../../queue/worker-metrics.js';
+import { keepMemorySmall } from '../long-run-memory.js';
 import { queueStore, wholeNumber } from './shared-store.js';
 
 interface WorkerFlags {
@@ -39,6 +40,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     .allowExcessArguments(false)
     .parse(argv, { from: 'user' })
     .opts<WorkerFlags>();
+  // A worker runs for hours, one run after another: it is a long run.
+  keepMemorySmall();
   const store = queueStore(flags.store, 'worker', flags.concurrency + 2);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const metrics = flags.metricsPort === undefined ? undefined : new WorkerMetrics();
