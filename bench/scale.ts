@@ -77,13 +77,27 @@ function freshRun(name: string, n: number, extra: Parameters<typeof planOf>[1] =
   return runCli(name, [join(work, name), '--plan', plan]);
 }
 
+/** The run of median wall time (its other figures come with it). */
+function medianRun(runs: Run[]): Run {
+  return [...runs].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(runs.length / 2)]!;
+}
+
 const stampMs = (path: string) => Number(BigInt(readFileSync(path, 'utf8').trim()) / 1_000_000n);
 
 try {
   log(`node ${process.version}; ${SMALL} vs ${N} steps${smoke ? ' (smoke)' : ''}; work dir ${work}`);
-  const empty = freshRun('empty', 0);
-  const small = freshRun('small', SMALL);
-  log(`${SMALL} steps: ${small.wallMs.toFixed(0)} ms; now ${N} steps...`);
+  // The first run after a build writes the bin's code cache: a warm-up, not a sample. The short
+  // runs are cheap, so each is the median of several, interleaved; the long run is one.
+  freshRun('warmup', 0);
+  const empties: Run[] = [];
+  const smalls: Run[] = [];
+  for (let i = 0; i < 5; i++) {
+    empties.push(freshRun(`empty${i}`, 0));
+    smalls.push(freshRun(`small${i}`, SMALL));
+  }
+  const empty = medianRun(empties);
+  const small = medianRun(smalls);
+  log(`${SMALL} steps: ${small.wallMs.toFixed(0)} ms (median of 5); now ${N} steps...`);
   const big = freshRun('big', N);
   const perStep = (run: Run, n: number) => (run.wallMs - empty.wallMs) / n;
   const perStepRatio = perStep(big, N) / perStep(small, SMALL);
