@@ -9,7 +9,7 @@
  * process loses nothing written; the last write of a run fsyncs. Records hold environment keys,
  * never values (see report/schema.ts).
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { type StageExecution, stageExecutionSchema } from './schema.js';
@@ -69,26 +69,11 @@ export class RecordsLog {
  * before it, or of V0). A torn last line (a kill mid-append) and lines of another run are passed over.
  */
 export function loggedRecords(path: string, runId: string): StageExecution[] | null {
-  let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    return [...recordsBetween(path, runId, 0, statSync(path).size)];
   } catch {
     return null;
   }
-  const records: StageExecution[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    let entry: { run_id?: unknown; record?: unknown };
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    if (entry.run_id !== runId) continue;
-    const parsed = stageExecutionSchema.safeParse(entry.record);
-    if (parsed.success) records.push(parsed.data);
-  }
-  return records;
 }
 
 /**

@@ -15,6 +15,7 @@ import { parseCheckpoint } from '../../src/checkpoint/parse.js';
 import type { CheckpointV3 } from '../../src/checkpoint/schema.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { ROOT, startCli, tempDir } from '../support/cli.js';
+import { idsOf } from '../support/id-set.js';
 
 const STEP = join(ROOT, 'test', 'fixtures', 'fault-step.sh');
 const CHECKPOINT = 'orchestrator_checkpoint.json';
@@ -307,14 +308,6 @@ function successesIn(report: ReturnType<typeof readReportChecked>, recordLines: 
   const found = new Map<string, number>();
   for (const e of records) if (e.status === 'success') found.set(`${e.stage}/${e.step}`, e.attempt);
   return found;
-}
-
-/** `["s", 0, 2]` stands for s0, s1, s2 (the checkpoint's compact form of a set of ids). */
-function idsOf(set: unknown): string[] {
-  if (!Array.isArray(set)) return [];
-  return set.flatMap((run: string | [string, number, number]) =>
-    typeof run === 'string' ? [run] : Array.from({ length: run[2] - run[1] + 1 }, (_, i) => `${run[0]}${run[1] + i}`),
-  );
 }
 
 /**

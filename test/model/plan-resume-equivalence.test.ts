@@ -22,6 +22,7 @@ import { checkpointOf, reportOf } from '../support/cli.js';
 import { startsOf, traceOf } from '../plans/plan-runs.js';
 import { RecordingStore, type SavedCheckpoint, plantSaved, runDirs } from './model-paths.js';
 import { KILL_GRACE_MS, MULTI_STEP, type Scenario, planPaths, scenarioOf } from './plan-model.js';
+import { idsOf } from '../support/id-set.js';
 
 /**
  * Performs the scenario's actions from `from` on. With `planted` the output directory holds a
@@ -75,11 +76,6 @@ function attemptsIn(outputDir: string): Record<string, number> {
     attempts[key] = Math.max(attempts[key] ?? 0, record.attempt);
   }
   return attempts;
-}
-
-/** `["s", 0, 2]` stands for s0, s1, s2 (the checkpoint's compact form of a set of ids). */
-function idsOf(set: (string | [string, number, number])[] | undefined): string[] {
-  return (set ?? []).flatMap((run) => (typeof run === 'string' ? [run] : Array.from({ length: run[2] - run[1] + 1 }, (_, i) => `${run[0]}${run[1] + i}`)));
 }
 
 /** The running stage's step progress in a checkpoint, with the stage; none between stages. */
