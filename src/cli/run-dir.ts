@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { eventLogPathIn, readEventLog } from '../inspect/event-log.js';
-import { readReport, reportPathIn } from '../report/report-file.js';
+import { readRunReport, reportPathIn } from '../report/report-file.js';
 import type { RunReport } from '../report/schema.js';
 import { summarizeReport } from '../report/summary.js';
 import { openInBrowser, startServer, untilStopped } from './inspector-session.js';
@@ -59,7 +59,7 @@ function requireReport(dir: string): RunReport {
   }
   const path = reportPathIn(dir);
   if (!existsSync(path)) throw new OrchestratorError(`no run report in ${dir} (expected ${path}); run the orchestrator there first`, EXIT.usage);
-  const report = readReport(path);
+  const report = readRunReport(dir);
   if (report === null) throw new OrchestratorError(`cannot read run report ${path}: not a report of this orchestrator`, EXIT.usage);
   return report;
 }

@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { orchestrationMachine } from '../../machines/orchestration.js';
-import { readReport, reportPathIn } from '../report/report-file.js';
+import { readRunReport } from '../report/report-file.js';
 import { eventLogPathIn, readEventLog } from './event-log.js';
 import { readLogTail } from './log-tail.js';
 import { BRIDGE_JS, VIEWER_CSS, type ViewerMode, bridgeHtml, viewerHtml } from './viewer-page.js';
@@ -87,7 +87,7 @@ export class InspectorServer {
    * stops they could not fetch them. The Stately inspector ignores message types it does not know.
    */
   announceEnd(): void {
-    const report = readReport(reportPathIn(this.options.outputDir));
+    const report = readRunReport(this.options.outputDir);
     const tails: Record<string, string> = {};
     report?.stage_executions.forEach((_execution, index) => {
       for (const stream of ['stdout', 'stderr'] as const) {
@@ -164,7 +164,7 @@ export class InspectorServer {
     if (path === '/viewer.css') return [CSS, VIEWER_CSS];
     if (path === '/bridge.js') return [JS, BRIDGE_JS];
     if (path === '/api/machine') return [JSON_TYPE, JSON.stringify({ definition: machineDefinition() })];
-    if (path === '/api/report') return [JSON_TYPE, JSON.stringify(readReport(reportPathIn(outputDir)))];
+    if (path === '/api/report') return [JSON_TYPE, JSON.stringify(readRunReport(outputDir))];
     if (path === '/api/events') return [JSON_TYPE, JSON.stringify(readEventLog(eventLogPathIn(outputDir)))];
     const log = /^\/api\/log\/(\d{1,6})\/(stdout|stderr)$/.exec(path);
     if (log) return this.logTail(Number(log[1]), log[2] as 'stdout' | 'stderr');
@@ -172,7 +172,7 @@ export class InspectorServer {
   }
 
   private logTail(index: number, stream: 'stdout' | 'stderr'): [string, string] | null {
-    const report = readReport(reportPathIn(this.options.outputDir));
+    const report = readRunReport(this.options.outputDir);
     const execution = report?.stage_executions[index];
     const path = stream === 'stdout' ? execution?.stdout_log : execution?.stderr_log;
     if (!path) return null;

@@ -81,6 +81,21 @@ export function readReport(path: string): RunReport | null {
 }
 
 /**
+ * The report in `outputDir` as a reader should see it. While a run goes on (or after it was killed)
+ * the report is rewritten only now and then, but each record reaches the records log as it is made:
+ * a `running` report takes its invocation's records from there, so `report` and `inspect` show every
+ * step a killed run finished. The log holds the earlier invocations' records first, then this one's.
+ */
+export function readRunReport(outputDir: string): RunReport | null {
+  const report = readReport(reportPathIn(outputDir));
+  if (report === null || report.status !== 'running') return report;
+  const logged = loggedRecords(recordsPathIn(outputDir), report.run_id);
+  if (logged === null) return report;
+  const current = logged.slice(report.earlier_stage_executions.length);
+  return current.length > report.stage_executions.length ? { ...report, stage_executions: current } : report;
+}
+
+/**
  * What earlier invocations of `runId` executed: from the records log beside the report (every record,
  * even those a kill kept out of the report), else from the report they left. A V0 report (no
  * additions) contributes its `stage_executions` as far as they parse.

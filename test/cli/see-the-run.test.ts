@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LiveStageList } from '../../src/cli/progress.js';
 import { runEventSchema } from '../../src/inspect/run-events.js';
 import { urlIn } from '../support/browser.js';
+import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js';
 import { STAGE, reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
 const OK = ['--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', STAGE, '--executor-arg', 'ok'];
@@ -116,6 +117,38 @@ describe('autonomy-orchestrator report <output_dir>', () => {
     expect(text).toContain(`stderr: ${join(dir, 'logs', 'execution.executor.attempt-1.stderr.log')}`);
     expect(text).toContain('Failure: stage execution ended failed (step executor): Command exited with code 4');
     expect(text).toMatch(/Event log: {2}.*orchestrator_events\.jsonl \(\d+ events\)/);
+  });
+
+  it('shows every step a killed run finished, from the records log, though its report was not rewritten since', async () => {
+    const dir = tempDir();
+    const trace = join(dir, 'trace.jsonl');
+    // Three quick steps, then one that waits until the kill.
+    const plan = writePlan(dir, {
+      stages: { execution: [fixtureStep('a', trace), fixtureStep('b', trace), fixtureStep('c', trace), fixtureStep('wait', trace, { 'sleep-first': 30_000 })] },
+    });
+    const out = join(dir, 'out');
+    const run = startCli([out, '--plan', plan, '--kill-grace-ms', '200']);
+    await waitFor(() => startsOf(traceOf(trace), 'wait').length === 1, 10_000, 'the waiting step to start');
+    run.child.kill('SIGKILL');
+    await run.done;
+    // Whether the last rewrite came before or after c depends on the machine's speed: leave the
+    // report as a kill right after the stage's first rewrite leaves it, with none of its records.
+    const report = reportOf(out);
+    expect(report.status).toBe('running');
+    writeFileSync(join(out, 'orchestrator_run_report.json'), JSON.stringify({ ...report, stage_executions: [] }, null, 2));
+    const stale = reportOf(out);
+
+    const outcome = await runCli(['report', out]);
+    expect(outcome.exitCode).toBe(0);
+    for (const step of ['a', 'b', 'c']) expect(outcome.stdout).toMatch(new RegExp(`execution/${step} +success +exit 0`));
+    expect(outcome.stdout).not.toContain('execution/wait');
+    // The report file itself is left as the killed run wrote it.
+    expect(reportOf(out)).toEqual(stale);
+    // The killed run's waiting step is still running: the next run ends it (the lock names its group)
+    // and runs only that step again, whose second attempt does not wait.
+    const resumed = await runCli([out, '--plan', plan, '--resume', '--kill-grace-ms', '200']);
+    expect(resumed.exitCode).toBe(0);
+    expect(startsOf(traceOf(trace)).map((t) => t.step)).toEqual(['a', 'b', 'c', 'wait', 'wait']);
   });
 
   it('exits 2 with one line for a directory without a report', async () => {
