@@ -84,7 +84,8 @@ export function* recordsBetween(path: string, runId: string, start: number, end:
   if (end <= start) return;
   const fd = openSync(path, 'r');
   try {
-    const buffer = Buffer.alloc(1024 * 1024);
+    // No bigger than what is read (a short run's log is a few KiB), and not zero-filled: only what is read is used.
+    const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, end - start));
     let position = start;
     const decoder = new StringDecoder('utf8');
     let carry = '';
