@@ -7,7 +7,7 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { processStartTicks, terminateGroup } from '../run/process-group.js';
+import { groupsMarkedWithRun, processStartTicks, terminateGroup } from '../run/process-group.js';
 import type { CheckpointLock } from './store.js';
 
 interface Holder {
@@ -16,6 +16,8 @@ interface Holder {
   started_at: string;
   /** The running steps' process groups, each with its leader's start time (to survive pid reuse). */
   stage_groups: { pgid: number; start_ticks: string | null }[];
+  /** The run the holder is running, once it knows it; its steps carry it as ORCHESTRATOR_RUN_ID. */
+  run_id?: string;
 }
 
 export async function acquireLockFile(lockPath: string, killGraceMs: number): Promise<CheckpointLock> {
@@ -88,6 +90,15 @@ function tryCreate(lockPath: string): CheckpointLock | null {
         // already gone: nothing to release
       }
     },
+    noteRun(runId) {
+      if (released || holder.run_id === runId) return;
+      holder.run_id = runId;
+      try {
+        write();
+      } catch {
+        // the lock still names its holder and its groups
+      }
+    },
     noteProcessGroup(pgid, running) {
       if (released) return;
       holder.stage_groups = holder.stage_groups.filter((group) => group.pgid !== pgid);
@@ -103,14 +114,20 @@ function tryCreate(lockPath: string): CheckpointLock | null {
   };
 }
 
-/** The dead holder's steps may still run (a SIGKILL leaves process groups behind): end them. */
+/**
+ * The dead holder's steps may still run (a SIGKILL leaves process groups behind): end them. Those
+ * are the groups its lock names, and any process carrying its run's id (a step spawned in the
+ * moment before its group was noted).
+ */
 async function endOrphanedStage(holder: Holder, killGraceMs: number): Promise<void> {
   const orphans = holder.stage_groups.filter((group) => {
     const leaderStart = processStartTicks(group.pgid);
     // The leader's pid now names another process: the group it led is gone.
     return leaderStart === null || group.start_ticks === null || leaderStart === group.start_ticks;
   });
-  await Promise.all(orphans.map((group) => terminateGroup(group.pgid, killGraceMs)));
+  const pgids = new Set(orphans.map((group) => group.pgid));
+  if (holder.run_id) for (const pgid of groupsMarkedWithRun(holder.run_id)) pgids.add(pgid);
+  await Promise.all([...pgids].map((pgid) => terminateGroup(pgid, killGraceMs)));
 }
 
 const TORN_LOCK_AGE_MS = 5_000;
@@ -144,7 +161,8 @@ function parseHolder(text: string): Holder | null {
     const value = JSON.parse(text) as Partial<Holder>;
     if (typeof value.pid === 'number' && typeof value.hostname === 'string') {
       const groups = Array.isArray(value.stage_groups) ? value.stage_groups : [];
-      return { pid: value.pid, hostname: value.hostname, started_at: String(value.started_at), stage_groups: groups };
+      const runId = typeof value.run_id === 'string' ? { run_id: value.run_id } : {};
+      return { pid: value.pid, hostname: value.hostname, started_at: String(value.started_at), stage_groups: groups, ...runId };
     }
   } catch {
     // fall through

@@ -17,6 +17,11 @@ export interface CheckpointLock {
    * this lock after the holder died can end the steps the dead holder left running.
    */
   noteProcessGroup?(pgid: number, running: boolean): void;
+  /**
+   * Records which run the holder is running: whoever recovers the lock after the holder died also
+   * ends the processes that carry that run's id, even one whose group the holder had no time to note.
+   */
+  noteRun?(runId: string): void;
 }
 
 /** A stored checkpoint and its revision (1 for the first write, +1 for each write after). */

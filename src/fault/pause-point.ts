@@ -17,6 +17,7 @@ let reached = 0;
 /** Names of the points, where they are in the code. */
 export type PausePoint =
   | 'step-start' // the attempt is on disk, its program not yet started
+  | 'spawned' // the program started, its process group not yet noted in the lock
   | 'step-end' // the program ended, its record not yet made
   | `mid-write:${string}` // half of a file's temp copy written (file name after the colon)
   | `before-rename:${string}`; // the temp copy complete, not yet renamed over the file

@@ -43,6 +43,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   const lock = await store.lock({ killGraceMs: config.killGraceMs });
   try {
     const plan = await planStart(store, config.resume, options.runId);
+    lock.noteRun?.(plan.runId);
     if (plan.mode === 'done') {
       // V0: resuming a done run runs nothing and executes nothing.
       const report = newReport(plan.runId, store.location, plan.resumedFrom);

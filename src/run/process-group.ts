@@ -62,6 +62,36 @@ export function liveMembers(pgid: number): number[] | null {
 }
 
 /**
+ * The process groups of live processes whose environment names `runId` (`ORCHESTRATOR_RUN_ID`, which
+ * every step of a run is given), this process's own aside. A holder killed between spawning a step
+ * and noting its group in the lock leaves a group only this finds. Processes of other users, or
+ * that ended meanwhile, cannot be read and are passed over.
+ */
+export function groupsMarkedWithRun(runId: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const marker = `ORCHESTRATOR_RUN_ID=${runId}\0`;
+  const groups = new Set<number>();
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57 || Number(entry) === process.pid) continue; // not a pid, or this one
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+      if (!environ.startsWith(marker) && !environ.includes(`\0${marker}`)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && fields[0] !== 'X') groups.add(Number(fields[2]));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return [...groups];
+}
+
+/**
  * Ends every process left in the group: SIGTERM, then SIGKILL once `graceMs` has passed.
  * Resolves when the group is empty, or after a bounded wait for the kernel to reap it.
  */

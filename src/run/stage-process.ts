@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, statSync } from 'node:fs';
 import { execa } from 'execa';
+import { pauseAt } from '../fault/pause-point.js';
 import { terminateGroup } from './process-group.js';
 
 export interface StageProcessRequest {
@@ -56,6 +57,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       stderr: stderrFd as 3,
     });
     const pgid = child.pid;
+    pauseAt('spawned');
     if (pgid !== undefined) request.onProcessGroup?.(pgid, true);
     const end = () => {
       if (pgid !== undefined && ending === null) ending = terminateGroup(pgid, request.killGraceMs);

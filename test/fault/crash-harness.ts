@@ -94,6 +94,7 @@ const POINTS = [
   `mid-write:${REPORT}`,
   `before-rename:${REPORT}`,
   'step-start',
+  'spawned',
   'step-end',
 ];
 
@@ -104,7 +105,7 @@ function pickMoment(random: () => number): Moment {
   if (r < 0.05) return { kind: 'none' };
   if (r < 0.4) return { kind: 'delay', ms: Math.floor(random() * 900) };
   const point = POINTS[Math.floor(random() * POINTS.length)]!;
-  const spread = point.startsWith('step') ? 6 : 16;
+  const spread = point.startsWith('step') || point === 'spawned' ? 6 : 16;
   return { kind: 'pause', point, nth: 1 + Math.floor(random() * spread) };
 }
 
