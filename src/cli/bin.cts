@@ -1,8 +1,8 @@
 /**
- * The `autonomy-orchestrator` bin (CommonJS: Node starts a CommonJS entry a few ms sooner): loads the CLI's bundle (`cli-main.cjs`, built from main.ts)
- * through a V8 code cache, so that a run does not spend its first tens of milliseconds compiling
- * the same code again. Node 22 has this built in (`module.enableCompileCache`) but Node 20 does
- * not, and it covers ES modules there only from 22.1: this is the same idea, kept to one file.
+ * The `autonomy-orchestrator` bin. It loads the CLI's bundle (`cli-main.cjs`, built from main.ts)
+ * through a V8 code cache, so that a run does not spend tens of milliseconds compiling the same
+ * code again. Node 22.1 has this built in (`module.enableCompileCache`); Node 20, which this package
+ * supports, does not. The bin is CommonJS because Node starts a CommonJS entry a few ms sooner.
  *
  * - The cache is keyed by the bundle's build hash, size and mtime and by Node's version, arch and
  *   flags; V8 also refuses data made by another version or with other flags. A refused or unreadable
@@ -13,8 +13,9 @@
  *   a directory of this user's own (mode 0700) under the temp dir.
  * - `NODE_DISABLE_COMPILE_CACHE=1` turns it off, as it does Node's own; `NODE_DEBUG=compile_cache`
  *   says on stderr what became of it.
- * - A run that changed V8's flags while it ran (`v8.setFlagsFromString`) writes no cache: V8 would
- *   refuse it at the next start, whose flags are the command line's.
+ * - A run that changed V8's flags while it ran (`v8.setFlagsFromString`: long runs do, see
+ *   long-run-memory.ts) writes no cache: V8 would refuse it at the next start, whose flags are the
+ *   command line's. A short run writes it.
  */
 import crypto = require('node:crypto');
 import fs = require('node:fs');

@@ -7,6 +7,7 @@
 import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writePlan } from '../plans/plan-runs.js';
 import { ROOT, STAGE, reportOf, runCli, tempDir } from '../support/cli.js';
 
 /** A copy of the built package's dist/, without any cache. */
@@ -80,6 +81,23 @@ describe('the bin’s compile cache', () => {
     const after = await runFrom(dist);
     expect(after.said).toEqual([`compile cache: used ${name}`]);
     expect(reportOf(after.out).terminal_state).toBe('done');
+  });
+
+  it('is not written by a long run, whose V8 flags change as it runs, but by the next short one', async () => {
+    const dist = freshDist();
+    const dir = tempDir();
+    // 50 steps: the README's "runs of 50 steps or more" set V8 flags as they start.
+    const plan = writePlan(dir, { stages: { execution: Array.from({ length: 50 }, (_, i) => ({ id: `s${i}`, bin: '/bin/true' })) } });
+    const long = await runCli([join(dir, 'out'), '--plan', plan], { env: { NODE_DEBUG: 'compile_cache' }, cli: join(dist, 'cli.js') });
+    expect(long.exitCode).toBe(0);
+    expect(long.stderr).toMatch(/^compile cache: none /m);
+    expect(long.stderr).not.toContain('compile cache: wrote');
+    expect(cacheFiles(dist)).toEqual([]);
+    // Had it written one, V8 would refuse it here (its flags differ from the command line's).
+    const short = await runFrom(dist);
+    expect(short.said[0]).toMatch(/^compile cache: none /);
+    expect(short.said[1]).toMatch(/^compile cache: wrote /);
+    expect((await runFrom(dist)).said[0]).toMatch(/^compile cache: used /);
   });
 
   it('goes to a directory of the user’s own under the temp dir where the package is not writable', async () => {
