@@ -15,7 +15,8 @@ export class CoalescedWriter {
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
   private dirty = false;
-  private lastWriteEndedAt = 0;
+  /** The spacing counts from the writer's start too: a plain request right after it waits its turn. */
+  private lastWriteEndedAt = performance.now();
   private lastWriteMs = 0;
 
   constructor(

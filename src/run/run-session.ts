@@ -292,7 +292,10 @@ export class RunSession {
       this.resumable = this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot;
     }
     this.checkpointWriter.request();
-    this.reportWriter.request({ soon: true });
+    // A stage that began or ended asks for its own write (the transition recorder's); any other
+    // snapshot waits its turn. A resumed run's first step then does not wait for its report, which
+    // holds all its earlier records, to be written first.
+    this.reportWriter.request();
     if (snapshot.status !== 'active') this.finish();
     else if (HALTED_STATES.includes(String(snapshot.value)) && !this.resumingHalt) this.halt();
   }
