@@ -2,7 +2,7 @@
  * A long run's memory. Left to its defaults, V8 sizes the heap for speed: it lets the old generation
  * grow to several times what is live before collecting it, and doubles the young generation up to two
  * 16 MiB semi-spaces (64 MiB on Node 24) while a process allocates steadily. A 10,000-step run then
- * peaks past 130 MiB RSS, although what it keeps is a few MiB: a step's spawn and records die young.
+ * peaked past 115 MiB RSS here, although it keeps a few MiB: a step's spawn and records die young.
  *
  * `--optimize-for-size` (collect sooner, grow less) and a young generation that does not grow fix
  * that, but any V8 flag on the command line makes Node refuse the code cache of its own built-in

@@ -14,7 +14,8 @@ import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { orchestrationMachine } from '../../machines/orchestration.js';
-import { readRunReport } from '../report/report-file.js';
+import { readReport, readRunReport, reportPathIn } from '../report/report-file.js';
+import type { RunReport } from '../report/schema.js';
 import { eventLogPathIn, readEventLog } from './event-log.js';
 import { readLogTail } from './log-tail.js';
 import { BRIDGE_JS, VIEWER_CSS, type ViewerMode, bridgeHtml, viewerHtml } from './viewer-page.js';
@@ -87,7 +88,7 @@ export class InspectorServer {
    * stops they could not fetch them. The Stately inspector ignores message types it does not know.
    */
   announceEnd(): void {
-    const report = readRunReport(this.options.outputDir);
+    const report = this.report();
     const tails: Record<string, string> = {};
     report?.stage_executions.forEach((_execution, index) => {
       for (const stream of ['stdout', 'stderr'] as const) {
@@ -164,15 +165,25 @@ export class InspectorServer {
     if (path === '/viewer.css') return [CSS, VIEWER_CSS];
     if (path === '/bridge.js') return [JS, BRIDGE_JS];
     if (path === '/api/machine') return [JSON_TYPE, JSON.stringify({ definition: machineDefinition() })];
-    if (path === '/api/report') return [JSON_TYPE, JSON.stringify(readRunReport(outputDir))];
+    if (path === '/api/report') return [JSON_TYPE, JSON.stringify(this.report())];
     if (path === '/api/events') return [JSON_TYPE, JSON.stringify(readEventLog(eventLogPathIn(outputDir)))];
     const log = /^\/api\/log\/(\d{1,6})\/(stdout|stderr)$/.exec(path);
     if (log) return this.logTail(Number(log[1]), log[2] as 'stdout' | 'stderr');
     return null;
   }
 
+  /**
+   * A replay reads a finished or killed run: its records come from the records log where the report
+   * lags. A live run's server shares the run's process, and reading the whole log at every poll of
+   * a long run would cost the run itself: its report, rewritten as it goes, is read as it is.
+   */
+  private report(): RunReport | null {
+    const { outputDir, mode } = this.options;
+    return mode === 'replay' ? readRunReport(outputDir) : readReport(reportPathIn(outputDir));
+  }
+
   private logTail(index: number, stream: 'stdout' | 'stderr'): [string, string] | null {
-    const report = readRunReport(this.options.outputDir);
+    const report = this.report();
     const execution = report?.stage_executions[index];
     const path = stream === 'stdout' ? execution?.stdout_log : execution?.stderr_log;
     if (!path) return null;
