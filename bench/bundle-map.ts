@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode } from '@jridgewell/sourcemap-codec';
 import { buildSync } from 'esbuild';
-// @ts-expect-error: a plain .mjs module of the build's, without type declarations
 import { CLI_BUNDLE, cliBundleOptions } from '../scripts/build-options.mjs';
 
 export interface BundleMap {
@@ -35,7 +34,7 @@ export function packageOfPath(path: string): string {
 
 export function mapBundle(root: string): BundleMap {
   const result = buildSync({
-    ...(cliBundleOptions as object),
+    ...cliBundleOptions,
     absWorkingDir: root,
     outfile: join(root, CLI_BUNDLE),
     sourcemap: 'external',
