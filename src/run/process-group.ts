@@ -25,40 +25,44 @@ export function groupAlive(pgid: number): boolean {
 }
 
 /**
- * When the process started, in clock ticks since boot (/proc/<pid>/stat field 22): with the pid,
- * it names one process for good, even after the pid is reused. Null when there is no such process.
+ * The fields of /proc/<pid>/stat after the command name, from the state on ("pid (comm) state ppid
+ * pgrp ...": comm may hold spaces and parentheses). Null when there is no such process.
  */
-export function processStartTicks(pid: number): string | null {
+function statFields(pid: number | string): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
 }
 
-/** Pids of the group's processes that are not zombies; null where /proc cannot be read. */
-export function liveMembers(pgid: number): number[] | null {
-  let entries: string[];
+/** The pids /proc lists (as they are named there); null where /proc cannot be read. */
+function procPids(): string[] | null {
   try {
-    entries = readdirSync('/proc');
+    return readdirSync('/proc').filter((entry) => entry.charCodeAt(0) <= 57); // digits sort before letters
   } catch {
     return null;
   }
-  const live: number[] = [];
-  for (const entry of entries) {
-    if (entry.charCodeAt(0) > 57) continue; // not a pid
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') live.push(Number(entry));
-  }
-  return live;
+}
+
+/** The group of a live process, from its stat fields; null for a zombie or a process that is gone. */
+function liveGroupOf(fields: string[] | null): number | null {
+  return fields === null || fields[0] === 'Z' || fields[0] === 'X' ? null : Number(fields[2]);
+}
+
+/**
+ * When the process started, in clock ticks since boot (/proc/<pid>/stat field 22): with the pid,
+ * it names one process for good, even after the pid is reused. Null when there is no such process.
+ */
+export function processStartTicks(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
+/** Pids of the group's processes that are not zombies; null where /proc cannot be read. */
+export function liveMembers(pgid: number): number[] | null {
+  const pids = procPids();
+  return pids === null ? null : pids.filter((pid) => liveGroupOf(statFields(pid)) === pgid).map(Number);
 }
 
 /**
@@ -68,25 +72,19 @@ export function liveMembers(pgid: number): number[] | null {
  * that ended meanwhile, cannot be read and are passed over.
  */
 export function groupsMarkedWithRun(runId: string): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const marker = `ORCHESTRATOR_RUN_ID=${runId}\0`;
   const groups = new Set<number>();
-  for (const entry of entries) {
-    if (entry.charCodeAt(0) > 57 || Number(entry) === process.pid) continue; // not a pid, or this one
+  for (const pid of procPids() ?? []) {
+    if (Number(pid) === process.pid) continue;
+    let environ: string;
     try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      if (!environ.startsWith(marker) && !environ.includes(`\0${marker}`)) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z' && fields[0] !== 'X') groups.add(Number(fields[2]));
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
     } catch {
-      // gone, or not ours to read
+      continue; // gone, or not ours to read
     }
+    if (!environ.startsWith(marker) && !environ.includes(`\0${marker}`)) continue;
+    const group = liveGroupOf(statFields(pid));
+    if (group !== null) groups.add(group);
   }
   return [...groups];
 }
