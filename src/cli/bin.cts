@@ -38,9 +38,9 @@ const enabled = !process.env.NODE_DISABLE_COMPILE_CACHE;
 const cacheName = enabled ? cacheFileName() : '';
 const found = enabled ? readCache() : null;
 
-// CommonJS's wrapper, plus the bundle's own URL for `import.meta.url` (scripts/build.mjs); it
-// adds no line before the bundle's first, so stack traces keep the bundle's line numbers.
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __bundle_url) {${source}\n})`, {
+// The bundle is a function expression: CommonJS's wrapper, plus the bundle's own URL for
+// `import.meta.url` (scripts/build-options.mjs). V8 compiles the string read from disk as it is.
+const script = new vm.Script(source, {
   filename: bundle,
   ...(found ? { cachedData: found.data } : {}),
   importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,

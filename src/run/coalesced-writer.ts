@@ -1,3 +1,5 @@
+import { monotonicMs } from './clock.js';
+
 /**
  * Many changes in one turn of the event loop make one write, and writes never overlap.
  * `flush()` writes now, for the moments that must be on disk before something happens
@@ -16,7 +18,7 @@ export class CoalescedWriter {
   private closed = false;
   private dirty = false;
   /** The spacing counts from the writer's start too: a plain request right after it waits its turn. */
-  private lastWriteEndedAt = performance.now();
+  private lastWriteEndedAt = monotonicMs();
   private lastWriteMs = 0;
 
   constructor(
@@ -28,7 +30,7 @@ export class CoalescedWriter {
   request({ soon = false }: { soon?: boolean } = {}): void {
     if (this.closed) return;
     this.dirty = true;
-    const wait = soon || !this.spacing ? 0 : this.lastWriteEndedAt + this.spacing(this.lastWriteMs) - performance.now();
+    const wait = soon || !this.spacing ? 0 : this.lastWriteEndedAt + this.spacing(this.lastWriteMs) - monotonicMs();
     if (wait <= 0) {
       if (this.pending && this.pendingIsTimer) this.cancelPending();
       this.pending ??= setImmediate(() => void this.flush());
@@ -44,9 +46,9 @@ export class CoalescedWriter {
     this.dirty = false;
     this.chain = this.chain
       .then(async () => {
-        const started = performance.now();
+        const started = monotonicMs();
         await this.write();
-        this.lastWriteEndedAt = performance.now();
+        this.lastWriteEndedAt = monotonicMs();
         this.lastWriteMs = this.lastWriteEndedAt - started;
       })
       .catch((error: unknown) => this.onError(error));

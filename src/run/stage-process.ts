@@ -6,6 +6,7 @@
 import { closeSync, openSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { pauseAt } from '../fault/pause-point.js';
+import { monotonicMs } from './clock.js';
 import { terminateGroup } from './process-group.js';
 
 export interface StageProcessRequest {
@@ -36,7 +37,7 @@ export interface StageProcessOutcome {
 }
 
 export async function runStageProcess(request: StageProcessRequest): Promise<StageProcessOutcome> {
-  const started = performance.now();
+  const started = monotonicMs();
   const stdoutFd = openSync(request.stdoutPath, 'w', 0o600);
   const stderrFd = openSync(request.stderrPath, 'w', 0o600);
   let timedOut = false;
@@ -98,7 +99,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       timedOut,
       stalled,
       cancelled,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(monotonicMs() - started),
     };
   } finally {
     closeSync(stdoutFd);
