@@ -1,6 +1,8 @@
 /**
  * autonomy-orchestrator as a library: run or resume an orchestration, read its report.
  */
+import { checkpointSchemas } from './checkpoint/schema.js';
+
 export { runOrchestration, CHECKPOINT_FILE, type RunOptions, type RunResult } from './run/orchestrate.js';
 export { orchestrationMachine, STAGE_WORK_ID, STAGE_WORK_SRC } from '../machines/orchestration.js';
 export type { StageWorkInput, StageWorkOutput, OrchestrationContext } from '../machines/orchestration.js';
@@ -11,16 +13,9 @@ export { loadPlanFile, validatePlan } from './plan/load.js';
 export { approveRun, type ApproveRequest } from './checkpoint/approve.js';
 export { runReportSchema, stageExecutionSchema, transitionSchema, type RunReport, type StageExecution, type Transition } from './report/schema.js';
 export { REPORT_FILE, readReport } from './report/report-file.js';
-export {
-  checkpointSchema,
-  checkpointV3Schema,
-  checkpointV2Schema,
-  checkpointV1Schema,
-  v0CheckpointSchema,
-  type Checkpoint,
-  type CheckpointV3,
-  type CheckpointV2,
-} from './checkpoint/schema.js';
+export { checkpointSchemas, type Checkpoint, type CheckpointV3, type CheckpointV2 } from './checkpoint/schema.js';
+/** The CLI builds the checkpoint's schemas only when it reads one; the library's users get them built. */
+export const { checkpointSchema, checkpointV3Schema, checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema } = checkpointSchemas();
 export { RECORDS_FILE } from './report/records-log.js';
 export type { CheckpointStore, RunCheckpointStore, CheckpointLock, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './checkpoint/store.js';
 export { FileCheckpointStore } from './checkpoint/file-store.js';

@@ -3,9 +3,10 @@
  * the field and leave the stored document as it is.
  */
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { type Checkpoint, checkpointV1Schema, checkpointV2Schema, checkpointV3Schema, migrateV1, migrateV2, v0CheckpointSchema } from './schema.js';
+import { type Checkpoint, checkpointSchemas, migrateV1, migrateV2 } from './schema.js';
 
 export function parseCheckpoint(data: unknown, location: string): Checkpoint {
+  const { checkpointV1Schema, checkpointV2Schema, checkpointV3Schema, v0CheckpointSchema } = checkpointSchemas();
   const isObject = typeof data === 'object' && data !== null && !Array.isArray(data);
   const version = isObject && 'schema_version' in data ? (data as { schema_version: unknown }).schema_version : 0;
   if (version === 1) {

@@ -7,97 +7,108 @@ import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { STAGES, TERMINAL_STATES } from '../../machines/stages.js';
 import { stageFailureSchema, stageSchema, terminalStateSchema, transitionSchema } from '../report/schema.js';
+import { once } from '../once.js';
 
 export const CHECKPOINT_SCHEMA_VERSION = 3;
 
-const v0Fields = {
-  run_id: z.string().check(z.minLength(1)),
-  completed_stages: z.array(stageSchema),
-  terminal_state: z.nullable(terminalStateSchema),
-  updated_at_unix_secs: z.int().check(z.gte(0)),
-};
-
-export const v0CheckpointSchema = z.object(v0Fields);
-
-/** XState's persisted snapshot; its shape belongs to XState, so only what we read is checked. */
-export const persistedSnapshotSchema = z.looseObject({
-  status: z.enum(['active', 'done', 'error', 'stopped']),
-  value: z.union([stageSchema, z.enum(TERMINAL_STATES), z.enum(['awaiting_approval', 'budget_exceeded'])]),
-  context: z.looseObject({
-    runId: z.string(),
-    completedStages: z.array(stageSchema),
-  }),
-  children: z.record(z.string(), z.unknown()),
-});
-
-const v1Fields = {
-  ...v0Fields,
-  machine: z.literal('orchestration'),
-  snapshot: persistedSnapshotSchema,
-  /** The report's transitions so far: bounded by the number of stages. */
-  transitions: z.array(transitionSchema).check(z.maxLength(STAGES.length * 4)),
-  last_failure: z.nullable(stageFailureSchema),
-};
-
-export const checkpointV1Schema = z.object({
-  ...v1Fields,
-  schema_version: z.literal(1),
-  attempts: z.partialRecord(stageSchema, z.int().check(z.gte(0))),
-});
-
-export const approvalSchema = z.object({
-  gate: z.string().check(z.minLength(1)),
-  by: z.string(),
-  note: z.nullable(z.string()),
-  at_unix_ms: z.int(),
-});
-
-const v2Fields = {
-  ...v1Fields,
-  /** How many times each step has been started: `<stage>/<step id>`. */
-  attempts: z.record(z.string(), z.int().check(z.gte(0))),
-  /** Approvals granted with `autonomy-orchestrator approve`. */
-  approvals: z.array(approvalSchema),
-  /** Why the run stopped `blocked`, null when it did not. */
-  halt: z.nullable(
-    z.object({
-      reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
-      stage: stageSchema,
-      gate: z.nullable(z.string()),
-    }),
-  ),
-  /** When the run first started: maxWallMs counts from here, across resumes. */
-  started_at_unix_ms: z.int(),
-  /** Written by the store: the sha256 of the rest of the document (canonical JSON) and its revision. */
-  integrity: z.optional(z.object({ sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)), revision: z.int().check(z.gte(0)) })),
-};
-
-export const checkpointV2Schema = z.object({ ...v2Fields, schema_version: z.literal(2) });
-
 /**
- * Schema 3 keeps the checkpoint small however long the run, since it is rewritten at every step:
- * the running stage's snapshot holds the steps done as a compact id set and the progress of only
- * the steps under way, and `attempts` counts only steps not done yet (a done step's attempt is in
- * its execution record).
+ * The checkpoint's schemas, built at their first use: a fresh run reads no checkpoint, and building
+ * them was about 2 ms of every CLI start. The library exports them built (src/index.ts).
  */
-export const checkpointV3Schema = z.object({
-  ...v2Fields,
-  schema_version: z.literal(3),
-  /** How many times each step not done yet has been started: `<stage>/<step id>`. */
-  attempts: z.record(z.string(), z.int().check(z.gte(0))),
-  /** How many step attempts the run has started, all steps together. */
-  attempts_started: z.int().check(z.gte(0)),
+export const checkpointSchemas = once(() => {
+  const v0Fields = {
+    run_id: z.string().check(z.minLength(1)),
+    completed_stages: z.array(stageSchema),
+    terminal_state: z.nullable(terminalStateSchema),
+    updated_at_unix_secs: z.int().check(z.gte(0)),
+  };
+
+  const v0CheckpointSchema = z.object(v0Fields);
+
+  /** XState's persisted snapshot; its shape belongs to XState, so only what we read is checked. */
+  const persistedSnapshotSchema = z.looseObject({
+    status: z.enum(['active', 'done', 'error', 'stopped']),
+    value: z.union([stageSchema, z.enum(TERMINAL_STATES), z.enum(['awaiting_approval', 'budget_exceeded'])]),
+    context: z.looseObject({
+      runId: z.string(),
+      completedStages: z.array(stageSchema),
+    }),
+    children: z.record(z.string(), z.unknown()),
+  });
+
+  const v1Fields = {
+    ...v0Fields,
+    machine: z.literal('orchestration'),
+    snapshot: persistedSnapshotSchema,
+    /** The report's transitions so far: bounded by the number of stages. */
+    transitions: z.array(transitionSchema).check(z.maxLength(STAGES.length * 4)),
+    last_failure: z.nullable(stageFailureSchema),
+  };
+
+  const checkpointV1Schema = z.object({
+    ...v1Fields,
+    schema_version: z.literal(1),
+    attempts: z.partialRecord(stageSchema, z.int().check(z.gte(0))),
+  });
+
+  const approvalSchema = z.object({
+    gate: z.string().check(z.minLength(1)),
+    by: z.string(),
+    note: z.nullable(z.string()),
+    at_unix_ms: z.int(),
+  });
+
+  const v2Fields = {
+    ...v1Fields,
+    /** How many times each step has been started: `<stage>/<step id>`. */
+    attempts: z.record(z.string(), z.int().check(z.gte(0))),
+    /** Approvals granted with `autonomy-orchestrator approve`. */
+    approvals: z.array(approvalSchema),
+    /** Why the run stopped `blocked`, null when it did not. */
+    halt: z.nullable(
+      z.object({
+        reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
+        stage: stageSchema,
+        gate: z.nullable(z.string()),
+      }),
+    ),
+    /** When the run first started: maxWallMs counts from here, across resumes. */
+    started_at_unix_ms: z.int(),
+    /** Written by the store: the sha256 of the rest of the document (canonical JSON) and its revision. */
+    integrity: z.optional(z.object({ sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)), revision: z.int().check(z.gte(0)) })),
+  };
+
+  const checkpointV2Schema = z.object({ ...v2Fields, schema_version: z.literal(2) });
+
+  /**
+   * Schema 3 keeps the checkpoint small however long the run, since it is rewritten at every step:
+   * the running stage's snapshot holds the steps done as a compact id set and the progress of only
+   * the steps under way, and `attempts` counts only steps not done yet (a done step's attempt is in
+   * its execution record).
+   */
+  const checkpointV3Schema = z.object({
+    ...v2Fields,
+    schema_version: z.literal(3),
+    /** How many times each step not done yet has been started: `<stage>/<step id>`. */
+    attempts: z.record(z.string(), z.int().check(z.gte(0))),
+    /** How many step attempts the run has started, all steps together. */
+    attempts_started: z.int().check(z.gte(0)),
+  });
+
+  const checkpointSchema = z.union([checkpointV3Schema, checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);
+
+  return { v0CheckpointSchema, persistedSnapshotSchema, checkpointV1Schema, approvalSchema, checkpointV2Schema, checkpointV3Schema, checkpointSchema };
 });
 
-export const checkpointSchema = z.union([checkpointV3Schema, checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);
+type Schemas = ReturnType<typeof checkpointSchemas>;
 
-export type V0Checkpoint = z.infer<typeof v0CheckpointSchema>;
-export type CheckpointV1 = z.infer<typeof checkpointV1Schema>;
-export type CheckpointV2 = z.infer<typeof checkpointV2Schema>;
-export type CheckpointV3 = z.infer<typeof checkpointV3Schema>;
+export type V0Checkpoint = z.infer<Schemas['v0CheckpointSchema']>;
+export type CheckpointV1 = z.infer<Schemas['checkpointV1Schema']>;
+export type CheckpointV2 = z.infer<Schemas['checkpointV2Schema']>;
+export type CheckpointV3 = z.infer<Schemas['checkpointV3Schema']>;
 /** What the runner works with: the current version, or a V0 checkpoint. */
 export type Checkpoint = CheckpointV3 | V0Checkpoint;
-export type Approval = z.infer<typeof approvalSchema>;
+export type Approval = z.infer<Schemas['approvalSchema']>;
 
 export function isVersioned(checkpoint: Checkpoint): checkpoint is CheckpointV3 {
   return 'schema_version' in checkpoint;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
-import { checkpointV3Schema } from '../../src/checkpoint/schema.js';
+import { checkpointSchemas } from '../../src/checkpoint/schema.js';
 import { runReportSchema } from '../../src/report/schema.js';
 import { publishedSchemas } from '../../src/schemas.js';
 import { ROOT, STAGE, checkpointOf, reportOf, runCli, tempDir } from '../support/cli.js';
@@ -21,7 +21,7 @@ describe('published JSON Schemas', () => {
     expect(result.exitCode).toBe(1);
     const report = z.strictObject(runReportSchema.def.shape).safeParse(reportOf(dir));
     expect(report.error?.issues ?? []).toEqual([]);
-    const checkpoint = z.strictObject(checkpointV3Schema.def.shape).safeParse(checkpointOf(dir));
+    const checkpoint = z.strictObject(checkpointSchemas().checkpointV3Schema.def.shape).safeParse(checkpointOf(dir));
     expect(checkpoint.error?.issues ?? []).toEqual([]);
   });
 });
