@@ -39,7 +39,7 @@ export class EventLogWriter {
     readonly path: string,
     private readonly append: boolean,
   ) {
-    this.tap = createMessageTap((message) => this.write(message));
+    this.tap = createMessageTap((messages) => this.write(messages));
   }
 
   readonly inspect = (event: InspectionEvent): void => {
@@ -58,14 +58,20 @@ export class EventLogWriter {
     closeSync(this.fd);
   }
 
-  private write(message: InspectionMessage): void {
+  /** The messages of one turn of the run, in one write. */
+  private write(messages: InspectionMessage[]): void {
     if (this.closed) return;
     if (this.fd === null) {
       this.seq = this.append ? readEventLog(this.path).length : 0;
       this.fd = openSync(this.path, this.append ? 'a' : 'w');
     }
-    const entry: EventLogEntry = { seq: this.seq++, timestamp_unix_ms: Date.now(), message };
-    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+    const now = Date.now();
+    let lines = '';
+    for (const message of messages) {
+      const entry: EventLogEntry = { seq: this.seq++, timestamp_unix_ms: now, message };
+      lines += `${JSON.stringify(entry)}\n`;
+    }
+    writeSync(this.fd, lines);
   }
 }
 

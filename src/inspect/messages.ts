@@ -70,16 +70,31 @@ export function toInspectionMessage(event: InspectionEvent): InspectionMessage |
   }
 }
 
-/** Converts events on the next timer tick (as the inspector does, so an actor's first snapshot exists) and passes each message to `send`. */
-export function createMessageTap(send: (message: InspectionMessage) => void): MessageTap {
+/**
+ * Converts events once the code that emitted them has run (as the inspector does, so that an
+ * actor's first snapshot exists) and hands `send` the messages of each such turn together, in order.
+ * The inspector waits for a timer; this waits for `setImmediate`, which comes as soon and costs no
+ * timer: a timer of 0 waits a whole millisecond, and the run's end waited for one.
+ */
+export function createMessageTap(send: (messages: InspectionMessage[]) => void): MessageTap {
+  let queued: InspectionEvent[] = [];
+  let flushed: Promise<void> | null = null;
+  const flush = () => {
+    const events = queued;
+    queued = [];
+    flushed = null;
+    const messages: InspectionMessage[] = [];
+    for (const event of events) {
+      const message = toInspectionMessage(event);
+      if (message) messages.push(message);
+    }
+    if (messages.length > 0) send(messages);
+  };
   return {
     inspect: (event) => {
-      setTimeout(() => {
-        const message = toInspectionMessage(event);
-        if (message) send(message);
-      }, 0);
+      queued.push(event);
+      flushed ??= new Promise((resolve) => setImmediate(() => resolve(flush())));
     },
-    // Timers of equal delay run in order: this one runs after every conversion queued before it.
-    settled: () => new Promise((resolve) => setTimeout(resolve, 0)),
+    settled: () => flushed ?? Promise.resolve(),
   };
 }

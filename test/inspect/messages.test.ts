@@ -16,7 +16,7 @@ import { STAGE, tempDir } from '../support/cli.js';
 async function watchBoth<T>(run: (inspect: (event: InspectionEvent) => void) => Promise<T>) {
   const ours: unknown[] = [];
   const theirs: unknown[] = [];
-  const tap = createMessageTap((message) => ours.push(message));
+  const tap = createMessageTap((messages) => ours.push(...messages));
   const inspector = createInspector({ send: (message: unknown) => theirs.push(message), start: () => {}, stop: () => {} });
   const result = await run((event) => {
     tap.inspect(event);
