@@ -11,6 +11,9 @@ process.argv = [process.argv[0], cli, ...args];
 let loadedAt = 0;
 process.on('exit', () => {
   const exitAt = performance.now();
+  // The CLI exits as soon as its work is done: a command that finishes in the microtasks after
+  // the bundle ran (--version) has exited before import() resolved, so all of it was loading.
+  if (loadedAt === 0) loadedAt = exitAt;
   const line = JSON.stringify({ origin, userCodeAt, loadedAt, exitAt, exitCode: process.exitCode ?? 0 });
   writeSync(3, `${line}\n`);
 });

@@ -26,7 +26,7 @@ export interface Breakdown {
   spawnToOrigin: number;
   /** timeOrigin until the first line of user code (node bootstrap, ESM loader) */
   bootstrap: number;
-  /** import() of dist/cli.js: read, compile and evaluate the bundle (plus main()'s synchronous start) */
+  /** import() of dist/cli.js: read, compile and evaluate the bundle (plus main()'s synchronous start; all of a command that exits before import() resolves, like --version) */
   moduleLoad: number;
   /** import() resolved until the 'exit' event: the run itself */
   run: number;
@@ -136,7 +136,7 @@ export function measureCli(root: string, opts: CliOptions): CliResult {
     const out = r.output[3]?.toString() ?? '';
     if (r.status !== 0 || !out) throw new Error(`probe ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString() ?? ''}`);
     const p = JSON.parse(out) as { origin: number; userCodeAt: number; loadedAt: number; exitAt: number };
-    const loadedAt = p.loadedAt || p.userCodeAt; // a process that exits inside import() never sets it
+    const loadedAt = p.loadedAt;
     return {
       spawnToOrigin: p.origin - start,
       bootstrap: p.userCodeAt,

@@ -216,7 +216,8 @@ function printHuman(ip: InProcessResult, c: CliResult, r: RssResult): void {
   console.log(`   dist/cli.js --version         ${b(c.breakdownVersion)}`);
   console.log(`   dist/cli.js 5-stage run       ${b(c.breakdownRun)}`);
   console.log('   (spawn: parent spawn call to child timeOrigin; bootst: timeOrigin to user code; load: import() of the bin:');
-  console.log('    the bundle read, its code cache read, main()\'s synchronous start; run: import resolved to exit event;');
+  console.log('    the bundle read, its code cache read, main()\'s synchronous start (all of --version, which exits before import()');
+  console.log('    resolves); run: import resolved to exit event;');
   console.log('    exit: to parent seeing it)');
   console.log(
     `   first spawn in a fresh process (median of fresh processes): execa ${ms(c.coldSpawn.execaFirst)} (then ${ms(c.coldSpawn.execaSecond)}), ` +
