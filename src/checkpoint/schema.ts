@@ -6,7 +6,7 @@
 import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { STAGES, TERMINAL_STATES } from '../../machines/stages.js';
-import { stageFailureSchema, stageSchema, terminalStateSchema, transitionSchema } from '../report/schema.js';
+import { reportSchemas, stageSchema, terminalStateSchema } from '../report/schema.js';
 import { once } from '../once.js';
 
 export const CHECKPOINT_SCHEMA_VERSION = 3;
@@ -16,6 +16,7 @@ export const CHECKPOINT_SCHEMA_VERSION = 3;
  * them was about 2 ms of every CLI start. The library exports them built (src/index.ts).
  */
 export const checkpointSchemas = once(() => {
+  const { stageFailureSchema, transitionSchema } = reportSchemas();
   const v0Fields = {
     run_id: z.string().check(z.minLength(1)),
     completed_stages: z.array(stageSchema),

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileDurably } from '../checkpoint/durable-write.js';
 import { loggedRecords, recordsPathIn } from './records-log.js';
-import { type RunReport, type StageExecution, runReportSchema, stageExecutionSchema } from './schema.js';
+import { type RunReport, type StageExecution, reportSchemas, stageExecutionSchema } from './schema.js';
 
 export const REPORT_FILE = 'orchestrator_run_report.json';
 /** V0 names the product this way; readers of V0 reports may match on it. */
@@ -73,7 +73,7 @@ export function readReport(path: string): RunReport | null {
   const text = readTextOrNull(path);
   if (text === null) return null;
   try {
-    const parsed = runReportSchema.safeParse(JSON.parse(text));
+    const parsed = reportSchemas().runReportSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

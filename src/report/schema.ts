@@ -5,21 +5,11 @@
 import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { STAGE_STATUSES, STAGES, TERMINAL_STATES } from '../../machines/stages.js';
+import { once } from '../once.js';
 
 export const stageSchema = z.enum(STAGES);
 export const terminalStateSchema = z.enum(TERMINAL_STATES);
 export const stageStatusSchema = z.enum(STAGE_STATUSES);
-
-export const transitionSchema = z.object({
-  run_id: z.string(),
-  from_stage: z.nullable(stageSchema),
-  to_stage: stageSchema,
-  timestamp_unix_secs: z.int(),
-  // additions
-  timestamp_unix_ms: z.int(),
-  /** The machine event that caused the transition, as the inspection stream saw it. */
-  event: z.string(),
-});
 
 export const stageExecutionSchema = z.object({
   stage: stageSchema,
@@ -49,61 +39,83 @@ export const stageExecutionSchema = z.object({
   cost: z._default(z.number(), 0),
 });
 
-export const stageFailureSchema = z.object({
-  stage: stageSchema,
-  status: stageStatusSchema,
-  error: z.nullable(z.string()),
-  /** The plan step that failed, when a step did. */
-  step: z.optional(z.nullable(z.string())),
+/**
+ * The report's own schemas, built at their first use: a run writes its report but reads one only
+ * when it resumes (and the CLI's `report` command), and building them was part of every start.
+ * The library exports them built (src/index.ts).
+ */
+export const reportSchemas = once(() => {
+  const transitionSchema = z.object({
+    run_id: z.string(),
+    from_stage: z.nullable(stageSchema),
+    to_stage: stageSchema,
+    timestamp_unix_secs: z.int(),
+    // additions
+    timestamp_unix_ms: z.int(),
+    /** The machine event that caused the transition, as the inspection stream saw it. */
+    event: z.string(),
+  });
+
+  const stageFailureSchema = z.object({
+    stage: stageSchema,
+    status: stageStatusSchema,
+    error: z.nullable(z.string()),
+    /** The plan step that failed, when a step did. */
+    step: z.optional(z.nullable(z.string())),
+  });
+
+  /** What a plan's notification hook did when the run ended (src/notify/notify.ts). */
+  const notificationSchema = z.object({
+    /** Its place in the plan, `notify[<index>]`: never its URL or arguments. */
+    hook: z.string(),
+    kind: z.enum(['http', 'command']),
+    on: terminalStateSchema,
+    ok: z.boolean(),
+    attempts: z.int().check(z.gte(1)),
+    error: z.nullable(z.string()),
+    duration_ms: z.int().check(z.gte(0)),
+  });
+
+  const runReportSchema = z.object({
+    product: z.string(),
+    version: z.string(),
+    run_id: z.string(),
+    current_stage: z.nullable(stageSchema),
+    terminal_state: z.nullable(terminalStateSchema),
+    transitions: z.array(transitionSchema),
+    stage_executions: z.array(stageExecutionSchema),
+    // additions
+    /** Executions of earlier invocations of this run (before a crash, stop or failure). */
+    earlier_stage_executions: z.array(stageExecutionSchema),
+    resumed_from: z.nullable(z.enum(['snapshot', 'v0_checkpoint', 'blocked_checkpoint', 'done_checkpoint'])),
+    /** `running` while the run goes on; the report is rewritten as it moves. */
+    status: z.enum(['running', 'finished', 'interrupted']),
+    interrupted_by: z.nullable(z.string()),
+    failure: z.nullable(stageFailureSchema),
+    /** Set when the run stopped `blocked`: simulated, waiting for an approval, or over its budget. */
+    blocked: z.nullable(
+      z.object({
+        reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
+        stage: stageSchema,
+        gate: z.nullable(z.string()),
+      }),
+    ),
+    cost: z.object({ spent: z.number(), budget: z.nullable(z.number()) }),
+    approvals: z.array(z.object({ gate: z.string(), by: z.string(), note: z.nullable(z.string()), at_unix_ms: z.int() })),
+    checkpoint_path: z.string(),
+    /** The plan's notification hooks run when this invocation ended. */
+    notifications: z._default(z.array(notificationSchema), []),
+    started_at_unix_ms: z.int(),
+    updated_at_unix_ms: z.int(),
+    orchestrator_max_rss_kib: z.int(),
+  });
+
+  return { transitionSchema, stageFailureSchema, notificationSchema, runReportSchema };
 });
 
-/** What a plan's notification hook did when the run ended (src/notify/notify.ts). */
-export const notificationSchema = z.object({
-  /** Its place in the plan, `notify[<index>]`: never its URL or arguments. */
-  hook: z.string(),
-  kind: z.enum(['http', 'command']),
-  on: terminalStateSchema,
-  ok: z.boolean(),
-  attempts: z.int().check(z.gte(1)),
-  error: z.nullable(z.string()),
-  duration_ms: z.int().check(z.gte(0)),
-});
+type Schemas = ReturnType<typeof reportSchemas>;
 
-export const runReportSchema = z.object({
-  product: z.string(),
-  version: z.string(),
-  run_id: z.string(),
-  current_stage: z.nullable(stageSchema),
-  terminal_state: z.nullable(terminalStateSchema),
-  transitions: z.array(transitionSchema),
-  stage_executions: z.array(stageExecutionSchema),
-  // additions
-  /** Executions of earlier invocations of this run (before a crash, stop or failure). */
-  earlier_stage_executions: z.array(stageExecutionSchema),
-  resumed_from: z.nullable(z.enum(['snapshot', 'v0_checkpoint', 'blocked_checkpoint', 'done_checkpoint'])),
-  /** `running` while the run goes on; the report is rewritten as it moves. */
-  status: z.enum(['running', 'finished', 'interrupted']),
-  interrupted_by: z.nullable(z.string()),
-  failure: z.nullable(stageFailureSchema),
-  /** Set when the run stopped `blocked`: simulated, waiting for an approval, or over its budget. */
-  blocked: z.nullable(
-    z.object({
-      reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
-      stage: stageSchema,
-      gate: z.nullable(z.string()),
-    }),
-  ),
-  cost: z.object({ spent: z.number(), budget: z.nullable(z.number()) }),
-  approvals: z.array(z.object({ gate: z.string(), by: z.string(), note: z.nullable(z.string()), at_unix_ms: z.int() })),
-  checkpoint_path: z.string(),
-  /** The plan's notification hooks run when this invocation ended. */
-  notifications: z._default(z.array(notificationSchema), []),
-  started_at_unix_ms: z.int(),
-  updated_at_unix_ms: z.int(),
-  orchestrator_max_rss_kib: z.int(),
-});
-
-export type Transition = z.infer<typeof transitionSchema>;
+export type Transition = z.infer<Schemas['transitionSchema']>;
 export type StageExecution = z.infer<typeof stageExecutionSchema>;
-export type RunReport = z.infer<typeof runReportSchema>;
-export type Notification = z.infer<typeof notificationSchema>;
+export type RunReport = z.infer<Schemas['runReportSchema']>;
+export type Notification = z.infer<Schemas['notificationSchema']>;

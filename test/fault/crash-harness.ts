@@ -13,7 +13,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'no
 import { join } from 'node:path';
 import { parseCheckpoint } from '../../src/checkpoint/parse.js';
 import type { CheckpointV3 } from '../../src/checkpoint/schema.js';
-import { runReportSchema } from '../../src/report/schema.js';
+import { reportSchemas } from '../../src/report/schema.js';
 import { ROOT, startCli, tempDir } from '../support/cli.js';
 import { idsOf } from '../support/id-set.js';
 
@@ -286,7 +286,7 @@ function readReportChecked(path: string, counts: CrashCounts, problem: (t: strin
     return null;
   }
   try {
-    const parsed = runReportSchema.safeParse(JSON.parse(text));
+    const parsed = reportSchemas().runReportSchema.safeParse(JSON.parse(text));
     if (parsed.success) return parsed.data;
     throw new Error(`${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
   } catch (error) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
 import { checkpointSchemas } from '../../src/checkpoint/schema.js';
-import { runReportSchema } from '../../src/report/schema.js';
+import { reportSchemas } from '../../src/report/schema.js';
 import { publishedSchemas } from '../../src/schemas.js';
 import { ROOT, STAGE, checkpointOf, reportOf, runCli, tempDir } from '../support/cli.js';
 
@@ -19,7 +19,7 @@ describe('published JSON Schemas', () => {
     const dir = tempDir();
     const result = await runCli([dir, '--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', STAGE, '--executor-arg', 'fail']);
     expect(result.exitCode).toBe(1);
-    const report = z.strictObject(runReportSchema.def.shape).safeParse(reportOf(dir));
+    const report = z.strictObject(reportSchemas().runReportSchema.def.shape).safeParse(reportOf(dir));
     expect(report.error?.issues ?? []).toEqual([]);
     const checkpoint = z.strictObject(checkpointSchemas().checkpointV3Schema.def.shape).safeParse(checkpointOf(dir));
     expect(checkpoint.error?.issues ?? []).toEqual([]);
