@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
 import { checkpointSchemas } from '../../src/checkpoint/schema.js';
@@ -23,5 +24,20 @@ describe('published JSON Schemas', () => {
     expect(report.error?.issues ?? []).toEqual([]);
     const checkpoint = z.strictObject(checkpointSchemas().checkpointV3Schema.def.shape).safeParse(checkpointOf(dir));
     expect(checkpoint.error?.issues ?? []).toEqual([]);
+  });
+
+  it('the published library exports the schemas built, ready to parse (the CLI builds them only when it reads a document)', async () => {
+    const dir = tempDir();
+    expect((await runCli([dir, '--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', STAGE, '--executor-arg', 'ok'])).exitCode).toBe(0);
+    const lib = (await import(pathToFileURL(join(ROOT, 'dist/index.mjs')).href)) as Record<string, { safeParse?: (value: unknown) => { success: boolean } }>;
+    const report = reportOf(dir) as { transitions: unknown[] };
+    const checkpoint = checkpointOf(dir);
+    expect(lib.runReportSchema?.safeParse?.(report).success).toBe(true);
+    expect(lib.transitionSchema?.safeParse?.(report.transitions[0]).success).toBe(true);
+    expect(lib.checkpointSchema?.safeParse?.(checkpoint).success).toBe(true);
+    expect(lib.checkpointV3Schema?.safeParse?.(checkpoint).success).toBe(true);
+    // They still check: a document with a field of the wrong type is refused.
+    expect(lib.runReportSchema?.safeParse?.({ ...report, run_id: 7 }).success).toBe(false);
+    expect(lib.checkpointSchema?.safeParse?.({ ...(checkpoint as object), run_id: 7 }).success).toBe(false);
   });
 });
