@@ -55,10 +55,23 @@ async function run(request: Extract<CliRequest, { command: 'run' }>): Promise<nu
 }
 
 async function approve(request: Extract<CliRequest, { command: 'approve' }>): Promise<number> {
-  const store = new FileCheckpointStore(request.checkpointPath ?? join(request.outputDir, CHECKPOINT_FILE));
-  const { runId, approval } = await approveRun(store, request);
-  process.stdout.write(`Approved ${approval.gate} for run ${runId} (by ${approval.by}); run again with --resume to continue\n`);
-  return EXIT.done;
+  const approved = ({ runId, approval }: Awaited<ReturnType<typeof approveRun>>, resume: string) => {
+    process.stdout.write(`Approved ${approval.gate} for run ${runId} (by ${approval.by}); run again with ${resume} to continue\n`);
+    return EXIT.done;
+  };
+  if (request.store) {
+    // The database clients load only for --store.
+    const { openRunStore } = await import('./run-store.js');
+    const store = openRunStore(request.store.address, request.store.runId, request.outputDir, { create: false });
+    try {
+      return approved(await approveRun(store.checkpoints, request), `--resume (the same --store, run id ${store.runId})`);
+    } finally {
+      await store.close();
+    }
+  }
+  // Without --store the parser requires output_dir.
+  const outputDir = request.outputDir ?? '.';
+  return approved(await approveRun(new FileCheckpointStore(request.checkpointPath ?? join(outputDir, CHECKPOINT_FILE)), request), '--resume');
 }
 
 function showConfig(request: Extract<CliRequest, { command: 'config' }>): number {

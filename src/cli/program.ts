@@ -29,7 +29,18 @@ export type RunRequest = {
 export type CliRequest =
   | RunRequest
   | { command: 'config'; settings: Settings; json: boolean; debug: boolean }
-  | { command: 'approve'; outputDir: string; checkpointPath?: string; gate?: string; by?: string; note?: string; debug: boolean };
+  | {
+      command: 'approve';
+      /** Undefined only with `store` and its `runId`. */
+      outputDir: string | undefined;
+      checkpointPath?: string;
+      /** `--store`: the run's checkpoint is in this store, keyed as `run --store` keys it. */
+      store: { address: string; runId?: string } | null;
+      gate?: string;
+      by?: string;
+      note?: string;
+      debug: boolean;
+    };
 
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -144,23 +155,47 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     });
 
   program
-    .command('approve <output_dir>')
+    .command('approve [output_dir]')
     .description('approve what a blocked run waits for; `--resume` then carries on')
     .option('--gate <gate>', 'what to approve (default: the gate the run waits at), e.g. stage:closure or step:execution/deploy')
     .option('--by <name>', 'who approves (default: the current user)')
     .option('--note <text>', 'why')
     .option('--checkpoint-path <path>', 'checkpoint file (default: <output_dir>/orchestrator_checkpoint.json)')
+    .option('--store <address>', "the run keeps its checkpoint in file:DIR, postgres://… or redis://…, keyed by --run-id (default: the output directory's name)")
+    .option('--run-id <id>', 'with --store: the key of the run in the store; output_dir may then be left out')
     .option('--debug', 'print stack traces of internal errors', false)
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
-    .action((outputDir: string, flags: { gate?: string; by?: string; note?: string; checkpointPath?: string; debug: boolean }) => {
-      request = { command: 'approve', outputDir, ...flags };
+    .action((outputDir: string | undefined, flags: ApproveFlags) => {
+      request = approveRequest(outputDir, flags);
     });
 
   program.parse(route(argv), { from: 'user' });
   if (request === null) throw new CommanderError(2, 'commander.noCommand', 'no command given');
   return request;
+}
+
+interface ApproveFlags {
+  gate?: string;
+  by?: string;
+  note?: string;
+  checkpointPath?: string;
+  store?: string;
+  runId?: string;
+  debug: boolean;
+}
+
+function approveRequest(outputDir: string | undefined, flags: ApproveFlags): CliRequest {
+  const { store, runId, ...rest } = flags;
+  if (runId !== undefined && store === undefined) throw new CommanderError(2, 'commander.invalidArgument', 'option --run-id needs --store');
+  if (store !== undefined && flags.checkpointPath !== undefined) {
+    throw new CommanderError(2, 'commander.conflictingOption', 'option --checkpoint-path cannot be used with --store (the store holds the checkpoint)');
+  }
+  if (outputDir === undefined && (store === undefined || runId === undefined)) {
+    throw new CommanderError(2, 'commander.missingArgument', "missing required argument 'output_dir' (or give --store and --run-id)");
+  }
+  return { command: 'approve', outputDir, store: store === undefined ? null : { address: store, ...(runId !== undefined ? { runId } : {}) }, ...rest };
 }
 
 /** The options every command that resolves settings takes. */

@@ -26,8 +26,12 @@ export interface RunStore {
   close(): Promise<void>;
 }
 
-export function openRunStore(address: string, runIdFlag: string | undefined, outputDir: string): RunStore {
-  const runId = runIdFlag ?? basename(resolve(outputDir));
+/**
+ * `outputDir` names the run when `runIdFlag` does not; one of the two is given. `create: false`
+ * (approve) makes no directory for a file store's run that is not there.
+ */
+export function openRunStore(address: string, runIdFlag: string | undefined, outputDir: string | undefined, { create = true } = {}): RunStore {
+  const runId = runIdFlag ?? basename(resolve(outputDir ?? '.'));
   try {
     checkRunId(runId);
   } catch (error) {
@@ -38,7 +42,7 @@ export function openRunStore(address: string, runIdFlag: string | undefined, out
   let checkpoints: RunCheckpointStore;
   if (store instanceof FileCheckpointStore) {
     const file = store.fileOf(runId);
-    mkdirSync(dirname(file), { recursive: true });
+    if (create) mkdirSync(dirname(file), { recursive: true });
     checkpoints = new FileCheckpointStore(file);
   } else {
     checkpoints = new RunView(store, runId);

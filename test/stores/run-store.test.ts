@@ -1,6 +1,7 @@
 /**
  * `run --store`: a one-off run keeps its checkpoint in a file, Postgres or Redis store, keyed by
- * --run-id or by its output directory's name; `status` and `export` see it, `--resume` finds it.
+ * --run-id or by its output directory's name; `status` and `export` see it, `--resume` finds it,
+ * and `approve --store` lets a run blocked at an approval carry on.
  */
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -51,6 +52,32 @@ async function checkStore(address: string, shown: RegExp) {
   return { first, status, exported };
 }
 
+/** A run blocked at an approval, approved by key in the store (no output directory), then resumed to the end. */
+async function checkApproval(address: string) {
+  const dir = tempDir('ao-approve-store-');
+  const trace = join(dir, 'trace');
+  const plan = writePlan(dir, { requireApproval: ['execution'], stages: { planning: [fixtureStep('p', trace)], execution: [fixtureStep('e', trace)] } });
+  const out = join(dir, 'gated');
+  const blocked = await runCli([out, '--plan', plan, '--store', address]);
+  expect(blocked.exitCode, blocked.stderr).toBe(3);
+  expect(reportOf(out).blocked).toEqual({ reason: 'approval_required', stage: 'execution', gate: 'stage:execution' });
+
+  const approved = await runCli(['approve', '--store', address, '--run-id', 'gated', '--by', 'carol']);
+  expect(approved.exitCode, approved.stderr).toBe(0);
+  expect(approved.stdout).toContain('Approved stage:execution for run gated (by carol)');
+  // Approving by the output directory's name finds the same run: a second approval of the same gate is recorded too.
+  expect((await runCli(['approve', out, '--store', address, '--gate', 'stage:execution'])).exitCode).toBe(0);
+
+  const resumed = await runCli([out, '--plan', plan, '--store', address, '--resume']);
+  expect(resumed.exitCode, resumed.stderr).toBe(0);
+  const report = reportOf(out);
+  expect(report.terminal_state).toBe('done');
+  expect(report.approvals.map((a: { gate: string; by: string }) => `${a.gate} ${a.by}`)).toEqual(['stage:execution carol', expect.stringMatching(/^stage:execution /)]);
+  expect(startsOf(traceOf(trace)).map((line) => line.step)).toEqual(['p', 'e']);
+  // The checkpoint never left the store.
+  expect(existsSync(join(out, 'orchestrator_checkpoint.json'))).toBe(false);
+}
+
 describe('run --store', () => {
   it('file:DIR: the checkpoint at DIR/<key>/, the executions beside it', async () => {
     const state = tempDir('ao-state-');
@@ -66,6 +93,32 @@ describe('run --store', () => {
     expect(bad.stderr).toMatch(/give --run-id/);
     expect((await runCli([join(dir, 'o'), '--plan', plan, '--run-id', 'x'])).exitCode).toBe(2);
   });
+
+  it('approve --store: a run blocked at an approval, approved by its key, resumes to done (file:DIR)', async () => {
+    const state = tempDir('ao-state-');
+    await checkApproval(`file:${state}`);
+    // A key with no run: refused by name, and no directory is made for it.
+    const missing = await runCli(['approve', '--store', `file:${state}`, '--run-id', 'nope']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr.trim()).toBe(`autonomy-orchestrator: cannot approve: no checkpoint at ${join(state, 'nope', 'orchestrator_checkpoint.json')}`);
+    expect(existsSync(join(state, 'nope'))).toBe(false);
+  });
+
+  it('approve: --run-id without --store, --store with --checkpoint-path, or neither a directory nor a key, is a usage error (exit 2) naming the flag', async () => {
+    const dir = tempDir('ao-approve-bad-');
+    const cases: Array<[string[], RegExp]> = [
+      [['approve', join(dir, 'o'), '--run-id', 'x'], /--run-id needs --store/],
+      [['approve', join(dir, 'o'), '--store', `file:${dir}/s`, '--checkpoint-path', join(dir, 'c.json')], /--checkpoint-path cannot be used with --store/],
+      [['approve', '--store', `file:${dir}/s`], /output_dir.*--store and --run-id/],
+      [['approve'], /output_dir/],
+    ];
+    for (const [argv, message] of cases) {
+      const result = await runCli(argv);
+      expect(result.exitCode, argv.join(' ')).toBe(2);
+      expect(result.stderr.split('\n')[0]).toMatch(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
 });
 
 describeWithServer('run --store postgres://…', pgUp, new URL(PG_DSN).host, () => {
@@ -80,6 +133,15 @@ describeWithServer('run --store postgres://…', pgUp, new URL(PG_DSN).host, () 
       await queue.drop();
     }
   });
+
+  it('approve --store: a run blocked at an approval, approved by its key, resumes to done', async () => {
+    const queue = await freshQueue();
+    try {
+      await checkApproval(queue.dsn);
+    } finally {
+      await queue.drop();
+    }
+  });
 });
 
 describeWithServer('run --store redis://…', redisUp, new URL(REDIS_URL).host || '127.0.0.1:6379', () => {
@@ -89,6 +151,8 @@ describeWithServer('run --store redis://…', redisUp, new URL(REDIS_URL).host |
     try {
       await checkStore(`${REDIS_URL}?prefix=${prefix}`, /^redis:\/\/.*#nightly$/);
       expect(await admin.exists(`${prefix}ckpt:nightly`)).toBe(1);
+      await checkApproval(`${REDIS_URL}?prefix=${prefix}`);
+      expect(await admin.exists(`${prefix}ckpt:gated`)).toBe(1);
     } finally {
       const keys = await admin.keys(`${prefix}*`);
       if (keys.length > 0) await admin.del(...keys);
