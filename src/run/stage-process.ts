@@ -1,13 +1,15 @@
 /**
  * Runs one program for a stage: arguments verbatim (no shell), the parent's environment plus
  * the configured pairs, stdout and stderr straight into log files (never through this
- * process's memory), its own process group, a timeout and a cancel that end the whole group.
+ * process's memory), its own process group, a timeout and a cancel that end the whole group, and
+ * the reaper (reaper.ts), which ends the group if this process dies first.
  */
 import { closeSync, openSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { pauseAt } from '../fault/pause-point.js';
 import { monotonicMs } from './clock.js';
 import { terminateGroup } from './process-group.js';
+import { guardGroup, releaseGroup } from './reaper.js';
 
 export interface StageProcessRequest {
   bin: string;
@@ -58,6 +60,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       stderr: stderrFd as 3,
     });
     const pgid = child.pid;
+    if (pgid !== undefined) guardGroup(pgid, request.killGraceMs);
     pauseAt('spawned');
     if (pgid !== undefined) request.onProcessGroup?.(pgid, true);
     const end = () => {
@@ -87,7 +90,10 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
     // The leader is gone; whatever it left behind in its group goes too.
     end();
     await ending;
-    if (pgid !== undefined) request.onProcessGroup?.(pgid, false);
+    if (pgid !== undefined) {
+      request.onProcessGroup?.(pgid, false);
+      releaseGroup(pgid);
+    }
 
     const spawnError = pgid === undefined || (result.exitCode === undefined && result.signal === undefined)
       ? describeSpawnError(result)

@@ -5,13 +5,18 @@ import { processesMarked } from '../fault/crash-harness.js';
 import { STAGE, checkpointOf, processAlive, reportOf, runCli, sideEffects, startCli, tempDir, waitFor } from '../support/cli.js';
 import { manager } from './user-view.js';
 
+// These runs do without the reaper (ORCHESTRATOR_REAPER=off), which would end the orphan first:
+// what is tested here is the next run's recovery, the guard left when the reaper is off or was
+// killed too. test/cli/reaper.test.ts tests the reaper.
+const NO_REAPER = { ORCHESTRATOR_REAPER: 'off' };
+
 describe('a stage left running by a killed orchestrator', () => {
   it('is ended when the next run recovers the lock, before the stage runs again', async () => {
     const dir = tempDir();
     const started = join(dir, 'started');
     const effects = join(dir, 'effects.txt');
     const flags = ['--executor-bin', STAGE, '--executor-arg', 'slow-first', '--executor-arg', started, '--kill-grace-ms', '300'];
-    const first = startCli([dir, ...flags], { env: { SIDE_EFFECTS: effects } });
+    const first = startCli([dir, ...flags], { env: { ...NO_REAPER, SIDE_EFFECTS: effects } });
     await waitFor(() => sideEffects(effects).length === 1, 10_000, 'the executor to start');
     await waitFor(() => readLock(dir).stage_groups.length > 0, 10_000, 'the lock to name the stage group');
     const { pgid } = readLock(dir).stage_groups[0];
@@ -20,7 +25,7 @@ describe('a stage left running by a killed orchestrator', () => {
     // SIGKILL gives the orchestrator no chance: its stage lives on as an orphan.
     expect(processAlive(pgid)).toBe(true);
 
-    const resumed = await runCli([dir, '--resume', ...flags], { env: { SIDE_EFFECTS: effects } });
+    const resumed = await runCli([dir, '--resume', ...flags], { env: { ...NO_REAPER, SIDE_EFFECTS: effects } });
     expect(resumed.exitCode).toBe(0);
     expect(processAlive(pgid)).toBe(false);
     expect(sideEffects(effects)).toEqual(['execution 1', 'execution 2']);
@@ -35,7 +40,7 @@ describe('a stage left running by a killed orchestrator', () => {
     // Every process of this test's runs carries the marker: what is left is counted by it.
     const marker = `orphan-${process.pid}-${Date.now()}`;
     const flags = [...manager('ok'), '--executor-bin', STAGE, '--executor-arg', 'slow-first', '--executor-arg', started, '--kill-grace-ms', '300'];
-    const env = { SIDE_EFFECTS: effects, FAULT_MARKER: marker };
+    const env = { ...NO_REAPER, SIDE_EFFECTS: effects, FAULT_MARKER: marker };
     // The 2nd program (the executor) has started; the orchestrator stops before noting its group.
     const first = startCli([dir, ...flags], { env: { ...env, ORCHESTRATOR_TEST_PAUSE_AT: 'spawned@2', ORCHESTRATOR_TEST_PAUSE_FILE: paused } });
     await waitFor(() => existsSync(paused) && existsSync(started), 10_000, 'the executor to start and the orchestrator to pause');

@@ -1,0 +1,88 @@
+/**
+ * The reaper: an orchestrator killed outright (SIGKILL) leaves no step running, even when nobody
+ * resumes the run. Its steps get SIGTERM, then SIGKILL after the kill grace, grandchildren too; the
+ * reaper itself is gone once that is done, and a run that ends normally leaves none behind.
+ */
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { processesMarked } from '../fault/crash-harness.js';
+import { processAlive, startCli, tempDir, waitFor } from '../support/cli.js';
+
+/** Live processes whose command line is the reaper of the orchestrator with this pid. */
+function reapersOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0');
+      if (args.at(-3) === 'autonomy-orchestrator-reaper' && args.at(-2) === String(pid) && processAlive(Number(entry))) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** A step that notes SIGTERM, ignores it, and starts a grandchild that ignores it too; all carry the marker. */
+function stubbornStep(dir: string): { bin: string; started: string; termed: string } {
+  const started = join(dir, 'started');
+  const termed = join(dir, 'termed');
+  const bin = join(dir, 'stubborn.sh');
+  writeFileSync(
+    bin,
+    `#!/bin/sh\ntrap 'echo TERM >> "${termed}"' TERM\n( trap '' TERM; exec sleep 300 ) &\necho $$ > "${started}"\nwhile :; do sleep 0.05; done\n`,
+    { mode: 0o755 },
+  );
+  return { bin, started, termed };
+}
+
+describe('an orchestrator killed with SIGKILL', () => {
+  it('leaves no step running, with no resume: SIGTERM, then SIGKILL after the kill grace, grandchildren included', async () => {
+    const dir = tempDir();
+    const marker = `reaper-${process.pid}-${Date.now()}`;
+    const { bin, started, termed } = stubbornStep(dir);
+    const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '600'], { env: { FAULT_MARKER: marker } });
+    await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
+    const step = Number(readFileSync(started, 'utf8'));
+    const cliPid = run.child.pid!;
+    expect(reapersOf(cliPid)).toHaveLength(1);
+
+    run.child.kill('SIGKILL');
+    await run.done;
+    // SIGTERM at once: the step notes it and carries on, as a hung agent would.
+    await waitFor(() => existsSync(termed), 3_000, 'the step to get SIGTERM');
+    expect(processAlive(step)).toBe(true);
+    // Then SIGKILL once the grace has passed: nothing of the step is left, nor the reaper.
+    await waitFor(() => processesMarked(marker).length === 0, 5_000, 'the step and its grandchild to be gone');
+    expect(processAlive(step)).toBe(false);
+    await waitFor(() => reapersOf(cliPid).length === 0, 3_000, 'the reaper to end');
+    expect(readFileSync(termed, 'utf8')).toBe('TERM\n');
+  });
+
+  it('with ORCHESTRATOR_REAPER=off, its step lives on (until a later run of the directory recovers the lock)', async () => {
+    const dir = tempDir();
+    const marker = `no-reaper-${process.pid}-${Date.now()}`;
+    const { bin, started, termed } = stubbornStep(dir);
+    const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '200'], { env: { FAULT_MARKER: marker, ORCHESTRATOR_REAPER: 'off' } });
+    await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
+    expect(reapersOf(run.child.pid!)).toEqual([]);
+    run.child.kill('SIGKILL');
+    await run.done;
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const orphans = processesMarked(marker);
+    expect(orphans.length).toBeGreaterThanOrEqual(2);
+    expect(existsSync(termed)).toBe(false);
+    for (const { pid } of orphans) process.kill(pid, 'SIGKILL');
+  });
+});
+
+describe('a run that ends normally', () => {
+  it('leaves no reaper behind', async () => {
+    const dir = tempDir();
+    const run = startCli([join(dir, 'out'), '--manager-bin', '/bin/true', '--executor-bin', '/bin/true']);
+    const pid = run.child.pid!;
+    expect((await run.done).exitCode).toBe(0);
+    await waitFor(() => reapersOf(pid).length === 0, 2_000, 'the reaper to end with the run');
+  });
+});
