@@ -3,8 +3,9 @@
  * killer), their process groups are ended anyway, SIGTERM then SIGKILL after their kill grace, on
  * this machine, with no resume needed.
  *
- * It is one small shell process per orchestrator process, started with the first step. It reads
- * from a pipe the groups that start (`+ <pgid> <start ticks> <grace ms>`) and end (`- <pgid>`); when
+ * It is one small shell process per orchestrator process, started once a step has run for 100 ms
+ * (steps that all end sooner never pay for it; a kill within those first 100 ms is left to the
+ * next run's recovery). It reads from a pipe the groups that start (`+ <pgid> <start ticks> <grace ms>`) and end (`- <pgid>`); when
  * the pipe closes (this process has gone, however it went) it ends the groups still listed. A group
  * whose leader is alive is ended only if the leader started when its line said (a pid reused since
  * is left alone). The shell sits in a session of its own, so a Ctrl-C to the terminal does not
@@ -46,12 +47,16 @@ sleep "$((wait_ms / 1000)).$(printf %03d $((wait_ms % 1000)))"
 each KILL
 `;
 
-let reaper: ChildProcess | null | undefined;
+/** A step still running after this long starts the reaper: a process whose steps all end sooner never pays for a shell. */
+export const REAPER_AFTER_MS = 100;
 
-function started(): ChildProcess | null {
-  if (reaper !== undefined) return reaper;
-  reaper = null;
-  if (process.env.ORCHESTRATOR_REAPER === 'off' || process.platform === 'win32') return null;
+/** undefined: not started yet; null: off, or no shell here. */
+let reaper: ChildProcess | null | undefined = process.env.ORCHESTRATOR_REAPER === 'off' || process.platform === 'win32' ? null : undefined;
+/** The groups running now, as the reaper is told of them. */
+const live = new Map<number, string>();
+let pending: NodeJS.Timeout | null = null;
+
+function start(): void {
   try {
     // The script travels in the environment, so that `ps` shows one short line for the shell.
     const child = spawn('/bin/sh', ['-c', 'eval "$REAPER_SCRIPT"', 'autonomy-orchestrator-reaper', String(process.pid)], {
@@ -59,28 +64,37 @@ function started(): ChildProcess | null {
       stdio: ['pipe', 'ignore', 'ignore'],
       env: { PATH: '/usr/bin:/bin', REAPER_SCRIPT: SCRIPT },
     });
-    child.on('error', () => {
-      reaper = null; // no shell here: the next run's recovery is what is left
-    });
-    child.stdin?.on('error', () => {
-      reaper = null;
-    });
+    const lost = () => {
+      reaper = null; // no shell here, or it died: the next run's recovery is what is left
+    };
+    child.on('error', lost);
+    child.stdin?.on('error', lost);
     // Neither the shell nor its pipe keeps this process alive.
     child.unref();
     (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     reaper = child;
+    for (const line of live.values()) child.stdin?.write(line);
   } catch {
     reaper = null;
   }
-  return reaper;
 }
 
 /** A step's process group started: end it if this process dies first. */
 export function guardGroup(pgid: number, killGraceMs: number): void {
-  started()?.stdin?.write(`+ ${pgid} ${processStartTicks(pgid) ?? '-'} ${Math.max(0, Math.round(killGraceMs))}\n`);
+  if (reaper === null) return;
+  const line = `+ ${pgid} ${processStartTicks(pgid) ?? '-'} ${Math.max(0, Math.round(killGraceMs))}\n`;
+  live.set(pgid, line);
+  if (reaper) {
+    reaper.stdin?.write(line);
+    return;
+  }
+  pending ??= setTimeout(() => {
+    pending = null;
+    if (reaper === undefined && live.size > 0) start();
+  }, REAPER_AFTER_MS).unref();
 }
 
 /** The group is gone: nothing to end any more. */
 export function releaseGroup(pgid: number): void {
-  reaper?.stdin?.write(`- ${pgid}\n`);
+  if (live.delete(pgid)) reaper?.stdin?.write(`- ${pgid}\n`);
 }

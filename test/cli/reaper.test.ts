@@ -46,7 +46,8 @@ describe('an orchestrator killed with SIGKILL', () => {
     await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
     const step = Number(readFileSync(started, 'utf8'));
     const cliPid = run.child.pid!;
-    expect(reapersOf(cliPid)).toHaveLength(1);
+    // The reaper starts once a step has run for 100 ms.
+    await waitFor(() => reapersOf(cliPid).length === 1, 3_000, 'the reaper to start');
 
     run.child.kill('SIGKILL');
     await run.done;
@@ -66,6 +67,7 @@ describe('an orchestrator killed with SIGKILL', () => {
     const { bin, started, termed } = stubbornStep(dir);
     const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '200'], { env: { FAULT_MARKER: marker, ORCHESTRATOR_REAPER: 'off' } });
     await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(reapersOf(run.child.pid!)).toEqual([]);
     run.child.kill('SIGKILL');
     await run.done;
@@ -78,11 +80,24 @@ describe('an orchestrator killed with SIGKILL', () => {
 });
 
 describe('a run that ends normally', () => {
-  it('leaves no reaper behind', async () => {
+  it('leaves no reaper behind, and steps that end within 100 ms never start one', async () => {
     const dir = tempDir();
-    const run = startCli([join(dir, 'out'), '--manager-bin', '/bin/true', '--executor-bin', '/bin/true']);
+    const slow = join(dir, 'slow.sh');
+    writeFileSync(slow, '#!/bin/sh\nsleep 0.4\n', { mode: 0o755 });
+    const run = startCli([join(dir, 'out'), '--manager-bin', slow, '--executor-bin', '/bin/true']);
     const pid = run.child.pid!;
+    await waitFor(() => reapersOf(pid).length === 1, 3_000, 'the reaper to start during the slow step');
     expect((await run.done).exitCode).toBe(0);
     await waitFor(() => reapersOf(pid).length === 0, 2_000, 'the reaper to end with the run');
+
+    const quick = startCli([join(dir, 'quick'), '--manager-bin', '/bin/true', '--executor-bin', '/bin/true']);
+    const quickPid = quick.child.pid!;
+    let seen = false;
+    while (quick.child.exitCode === null && quick.child.signalCode === null) {
+      seen ||= reapersOf(quickPid).length > 0;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect((await quick.done).exitCode).toBe(0);
+    expect(seen).toBe(false);
   });
 });
