@@ -16,7 +16,7 @@ export const CHECKPOINT_SCHEMA_VERSION = 3;
  * them was about 2 ms of every CLI start. The library exports them built (src/index.ts).
  */
 export const checkpointSchemas = once(() => {
-  const { stageFailureSchema, transitionSchema } = reportSchemas();
+  const { stageFailureSchema, transitionSchema, haltSchema, approvalSchema } = reportSchemas();
   const v0Fields = {
     run_id: z.string().check(z.minLength(1)),
     completed_stages: z.array(stageSchema),
@@ -52,13 +52,6 @@ export const checkpointSchemas = once(() => {
     attempts: z.partialRecord(stageSchema, z.int().check(z.gte(0))),
   });
 
-  const approvalSchema = z.object({
-    gate: z.string().check(z.minLength(1)),
-    by: z.string(),
-    note: z.nullable(z.string()),
-    at_unix_ms: z.int(),
-  });
-
   const v2Fields = {
     ...v1Fields,
     /** How many times each step has been started: `<stage>/<step id>`. */
@@ -66,13 +59,7 @@ export const checkpointSchemas = once(() => {
     /** Approvals granted with `autonomy-orchestrator approve`. */
     approvals: z.array(approvalSchema),
     /** Why the run stopped `blocked`, null when it did not. */
-    halt: z.nullable(
-      z.object({
-        reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
-        stage: stageSchema,
-        gate: z.nullable(z.string()),
-      }),
-    ),
+    halt: z.nullable(haltSchema),
     /** When the run first started: maxWallMs counts from here, across resumes. */
     started_at_unix_ms: z.int(),
     /** Written by the store: the sha256 of the rest of the document (canonical JSON) and its revision. */
@@ -98,7 +85,7 @@ export const checkpointSchemas = once(() => {
 
   const checkpointSchema = z.union([checkpointV3Schema, checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);
 
-  return { v0CheckpointSchema, persistedSnapshotSchema, checkpointV1Schema, approvalSchema, checkpointV2Schema, checkpointV3Schema, checkpointSchema };
+  return { v0CheckpointSchema, persistedSnapshotSchema, checkpointV1Schema, checkpointV2Schema, checkpointV3Schema, checkpointSchema };
 });
 
 type Schemas = ReturnType<typeof checkpointSchemas>;
@@ -109,7 +96,7 @@ export type CheckpointV2 = z.infer<Schemas['checkpointV2Schema']>;
 export type CheckpointV3 = z.infer<Schemas['checkpointV3Schema']>;
 /** What the runner works with: the current version, or a V0 checkpoint. */
 export type Checkpoint = CheckpointV3 | V0Checkpoint;
-export type Approval = z.infer<Schemas['approvalSchema']>;
+export type { Approval } from '../report/schema.js';
 
 export function isVersioned(checkpoint: Checkpoint): checkpoint is CheckpointV3 {
   return 'schema_version' in checkpoint;

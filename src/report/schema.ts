@@ -76,6 +76,21 @@ export const reportSchemas = once(() => {
     duration_ms: z.int().check(z.gte(0)),
   });
 
+  /** Why a run stopped `blocked`: the report's `blocked`, the checkpoint's `halt`. */
+  const haltSchema = z.object({
+    reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
+    stage: stageSchema,
+    gate: z.nullable(z.string()),
+  });
+
+  /** An approval granted with `autonomy-orchestrator approve`: in the checkpoint, and copied to the report. */
+  const approvalSchema = z.object({
+    gate: z.string().check(z.minLength(1)),
+    by: z.string(),
+    note: z.nullable(z.string()),
+    at_unix_ms: z.int(),
+  });
+
   const runReportSchema = z.object({
     product: z.string(),
     version: z.string(),
@@ -93,15 +108,9 @@ export const reportSchemas = once(() => {
     interrupted_by: z.nullable(z.string()),
     failure: z.nullable(stageFailureSchema),
     /** Set when the run stopped `blocked`: simulated, waiting for an approval, or over its budget. */
-    blocked: z.nullable(
-      z.object({
-        reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
-        stage: stageSchema,
-        gate: z.nullable(z.string()),
-      }),
-    ),
+    blocked: z.nullable(haltSchema),
     cost: z.object({ spent: z.number(), budget: z.nullable(z.number()) }),
-    approvals: z.array(z.object({ gate: z.string(), by: z.string(), note: z.nullable(z.string()), at_unix_ms: z.int() })),
+    approvals: z.array(approvalSchema),
     checkpoint_path: z.string(),
     /** The plan's notification hooks run when this invocation ended. */
     notifications: z._default(z.array(notificationSchema), []),
@@ -110,7 +119,7 @@ export const reportSchemas = once(() => {
     orchestrator_max_rss_kib: z.int(),
   });
 
-  return { transitionSchema, stageFailureSchema, notificationSchema, runReportSchema };
+  return { transitionSchema, stageFailureSchema, notificationSchema, haltSchema, approvalSchema, runReportSchema };
 });
 
 type Schemas = ReturnType<typeof reportSchemas>;
@@ -119,3 +128,4 @@ export type Transition = z.infer<Schemas['transitionSchema']>;
 export type StageExecution = z.infer<typeof stageExecutionSchema>;
 export type RunReport = z.infer<Schemas['runReportSchema']>;
 export type Notification = z.infer<Schemas['notificationSchema']>;
+export type Approval = z.infer<Schemas['approvalSchema']>;
