@@ -13,7 +13,14 @@ export interface ApproveRequest {
   note?: string | undefined;
 }
 
-export async function approveRun(store: RunCheckpointStore, request: ApproveRequest): Promise<{ runId: string; approval: Approval }> {
+export interface Approved {
+  runId: string;
+  approval: Approval;
+  /** The approval is of the gate the run stopped at: `--resume` goes past it. */
+  clearsHalt: boolean;
+}
+
+export async function approveRun(store: RunCheckpointStore, request: ApproveRequest): Promise<Approved> {
   // Before the lock: in a directory with no checkpoint there is no lock to take either.
   if ((await store.load()) === null) throw new OrchestratorError(`cannot approve: no checkpoint at ${store.location}`, EXIT.failed);
   const lock = await store.lock();
@@ -32,7 +39,8 @@ export async function approveRun(store: RunCheckpointStore, request: ApproveRequ
     }
     const approval: Approval = { gate, by: request.by ?? currentUser(), note: request.note ?? null, at_unix_ms: Date.now() };
     await store.save({ ...checkpoint, approvals: [...checkpoint.approvals, approval], updated_at_unix_secs: Math.floor(Date.now() / 1000) });
-    return { runId: checkpoint.run_id, approval };
+    const clearsHalt = checkpoint.halt?.reason === 'approval_required' && checkpoint.halt.gate === gate;
+    return { runId: checkpoint.run_id, approval, clearsHalt };
   } finally {
     await lock.release();
   }

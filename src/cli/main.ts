@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { type Command, CommanderError } from 'commander';
-import { approveRun } from '../checkpoint/approve.js';
+import { type Approved, approveRun } from '../checkpoint/approve.js';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import { SETTINGS } from '../config/layers.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
@@ -55,8 +55,8 @@ async function run(request: Extract<CliRequest, { command: 'run' }>): Promise<nu
 }
 
 async function approve(request: Extract<CliRequest, { command: 'approve' }>): Promise<number> {
-  const approved = ({ runId, approval }: Awaited<ReturnType<typeof approveRun>>, resume: string) => {
-    process.stdout.write(`Approved ${approval.gate} for run ${runId} (by ${approval.by}); run again with ${resume} to continue\n`);
+  const approved = ({ runId, approval }: Approved, next: string) => {
+    process.stdout.write(`Approved ${approval.gate} for run ${runId} (by ${approval.by}); ${next}\n`);
     return EXIT.done;
   };
   if (request.store) {
@@ -64,14 +64,17 @@ async function approve(request: Extract<CliRequest, { command: 'approve' }>): Pr
     const { openRunStore } = await import('./run-store.js');
     const store = openRunStore(request.store.address, request.store.runId, request.outputDir, { create: false });
     try {
-      return approved(await approveRun(store.checkpoints, request), `--resume (the same --store, run id ${store.runId})`);
+      const result = await approveRun(store.checkpoints, request);
+      // A queued run that stopped at this gate goes back to the workers.
+      if (result.clearsHalt && (await store.requeueBlocked())) return approved(result, 'queued again for the workers');
+      return approved(result, `run again with --resume (the same --store, run id ${store.runId}) to continue`);
     } finally {
       await store.close();
     }
   }
   // Without --store the parser requires output_dir.
   const outputDir = request.outputDir ?? '.';
-  return approved(await approveRun(new FileCheckpointStore(request.checkpointPath ?? join(outputDir, CHECKPOINT_FILE)), request), '--resume');
+  return approved(await approveRun(new FileCheckpointStore(request.checkpointPath ?? join(outputDir, CHECKPOINT_FILE)), request), 'run again with --resume to continue');
 }
 
 function showConfig(request: Extract<CliRequest, { command: 'config' }>): number {

@@ -11,18 +11,22 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import { chooseStore, openStore } from '../checkpoint/open-store.js';
+import { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
 import { RunView } from '../checkpoint/run-view.js';
 import type { CheckpointStore, RunCheckpointStore } from '../checkpoint/store.js';
 import { checkRunId } from '../checkpoint/store-errors.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { executionLogOf } from '../report/execution-log.js';
 import type { StageExecution } from '../report/schema.js';
+import { RunQueue } from '../queue/run-queue.js';
 
 export interface RunStore {
   runId: string;
   checkpoints: RunCheckpointStore;
   /** Appends this invocation's executions to the store's execution log. */
   record(executions: StageExecution[]): Promise<void>;
+  /** Puts a queued run stopped blocked back in the queue (Postgres); false for any other run. */
+  requeueBlocked(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -51,6 +55,7 @@ export function openRunStore(address: string, runIdFlag: string | undefined, out
     runId,
     checkpoints,
     record: (executions) => executionLogOf(store).append(runId, executions, null),
+    requeueBlocked: async () => (store instanceof PostgresCheckpointStore ? new RunQueue(store).requeueBlocked(runId) : false),
     close: () => store.close(),
   };
 }

@@ -69,6 +69,19 @@ export class RunQueue {
     return result.rowCount === 1;
   }
 
+  /**
+   * A queued run that stopped `blocked` at an approval, approved since (`approve --store`): queued
+   * again, so that a worker resumes it. False when the run is not a queued one stopped blocked.
+   */
+  async requeueBlocked(runId: string): Promise<boolean> {
+    const result = await this.store.query(
+      `UPDATE ${this.store.table} SET state = 'queued', finished_at = NULL, updated_at = now()
+       WHERE run_id = $1 AND state = 'blocked' AND lease_owner IS NULL`,
+      [runId],
+    );
+    return result.rowCount === 1;
+  }
+
   /** A worker stopping hands its run back: queued again, claimable at once. */
   async handBack(lease: Lease): Promise<boolean> {
     const result = await this.store.query(
