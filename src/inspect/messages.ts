@@ -4,9 +4,10 @@
  * relay and the viewer all carry these, so the viewer and the hosted inspector stay interchangeable.
  *
  * The conversion is `@statelyai/inspect`'s own (`convertXStateEvent`, version 0.7): the same fields,
- * the same depth-limited stable serialization, done on the next timer tick. It is written out here
- * because importing that package loads its WebSocket and browser transports (ws, partysocket,
- * superjson) into every run; a test holds this to the package's output, message for message.
+ * the same depth-limited stable serialization, done once the code that emitted the events has run.
+ * It is written out here because importing that package loads its WebSocket and browser transports
+ * (ws, partysocket, superjson) into every run; a test holds this to the package's output, message
+ * for message.
  */
 import safeStableStringify from 'safe-stable-stringify';
 import type { AnyActorRef, InspectionEvent } from 'xstate';

@@ -3,17 +3,22 @@
  * killer), their process groups are ended anyway, SIGTERM then SIGKILL after their kill grace, on
  * this machine, with no resume needed.
  *
- * It is one small shell process per orchestrator process, started once a step has run for 100 ms
- * (steps that all end sooner never pay for it; a kill within those first 100 ms is left to the
- * next run's recovery). It reads from a pipe the groups that start (`+ <pgid> <start ticks> <grace ms>`) and end (`- <pgid>`); when
- * the pipe closes (this process has gone, however it went) it ends the groups still listed. A group
- * whose leader is alive is ended only if the leader started when its line said (a pid reused since
- * is left alone). The shell sits in a session of its own, so a Ctrl-C to the terminal does not
- * reach it, and its environment holds PATH and its script only; `ps` shows it as
- * `autonomy-orchestrator-reaper <pid of the orchestrator>`. `ORCHESTRATOR_REAPER=off` does without
- * it: such groups are then ended only when a later run recovers the lock on the same machine.
+ * It is one small shell process per orchestrator process. It reads from a pipe the groups that
+ * start (`+ <pgid> <start ticks> <grace ms>`) and end (`- <pgid> <start ticks>`); when the pipe
+ * closes (this process has gone, however it went) it ends the groups still listed. On Linux, a
+ * group whose leader is alive is ended only if the leader started when its line said (a pid reused
+ * since is left alone); where there is no /proc, the group is ended.
+ *
+ * When it starts: a run whose lock notes its groups for the next run's recovery (the file store's)
+ * starts it once one of its steps has run for 100 ms, so that runs of quick steps never pay for a
+ * shell; a kill within those 100 ms is left to that recovery. A run whose lock does not (Postgres,
+ * Redis: workers) starts it with its first step. The shell sits in a session of its own, so a
+ * Ctrl-C to the terminal or a kill of the orchestrator's group does not reach it; its environment
+ * holds PATH and its script only; `ps` shows it as `autonomy-orchestrator-reaper <pid of the
+ * orchestrator>`. `ORCHESTRATOR_REAPER=off` does without it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { monotonicMs } from './clock.js';
 import { processStartTicks } from './process-group.js';
 
 // POSIX sh: `read`, `kill` and `case` are built in; `sleep` takes fractions on Linux, BSD and busybox.
@@ -23,7 +28,7 @@ groups=''
 while read -r op pg start grace; do
   case $op in
     +) groups="$groups $pg:$start:$grace" ;;
-    -) kept=''; for g in $groups; do [ "\${g%%:*}" = "$pg" ] || kept="$kept $g"; done; groups=$kept ;;
+    -) kept=''; for g in $groups; do [ "\${g%:*}" = "$pg:$start" ] || kept="$kept $g"; done; groups=$kept ;;
   esac
 done
 [ -z "$groups" ] && exit 0
@@ -47,22 +52,24 @@ sleep "$((wait_ms / 1000)).$(printf %03d $((wait_ms % 1000)))"
 each KILL
 `;
 
-/** A step still running after this long starts the reaper: a process whose steps all end sooner never pays for a shell. */
+/** A step still running after this long starts the reaper (in a run whose lock recovers groups). */
 export const REAPER_AFTER_MS = 100;
 
 /** undefined: not started yet; null: off, or no shell here. */
 let reaper: ChildProcess | null | undefined = process.env.ORCHESTRATOR_REAPER === 'off' || process.platform === 'win32' ? null : undefined;
-/** The groups running now, as the reaper is told of them. */
-const live = new Map<number, string>();
+/** The groups running now, as the reaper is told of them, with when each started. */
+const live = new Map<string, { line: string; since: number }>();
 let pending: NodeJS.Timeout | null = null;
 
 function start(): void {
+  if (pending) clearTimeout(pending);
+  pending = null;
   try {
     // The script travels in the environment, so that `ps` shows one short line for the shell.
     const child = spawn('/bin/sh', ['-c', 'eval "$REAPER_SCRIPT"', 'autonomy-orchestrator-reaper', String(process.pid)], {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
-      env: { PATH: '/usr/bin:/bin', REAPER_SCRIPT: SCRIPT },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', REAPER_SCRIPT: SCRIPT },
     });
     const lost = () => {
       reaper = null; // no shell here, or it died: the next run's recovery is what is left
@@ -73,28 +80,56 @@ function start(): void {
     child.unref();
     (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     reaper = child;
-    for (const line of live.values()) child.stdin?.write(line);
+    for (const { line } of live.values()) child.stdin?.write(line);
   } catch {
     reaper = null;
   }
 }
 
-/** A step's process group started: end it if this process dies first. */
-export function guardGroup(pgid: number, killGraceMs: number): void {
-  if (reaper === null) return;
-  const line = `+ ${pgid} ${processStartTicks(pgid) ?? '-'} ${Math.max(0, Math.round(killGraceMs))}\n`;
-  live.set(pgid, line);
-  if (reaper) {
-    reaper.stdin?.write(line);
-    return;
-  }
-  pending ??= setTimeout(() => {
+/** Starts the reaper once the oldest group running has run REAPER_AFTER_MS; checks again if that group ended first. */
+function startLater(): void {
+  if (pending || reaper !== undefined) return;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const { since } of live.values()) oldest = Math.min(oldest, since);
+  if (oldest === Number.POSITIVE_INFINITY) return;
+  pending = setTimeout(() => {
     pending = null;
-    if (reaper === undefined && live.size > 0) start();
-  }, REAPER_AFTER_MS).unref();
+    if (reaper !== undefined) return;
+    const now = monotonicMs();
+    for (const { since } of live.values()) {
+      if (now - since >= REAPER_AFTER_MS - 1) return start();
+    }
+    startLater();
+  }, Math.max(1, oldest + REAPER_AFTER_MS - monotonicMs())).unref();
 }
 
-/** The group is gone: nothing to end any more. */
-export function releaseGroup(pgid: number): void {
-  if (live.delete(pgid)) reaper?.stdin?.write(`- ${pgid}\n`);
+export interface GroupGuard {
+  /** The group is gone: nothing to end any more. */
+  release(): void;
+}
+
+/**
+ * A step's process group started: end it if this process dies first. `atOnce`: nothing else would
+ * end it (the run's lock does not note groups for recovery), so the reaper starts now.
+ */
+export function guardGroup(pgid: number, killGraceMs: number, { atOnce = false } = {}): GroupGuard {
+  if (reaper === null) return { release: () => {} };
+  const key = `${pgid} ${processStartTicks(pgid) ?? '-'}`;
+  const line = `+ ${key} ${Math.max(0, Math.round(killGraceMs))}\n`;
+  const entry = { line, since: monotonicMs() };
+  live.set(key, entry);
+  if (reaper) reaper.stdin?.write(line);
+  else if (atOnce) start();
+  else startLater();
+  return {
+    release: () => {
+      if (live.get(key) !== entry) return;
+      live.delete(key);
+      reaper?.stdin?.write(`- ${key}\n`);
+      if (live.size === 0 && pending) {
+        clearTimeout(pending);
+        pending = null;
+      }
+    },
+  };
 }

@@ -236,6 +236,8 @@ export class RunSession {
         signal,
         interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
         onProcessGroup: (pgid, running) => this.options.lock?.noteProcessGroup?.(pgid, running),
+        // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
+        reaperAtOnce: this.options.lock?.noteProcessGroup === undefined,
       });
       pauseAt('step-end');
       this.addExecution(record);

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { pauseAt } from '../fault/pause-point.js';
 import { monotonicMs } from './clock.js';
 import { terminateGroup } from './process-group.js';
-import { guardGroup, releaseGroup } from './reaper.js';
+import { guardGroup } from './reaper.js';
 
 export interface StageProcessRequest {
   bin: string;
@@ -26,6 +26,8 @@ export interface StageProcessRequest {
   heartbeatPath?: string | undefined;
   /** Told the process group id once the program started (true) and once the group is gone (false). */
   onProcessGroup?: (pgid: number, running: boolean) => void;
+  /** Start the reaper with this step, not after 100 ms: nothing else would end the group after a crash (reaper.ts). */
+  reaperAtOnce?: boolean;
 }
 
 export interface StageProcessOutcome {
@@ -60,7 +62,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       stderr: stderrFd as 3,
     });
     const pgid = child.pid;
-    if (pgid !== undefined) guardGroup(pgid, request.killGraceMs);
+    const guard = pgid === undefined ? null : guardGroup(pgid, request.killGraceMs, { atOnce: request.reaperAtOnce === true });
     pauseAt('spawned');
     if (pgid !== undefined) request.onProcessGroup?.(pgid, true);
     const end = () => {
@@ -90,10 +92,8 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
     // The leader is gone; whatever it left behind in its group goes too.
     end();
     await ending;
-    if (pgid !== undefined) {
-      request.onProcessGroup?.(pgid, false);
-      releaseGroup(pgid);
-    }
+    if (pgid !== undefined) request.onProcessGroup?.(pgid, false);
+    guard?.release();
 
     const spawnError = pgid === undefined || (result.exitCode === undefined && result.signal === undefined)
       ? describeSpawnError(result)

@@ -24,6 +24,8 @@ export interface StepWorkRequest {
   interruptReason: () => string;
   /** Told the step's process group when it starts (true) and once it is gone (false). */
   onProcessGroup?: (pgid: number, running: boolean) => void;
+  /** See StageProcessRequest. */
+  reaperAtOnce?: boolean;
 }
 
 export function idempotencyKeyOf(stage: Stage, step: Step): string {
@@ -63,6 +65,7 @@ export async function runStepWork(request: StepWorkRequest): Promise<StageExecut
     heartbeatPath: heartbeatFile,
     signal: request.signal,
     ...(request.onProcessGroup ? { onProcessGroup: request.onProcessGroup } : {}),
+    reaperAtOnce: request.reaperAtOnce === true,
   });
 
   let status: StageStatus;

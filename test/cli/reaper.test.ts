@@ -3,10 +3,13 @@
  * resumes the run. Its steps get SIGTERM, then SIGKILL after the kill grace, grandchildren too; the
  * reaper itself is gone once that is done, and a run that ends normally leaves none behind.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { processesMarked } from '../fault/crash-harness.js';
+import { REDIS_URL, describeWithServer, reachable } from '../stores/servers.js';
 import { processAlive, startCli, tempDir, waitFor } from '../support/cli.js';
 
 /** Live processes whose command line is the reaper of the orchestrator with this pid. */
@@ -76,6 +79,29 @@ describe('an orchestrator killed with SIGKILL', () => {
     expect(orphans.length).toBeGreaterThanOrEqual(2);
     expect(existsSync(termed)).toBe(false);
     for (const { pid } of orphans) process.kill(pid, 'SIGKILL');
+  });
+});
+
+describeWithServer('an orchestrator keeping its checkpoint in Redis, killed with SIGKILL', await reachable(REDIS_URL, 6379), new URL(REDIS_URL).host || '127.0.0.1:6379', () => {
+  it('has its reaper from the first step on (no lock there recovers groups), so a kill right after the spawn leaves nothing', async () => {
+    const dir = tempDir();
+    const marker = `reaper-redis-${process.pid}-${Date.now()}`;
+    const prefix = `ao-reaper-${randomBytes(4).toString('hex')}:`;
+    const { bin, started, termed } = stubbornStep(dir);
+    const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '300', '--store', `${REDIS_URL}?prefix=${prefix}`], { env: { FAULT_MARKER: marker } });
+    const admin = new Redis(REDIS_URL);
+    try {
+      await waitFor(() => existsSync(started), 10_000, 'the step to start');
+      // At once, well inside the 100 ms a file-store run waits before starting its reaper.
+      run.child.kill('SIGKILL');
+      await run.done;
+      await waitFor(() => processesMarked(marker).length === 0, 5_000, 'the step and its grandchild to be gone');
+      expect(readFileSync(termed, 'utf8')).toBe('TERM\n');
+    } finally {
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+    }
   });
 });
 
