@@ -4,10 +4,13 @@
  * lock libraries name no holder and recover a dead holder's lock only after a staleness timeout;
  * here the holder's pid is checked directly, and a stage the dead holder left running is ended.
  */
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { pauseAt } from '../fault/pause-point.js';
 import { groupsMarkedWithRun, processStartTicks, terminateGroup } from '../run/process-group.js';
+import { removeStaleTempFiles } from './durable-write.js';
 import type { CheckpointLock } from './store.js';
 
 interface Holder {
@@ -52,32 +55,57 @@ export async function acquireLockFile(lockPath: string, killGraceMs: number): Pr
 }
 
 function tryCreate(lockPath: string): CheckpointLock | null {
-  let fd: number;
-  try {
-    fd = openSync(lockPath, 'wx', 0o600);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return null;
-    throw new OrchestratorError(`cannot create lock file ${lockPath}: ${code ?? String(error)}`, EXIT.failed);
-  }
   const holder: Holder = { pid: process.pid, hostname: hostname(), started_at: new Date().toISOString(), stage_groups: [] };
   // The lock keeps its file open and rewrites it in place, one write() at offset 0 per change: no
   // temporary file and rename for each step. A later text shorter than an earlier one is padded with
   // spaces (JSON allows them), so nothing of the earlier text is left after it. A process killed
-  // during a write() does not tear it; a reader can meet a torn text only while its holder lives,
-  // and then takes it for a lock being written, which it is.
+  // during a write() does not tear it.
+  let fd = -1;
   let written = 0;
   const write = (): void => {
     const text = `${JSON.stringify(holder)}\n`.padEnd(written, ' ');
     writeSync(fd, text, 0);
     written = text.length;
   };
+  const failed = (error: unknown): never => {
+    throw new OrchestratorError(`cannot create lock file ${lockPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.failed);
+  };
+  // The file appears with its holder's name already in it: written under a temporary name, then
+  // linked into place, which fails if a lock is there, as an exclusive create does. A process
+  // killed in between leaves no empty lock for the next run to wait out, only a temporary file that
+  // the next lock taken here removes. (Created empty and then written, a lock killed in that instant
+  // made the next run wait 5 s.)
+  const temp = join(dirname(lockPath), `.${basename(lockPath)}.${process.pid}.tmp`);
   try {
+    fd = openSync(temp, 'w', 0o600);
     write();
+    pauseAt('lock-written');
+    linkSync(temp, lockPath);
+    pauseAt('lock-linked');
   } catch (error) {
-    closeSync(fd);
-    throw new OrchestratorError(`cannot write lock file ${lockPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.failed);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (fd !== -1) closeSync(fd);
+    removeQuietly(temp);
+    if (code === 'EEXIST') return null;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') failed(error);
+    // A file system without hard links: create the lock exclusively, then write it.
+    fd = -1;
+    written = 0;
+    try {
+      fd = openSync(lockPath, 'wx', 0o600);
+    } catch (createError) {
+      if ((createError as NodeJS.ErrnoException).code === 'EEXIST') return null;
+      failed(createError);
+    }
+    try {
+      write();
+    } catch (writeError) {
+      closeSync(fd);
+      failed(writeError);
+    }
   }
+  removeQuietly(temp);
+  removeStaleTempFiles(lockPath);
   let released = false;
   return {
     async release() {

@@ -16,6 +16,8 @@ let reached = 0;
 
 /** Names of the points, where they are in the code. */
 export type PausePoint =
+  | 'lock-written' // the lock's text written under its temporary name, not yet linked into place
+  | 'lock-linked' // the lock in place, its temporary name not yet removed
   | 'step-start' // the attempt is on disk, its program not yet started
   | 'spawned' // the program started, its process group not yet noted in the lock
   | 'step-end' // the program ended, its record not yet made

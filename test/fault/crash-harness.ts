@@ -96,6 +96,8 @@ const POINTS = [
   'step-start',
   'spawned',
   'step-end',
+  'lock-written',
+  'lock-linked',
 ];
 
 type Moment = { kind: 'pause'; point: string; nth: number } | { kind: 'delay'; ms: number } | { kind: 'none' };
@@ -105,7 +107,8 @@ function pickMoment(random: () => number): Moment {
   if (r < 0.05) return { kind: 'none' };
   if (r < 0.4) return { kind: 'delay', ms: Math.floor(random() * 900) };
   const point = POINTS[Math.floor(random() * POINTS.length)]!;
-  const spread = point.startsWith('step') || point === 'spawned' ? 6 : 16;
+  // The lock is taken once per invocation; a step's points come once per step; writes more often.
+  const spread = point.startsWith('lock') ? 1 : point.startsWith('step') || point === 'spawned' ? 6 : 16;
   return { kind: 'pause', point, nth: 1 + Math.floor(random() * spread) };
 }
 
