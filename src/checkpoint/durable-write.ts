@@ -7,6 +7,7 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pauseAt } from '../fault/pause-point.js';
+import { processExists } from '../run/process-group.js';
 
 let counter = 0;
 
@@ -90,20 +91,11 @@ export function removeStaleTempFiles(path: string): void {
   for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const pid = Number(name.slice(prefix.length).split('.')[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || processExists(pid)) continue;
     try {
       unlinkSync(join(dir, name));
     } catch {
       // gone already
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { pauseAt } from '../fault/pause-point.js';
-import { groupsMarkedWithRun, processStartTicks, terminateGroup } from '../run/process-group.js';
+import { groupsMarkedWithRun, processExists, processStartTicks, terminateGroup } from '../run/process-group.js';
 import { removeStaleTempFiles } from './durable-write.js';
 import type { CheckpointLock } from './store.js';
 
@@ -30,7 +30,7 @@ export async function acquireLockFile(lockPath: string, killGraceMs: number): Pr
     const text = readHolderText(lockPath);
     if (text === null) continue; // released meanwhile
     const holder = parseHolder(text);
-    if (holder && holder.hostname === hostname() && !isAlive(holder.pid)) {
+    if (holder && holder.hostname === hostname() && !processExists(holder.pid)) {
       await endOrphanedStage(holder, killGraceMs);
       removeIfUnchanged(lockPath, text);
       // Left by versions that rewrote the lock through a temporary file.
@@ -196,15 +196,6 @@ function parseHolder(text: string): Holder | null {
     // fall through
   }
   return null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes a dead holder's lock, unless another process replaced it since we read it. */
