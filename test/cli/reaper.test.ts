@@ -40,28 +40,44 @@ function stubbornStep(dir: string): { bin: string; started: string; termed: stri
   return { bin, started, termed };
 }
 
+/** Whatever a failed test left: the orchestrator and its marked processes. */
+function cleanUp(run: ReturnType<typeof startCli>, marker: string): void {
+  run.child.kill('SIGKILL');
+  for (const { pid } of processesMarked(marker)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 describe('an orchestrator killed with SIGKILL', () => {
   it('leaves no step running, with no resume: SIGTERM, then SIGKILL after the kill grace, grandchildren included', async () => {
     const dir = tempDir();
     const marker = `reaper-${process.pid}-${Date.now()}`;
     const { bin, started, termed } = stubbornStep(dir);
     const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '600'], { env: { FAULT_MARKER: marker } });
-    await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
-    const step = Number(readFileSync(started, 'utf8'));
-    const cliPid = run.child.pid!;
-    // The reaper starts once a step has run for 100 ms.
-    await waitFor(() => reapersOf(cliPid).length === 1, 3_000, 'the reaper to start');
+    try {
+      await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
+      const step = Number(readFileSync(started, 'utf8'));
+      const cliPid = run.child.pid!;
+      // The reaper starts once a step has run for 100 ms.
+      await waitFor(() => reapersOf(cliPid).length === 1, 3_000, 'the reaper to start');
 
-    run.child.kill('SIGKILL');
-    await run.done;
-    // SIGTERM at once: the step notes it and carries on, as a hung agent would.
-    await waitFor(() => existsSync(termed), 3_000, 'the step to get SIGTERM');
-    expect(processAlive(step)).toBe(true);
-    // Then SIGKILL once the grace has passed: nothing of the step is left, nor the reaper.
-    await waitFor(() => processesMarked(marker).length === 0, 5_000, 'the step and its grandchild to be gone');
-    expect(processAlive(step)).toBe(false);
-    await waitFor(() => reapersOf(cliPid).length === 0, 3_000, 'the reaper to end');
-    expect(readFileSync(termed, 'utf8')).toBe('TERM\n');
+      run.child.kill('SIGKILL');
+      await run.done;
+      // SIGTERM at once: the step notes it and carries on, as a hung agent would.
+      await waitFor(() => existsSync(termed), 3_000, 'the step to get SIGTERM');
+      expect(processAlive(step)).toBe(true);
+      // Then SIGKILL once the grace has passed: nothing of the step is left, nor the reaper.
+      await waitFor(() => processesMarked(marker).length === 0, 5_000, 'the step and its grandchild to be gone');
+      expect(processAlive(step)).toBe(false);
+      await waitFor(() => reapersOf(cliPid).length === 0, 3_000, 'the reaper to end');
+      expect(readFileSync(termed, 'utf8')).toBe('TERM\n');
+    } finally {
+      cleanUp(run, marker);
+    }
   });
 
   it('with ORCHESTRATOR_REAPER=off, its step lives on (until a later run of the directory recovers the lock)', async () => {
@@ -69,16 +85,18 @@ describe('an orchestrator killed with SIGKILL', () => {
     const marker = `no-reaper-${process.pid}-${Date.now()}`;
     const { bin, started, termed } = stubbornStep(dir);
     const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '200'], { env: { FAULT_MARKER: marker, ORCHESTRATOR_REAPER: 'off' } });
-    await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(reapersOf(run.child.pid!)).toEqual([]);
-    run.child.kill('SIGKILL');
-    await run.done;
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    const orphans = processesMarked(marker);
-    expect(orphans.length).toBeGreaterThanOrEqual(2);
-    expect(existsSync(termed)).toBe(false);
-    for (const { pid } of orphans) process.kill(pid, 'SIGKILL');
+    try {
+      await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(reapersOf(run.child.pid!)).toEqual([]);
+      run.child.kill('SIGKILL');
+      await run.done;
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(processesMarked(marker).length).toBeGreaterThanOrEqual(2);
+      expect(existsSync(termed)).toBe(false);
+    } finally {
+      cleanUp(run, marker);
+    }
   });
 });
 
@@ -87,17 +105,22 @@ describeWithServer('an orchestrator keeping its checkpoint in Redis, killed with
     const dir = tempDir();
     const marker = `reaper-redis-${process.pid}-${Date.now()}`;
     const prefix = `ao-reaper-${randomBytes(4).toString('hex')}:`;
+    const paused = join(dir, 'paused');
     const { bin, started, termed } = stubbornStep(dir);
-    const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '300', '--store', `${REDIS_URL}?prefix=${prefix}`], { env: { FAULT_MARKER: marker } });
+    // Paused right after the spawn, event loop and all: a reaper waiting 100 ms would never start.
+    const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '300', '--store', `${REDIS_URL}?prefix=${prefix}`], {
+      env: { FAULT_MARKER: marker, ORCHESTRATOR_TEST_PAUSE_AT: 'spawned@1', ORCHESTRATOR_TEST_PAUSE_FILE: paused },
+    });
     const admin = new Redis(REDIS_URL);
     try {
-      await waitFor(() => existsSync(started), 10_000, 'the step to start');
-      // At once, well inside the 100 ms a file-store run waits before starting its reaper.
+      await waitFor(() => existsSync(paused) && existsSync(started), 10_000, 'the step to start and the orchestrator to pause');
+      expect(reapersOf(run.child.pid!)).toHaveLength(1);
       run.child.kill('SIGKILL');
       await run.done;
       await waitFor(() => processesMarked(marker).length === 0, 5_000, 'the step and its grandchild to be gone');
       expect(readFileSync(termed, 'utf8')).toBe('TERM\n');
     } finally {
+      cleanUp(run, marker);
       const keys = await admin.keys(`${prefix}*`);
       if (keys.length > 0) await admin.del(...keys);
       await admin.quit();
