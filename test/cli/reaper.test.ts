@@ -129,24 +129,16 @@ describeWithServer('an orchestrator keeping its checkpoint in Redis, killed with
 });
 
 describe('a run that ends normally', () => {
-  it('leaves no reaper behind, and steps that end within 100 ms never start one', async () => {
+  // (That runs of quick steps never start a reaper is a cost, measured by A/B runs of the bench,
+  // not tested here: a loaded machine can stretch a trivial step past 100 ms.)
+  it('leaves no reaper behind', async () => {
     const dir = tempDir();
     const slow = join(dir, 'slow.sh');
-    writeFileSync(slow, '#!/bin/sh\nsleep 0.4\n', { mode: 0o755 });
+    writeFileSync(slow, '#!/bin/sh\nsleep 1\n', { mode: 0o755 });
     const run = startCli([join(dir, 'out'), '--manager-bin', slow, '--executor-bin', '/bin/true']);
     const pid = run.child.pid!;
     await waitFor(() => reapersOf(pid).length === 1, 3_000, 'the reaper to start during the slow step');
     expect((await run.done).exitCode).toBe(0);
     await waitFor(() => reapersOf(pid).length === 0, 2_000, 'the reaper to end with the run');
-
-    const quick = startCli([join(dir, 'quick'), '--manager-bin', '/bin/true', '--executor-bin', '/bin/true']);
-    const quickPid = quick.child.pid!;
-    let seen = false;
-    while (quick.child.exitCode === null && quick.child.signalCode === null) {
-      seen ||= reapersOf(quickPid).length > 0;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    expect((await quick.done).exitCode).toBe(0);
-    expect(seen).toBe(false);
   });
 });
