@@ -13,8 +13,14 @@ export const cliBundleOptions = {
   legalComments: 'none',
   format: 'cjs',
   // Fewer bytes to read, and no comments: the bundle must be ASCII (the bin reads it as latin1).
+  // Short names too: a third less to read and a smaller code cache, a few ms of every start. A
+  // source map beside the bundle (not named in it, so Node never loads it) turns the stack traces
+  // that --debug prints back into the sources' files and lines (src/cli/debug-stack.ts).
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
+  sourcemap: 'external',
+  sourcesContent: false,
   // The bin hands the bundle its own URL as `__bundle_url`: `import.meta.url` then means what it does in ESM.
   define: { 'import.meta.url': '__bundle_url' },
   // The file is CommonJS's module wrapper around the code, a function expression the bin compiles

@@ -9,6 +9,7 @@ import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import { SETTINGS } from '../config/layers.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { CHECKPOINT_FILE } from '../run/orchestrate.js';
+import { sourceMappedStack } from './debug-stack.js';
 import { graphCommand, graphProgram } from './graph-command.js';
 import { COMMAND_FILES } from './commands/index.js';
 import { type CliRequest, parseCommandLine } from './program.js';
@@ -114,7 +115,7 @@ function reportError(error: unknown, debug: boolean): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`${NAME}: internal error: ${message.split('\n')[0]} (run with --debug for the stack trace)\n`);
-  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${sourceMappedStack(error.stack)}\n`);
   return EXIT.failed;
 }
 
