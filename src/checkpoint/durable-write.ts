@@ -76,12 +76,13 @@ function fsyncDirectory(dir: string): void {
 }
 
 /**
- * Removes the temp files a killed writer left beside `path` (`.<name>.<pid>.<n>.tmp` of a pid that
- * no longer runs). Called by the one writer, under its lock.
+ * Removes the temp files a killed writer left beside `path`, and beside each of `others` in the
+ * same directory (`.<name>.<pid>[.<n>].tmp` of a pid that no longer runs), in one read of the
+ * directory. Called by the one writer, under its lock.
  */
-export function removeStaleTempFiles(path: string): void {
+export function removeStaleTempFiles(path: string, ...others: string[]): void {
   const dir = dirname(path);
-  const prefix = `.${basename(path)}.`;
+  const prefixes = [path, ...others].map((file) => `.${basename(file)}.`);
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -89,7 +90,10 @@ export function removeStaleTempFiles(path: string): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    if (!name.endsWith('.tmp')) continue;
+    // The longest prefix that fits: `.x.lock.` before `.x.`.
+    const prefix = prefixes.filter((p) => name.startsWith(p)).sort((a, b) => b.length - a.length)[0];
+    if (prefix === undefined) continue;
     const pid = Number(name.slice(prefix.length).split('.')[0]);
     if (!Number.isInteger(pid) || pid === process.pid || processExists(pid)) continue;
     try {

@@ -53,8 +53,10 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async lock(options: { killGraceMs?: number } = {}): Promise<CheckpointLock> {
-    const lock = await acquireLockFile(`${this.path}.lock`, options.killGraceMs ?? 2_000);
-    removeStaleTempFiles(this.path);
+    const lockPath = `${this.path}.lock`;
+    const lock = await acquireLockFile(lockPath, options.killGraceMs ?? 2_000);
+    // The checkpoint's and the lock's, left by killed processes.
+    removeStaleTempFiles(this.path, lockPath);
     return lock;
   }
 

@@ -10,7 +10,6 @@ import { basename, dirname, join } from 'node:path';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { pauseAt } from '../fault/pause-point.js';
 import { groupsMarkedWithRun, processExists, processStartTicks, terminateGroup } from '../run/process-group.js';
-import { removeStaleTempFiles } from './durable-write.js';
 import type { CheckpointLock } from './store.js';
 
 interface Holder {
@@ -73,7 +72,7 @@ function tryCreate(lockPath: string): CheckpointLock | null {
   // The file appears with its holder's name already in it: written under a temporary name, then
   // linked into place, which fails if a lock is there, as an exclusive create does. A process
   // killed in between leaves no empty lock for the next run to wait out, only a temporary file that
-  // the next lock taken here removes. (Created empty and then written, a lock killed in that instant
+  // the file store removes once it next holds the lock. (Created empty and then written, a lock killed in that instant
   // made the next run wait 5 s.)
   const temp = join(dirname(lockPath), `.${basename(lockPath)}.${process.pid}.tmp`);
   try {
@@ -105,7 +104,6 @@ function tryCreate(lockPath: string): CheckpointLock | null {
     }
   }
   removeQuietly(temp);
-  removeStaleTempFiles(lockPath);
   let released = false;
   return {
     async release() {
@@ -127,10 +125,10 @@ function tryCreate(lockPath: string): CheckpointLock | null {
         // the lock still names its holder and its groups
       }
     },
-    noteProcessGroup(pgid, running) {
+    noteProcessGroup(pgid, running, startTicks) {
       if (released) return;
       holder.stage_groups = holder.stage_groups.filter((group) => group.pgid !== pgid);
-      if (running) holder.stage_groups.push({ pgid, start_ticks: processStartTicks(pgid) });
+      if (running) holder.stage_groups.push({ pgid, start_ticks: startTicks === undefined ? processStartTicks(pgid) : startTicks });
       // Not durable: after a power loss the processes it names are gone anyway.
       // Best effort: failing to note a group must not leave the stage unmanaged.
       try {

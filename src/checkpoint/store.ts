@@ -14,9 +14,10 @@ export interface CheckpointLock {
   release(): Promise<void>;
   /**
    * Records that a step's process group started (`running`) or is gone, so that whoever recovers
-   * this lock after the holder died can end the steps the dead holder left running.
+   * this lock after the holder died can end the steps the dead holder left running. `startTicks`:
+   * when its leader started (process-group.ts), as read once the step started.
    */
-  noteProcessGroup?(pgid: number, running: boolean): void;
+  noteProcessGroup?(pgid: number, running: boolean, startTicks?: string | null): void;
   /**
    * Records which run the holder is running: whoever recovers the lock after the holder died also
    * ends the processes that carry that run's id, even one whose group the holder had no time to note.

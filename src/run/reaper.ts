@@ -19,7 +19,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { monotonicMs } from './clock.js';
-import { processStartTicks } from './process-group.js';
 
 // POSIX sh: `read`, `kill` and `case` are built in; `sleep` takes fractions on Linux, BSD and busybox.
 // (A template literal: `\${` below is the shell's `${`.)
@@ -109,12 +108,13 @@ export interface GroupGuard {
 }
 
 /**
- * A step's process group started: end it if this process dies first. `atOnce`: nothing else would
- * end it (the run's lock does not note groups for recovery), so the reaper starts now.
+ * A step's process group started (its leader at `startTicks`, null where /proc cannot tell): end
+ * it if this process dies first. `atOnce`: nothing else would end it (the run's lock does not note
+ * groups for recovery), so the reaper starts now.
  */
-export function guardGroup(pgid: number, killGraceMs: number, { atOnce = false } = {}): GroupGuard {
+export function guardGroup(pgid: number, startTicks: string | null, killGraceMs: number, { atOnce = false } = {}): GroupGuard {
   if (reaper === null) return { release: () => {} };
-  const key = `${pgid} ${processStartTicks(pgid) ?? '-'}`;
+  const key = `${pgid} ${startTicks ?? '-'}`;
   const line = `+ ${key} ${Math.max(0, Math.round(killGraceMs))}\n`;
   const entry = { line, since: monotonicMs() };
   live.set(key, entry);

@@ -235,7 +235,7 @@ export class RunSession {
         outputDir: this.config.outputDir,
         signal,
         interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
-        onProcessGroup: (pgid, running) => this.options.lock?.noteProcessGroup?.(pgid, running),
+        onProcessGroup: (pgid, running, startTicks) => this.options.lock?.noteProcessGroup?.(pgid, running, startTicks),
         // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
         reaperAtOnce: this.options.lock?.noteProcessGroup === undefined,
       });

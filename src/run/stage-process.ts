@@ -8,7 +8,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { pauseAt } from '../fault/pause-point.js';
 import { monotonicMs } from './clock.js';
-import { terminateGroup } from './process-group.js';
+import { processStartTicks, terminateGroup } from './process-group.js';
 import { guardGroup } from './reaper.js';
 
 export interface StageProcessRequest {
@@ -25,7 +25,7 @@ export interface StageProcessRequest {
   heartbeatMs?: number | undefined;
   heartbeatPath?: string | undefined;
   /** Told the process group id once the program started (true) and once the group is gone (false). */
-  onProcessGroup?: (pgid: number, running: boolean) => void;
+  onProcessGroup?: (pgid: number, running: boolean, startTicks: string | null) => void;
   /** Start the reaper with this step, not after 100 ms: nothing else would end the group after a crash (reaper.ts). */
   reaperAtOnce?: boolean;
 }
@@ -62,9 +62,11 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
       stderr: stderrFd as 3,
     });
     const pgid = child.pid;
-    const guard = pgid === undefined ? null : guardGroup(pgid, request.killGraceMs, { atOnce: request.reaperAtOnce === true });
+    // When the leader started, read once: the reaper and the lock both tell its group by it.
+    const startTicks = pgid === undefined ? null : processStartTicks(pgid);
+    const guard = pgid === undefined ? null : guardGroup(pgid, startTicks, request.killGraceMs, { atOnce: request.reaperAtOnce === true });
     pauseAt('spawned');
-    if (pgid !== undefined) request.onProcessGroup?.(pgid, true);
+    if (pgid !== undefined) request.onProcessGroup?.(pgid, true, startTicks);
     const end = () => {
       if (pgid !== undefined && ending === null) ending = terminateGroup(pgid, request.killGraceMs);
     };
@@ -92,7 +94,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
     // The leader is gone; whatever it left behind in its group goes too.
     end();
     await ending;
-    if (pgid !== undefined) request.onProcessGroup?.(pgid, false);
+    if (pgid !== undefined) request.onProcessGroup?.(pgid, false, startTicks);
     guard?.release();
 
     const spawnError = pgid === undefined || (result.exitCode === undefined && result.signal === undefined)

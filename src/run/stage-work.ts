@@ -23,7 +23,7 @@ export interface StepWorkRequest {
   /** Why the run was stopped, once `signal` is aborted. */
   interruptReason: () => string;
   /** Told the step's process group when it starts (true) and once it is gone (false). */
-  onProcessGroup?: (pgid: number, running: boolean) => void;
+  onProcessGroup?: (pgid: number, running: boolean, startTicks: string | null) => void;
   /** See StageProcessRequest. */
   reaperAtOnce?: boolean;
 }
