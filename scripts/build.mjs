@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
-import { CLI_BUNDLE, cliBundleOptions } from './build-options.mjs';
+import { CLI_BUNDLE, cliBundleOptions, dependencyStartupPlugin } from './build-options.mjs';
 
 const node = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', legalComments: 'none' };
 
@@ -38,6 +38,8 @@ await build({
   splitting: true,
   format: 'esm',
   chunkNames: 'chunks/[name]-[hash]',
+  // The library's users get execa without its read of process.stdin at import too.
+  plugins: [dependencyStartupPlugin],
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });

@@ -7,9 +7,11 @@ import type { InspectionEvent } from 'xstate';
 import * as z from 'zod/mini';
 import { STAGE_WORK_ID, type StageWorkOutput } from '../../machines/orchestration.js';
 import { STAGE_STATUSES, type Stage, isStage, isTerminalState } from '../../machines/stages.js';
+import { once } from '../once.js';
 import { stageSchema, terminalStateSchema } from '../report/schema.js';
 
-export const runEventSchema = z.discriminatedUnion('type', [
+/** The events' schema, for readers of `--json`: built at its first use (a run only writes them). */
+export const runEventSchema = once(() => z.discriminatedUnion('type', [
   z.object({
     type: z.literal('transition'),
     run_id: z.string(),
@@ -42,9 +44,9 @@ export const runEventSchema = z.discriminatedUnion('type', [
     report_path: z.string(),
     timestamp_unix_ms: z.int(),
   }),
-]);
+]));
 
-export type RunEvent = z.infer<typeof runEventSchema>;
+export type RunEvent = z.infer<ReturnType<typeof runEventSchema>>;
 
 const DONE_EVENT = `xstate.done.actor.${STAGE_WORK_ID}`;
 const ERROR_EVENT = `xstate.error.actor.${STAGE_WORK_ID}`;

@@ -17,7 +17,7 @@ describe('--json', () => {
     const events = outcome.stdout
       .split('\n')
       .filter(Boolean)
-      .map((line) => runEventSchema.parse(JSON.parse(line)));
+      .map((line) => runEventSchema().parse(JSON.parse(line)));
     const report = reportOf(dir);
     const transitions = events.filter((e) => e.type === 'transition');
     expect(transitions.map((t) => [t.from_stage, t.to_stage, t.event])).toEqual(
