@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode } from '@jridgewell/sourcemap-codec';
-import { buildSync } from 'esbuild';
+import { build } from 'esbuild';
 import { CLI_BUNDLE, cliBundleOptions } from '../scripts/build-options.mjs';
 
 export interface BundleMap {
@@ -32,8 +32,9 @@ export function packageOfPath(path: string): string {
   return `(project) ${path}`;
 }
 
-export function mapBundle(root: string): BundleMap {
-  const result = buildSync({
+export async function mapBundle(root: string): Promise<BundleMap> {
+  // Asynchronous: the build's options carry a plugin, which esbuild's synchronous API refuses.
+  const result = await build({
     ...cliBundleOptions,
     absWorkingDir: root,
     outfile: join(root, CLI_BUNDLE),

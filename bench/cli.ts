@@ -75,7 +75,7 @@ export interface CliResult {
   cliStageDurations: { planning: number; execution: number };
 }
 
-export function measureCli(root: string, opts: CliOptions): CliResult {
+export async function measureCli(root: string, opts: CliOptions): Promise<CliResult> {
   const cliPath = join(root, 'dist/cli.js');
   const work = mkdtempSync(join(tmpdir(), 'ao-bench-cli-'));
   let seq = 0;
@@ -175,7 +175,7 @@ export function measureCli(root: string, opts: CliOptions): CliResult {
   };
   const durationOf = (stage: string) => report.stage_executions.find((e) => e.stage === stage)?.duration_ms ?? Number.NaN;
 
-  const bundle = mapBundle(root);
+  const bundle = await mapBundle(root);
   if (!bundle.matchesDist) console.error('bench: warning: the rebuilt bundle differs from dist/cli-main.cjs (rebuild first); the profile by package is approximate');
   const { profile, profileTotalMs } = profileCli(work, cliArgs, opts.profileRuns, bundle.packageAt, join(root, 'dist/cli-main.cjs'));
   const dependencyImport = importCosts(root, work);

@@ -61,7 +61,7 @@ log(`node ${process.version}, ${cpus().length} CPUs, load ${loadBefore.map((l) =
 log(`1/3 in-process: ${plan.inProcess.rounds} rounds of {2 programs, 0 programs, bare execa, stage-style execa}...`);
 const inProcess = await measureInProcess(root, plan.inProcess);
 log(`2/3 CLI: ${plan.cli.rounds} rounds of {CLI run, node -e 0}, then breakdown and profile...`);
-const cli = measureCli(root, plan.cli);
+const cli = await measureCli(root, plan.cli);
 log(`3/3 RSS: a stage writing ${plan.rssBytes / 1024 / 1024} MiB to stdout...`);
 const rss = measureRss(root, plan.rssBytes);
 const loadAfter = loadavg();
