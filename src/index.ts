@@ -2,7 +2,7 @@
  * autonomy-orchestrator as a library: run or resume an orchestration, read its report.
  */
 import { checkpointSchemas } from './checkpoint/schema.js';
-import { reportSchemas } from './report/schema.js';
+import { executionRecordSchema, reportSchemas } from './report/schema.js';
 
 export { runOrchestration, CHECKPOINT_FILE, type RunOptions, type RunResult } from './run/orchestrate.js';
 export { orchestrationMachine, STAGE_WORK_ID, STAGE_WORK_SRC } from '../machines/orchestration.js';
@@ -12,9 +12,10 @@ export { orchestrationConfigSchema, type OrchestrationConfig, type Orchestration
 export { planSchema, stepSchema, type Plan, type PlanInput, type Step } from './plan/schema.js';
 export { loadPlanFile, validatePlan } from './plan/load.js';
 export { approveRun, type ApproveRequest } from './checkpoint/approve.js';
-export { reportSchemas, stageExecutionSchema, type RunReport, type StageExecution, type Transition } from './report/schema.js';
+export { reportSchemas, executionRecordSchema, type RunReport, type StageExecution, type Transition } from './report/schema.js';
 /** Built for the library's users, as the checkpoint's below. */
 export const { runReportSchema, transitionSchema } = reportSchemas();
+export const stageExecutionSchema = executionRecordSchema();
 export { REPORT_FILE, readReport } from './report/report-file.js';
 export { checkpointSchemas, type Checkpoint, type CheckpointV3, type CheckpointV2 } from './checkpoint/schema.js';
 /** The CLI builds the checkpoint's schemas only when it reads one; the library's users get them built. */

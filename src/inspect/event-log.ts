@@ -8,17 +8,21 @@ import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs
 import { join } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import * as z from 'zod/mini';
+import { once } from '../once.js';
 import { type InspectionMessage, type MessageTap, createMessageTap, inspectionMessageSchema } from './messages.js';
 
 export const EVENT_LOG_FILE = 'orchestrator_events.jsonl';
 
-export const eventLogEntrySchema = z.object({
-  seq: z.int().check(z.gte(0)),
-  timestamp_unix_ms: z.int(),
-  message: inspectionMessageSchema,
-});
+/** Built at its first use, by a reader of the log (a run only writes it). */
+export const eventLogEntrySchema = once(() =>
+  z.object({
+    seq: z.int().check(z.gte(0)),
+    timestamp_unix_ms: z.int(),
+    message: inspectionMessageSchema(),
+  }),
+);
 
-export type EventLogEntry = z.infer<typeof eventLogEntrySchema>;
+export type EventLogEntry = z.infer<ReturnType<typeof eventLogEntrySchema>>;
 
 export function eventLogPathIn(outputDir: string): string {
   return join(outputDir, EVENT_LOG_FILE);
@@ -86,7 +90,7 @@ export function readEventLog(path: string): EventLogEntry[] {
   return text.split('\n').flatMap((line) => {
     if (line.trim() === '') return [];
     try {
-      const parsed = eventLogEntrySchema.safeParse(JSON.parse(line));
+      const parsed = eventLogEntrySchema().safeParse(JSON.parse(line));
       return parsed.success ? [parsed.data] : [];
     } catch {
       return [];

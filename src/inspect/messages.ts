@@ -12,15 +12,19 @@
 import safeStableStringify from 'safe-stable-stringify';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import * as z from 'zod/mini';
+import { once } from '../once.js';
 
-export const inspectionMessageSchema = z.looseObject({
-  type: z.enum(['@xstate.actor', '@xstate.event', '@xstate.snapshot']),
-  sessionId: z.string(),
-  rootId: z.optional(z.string()),
-  createdAt: z.optional(z.string()),
-});
+/** Built at its first use: a run writes messages, only readers of an event log check them. */
+export const inspectionMessageSchema = once(() =>
+  z.looseObject({
+    type: z.enum(['@xstate.actor', '@xstate.event', '@xstate.snapshot']),
+    sessionId: z.string(),
+    rootId: z.optional(z.string()),
+    createdAt: z.optional(z.string()),
+  }),
+);
 
-export type InspectionMessage = z.infer<typeof inspectionMessageSchema>;
+export type InspectionMessage = z.infer<ReturnType<typeof inspectionMessageSchema>>;
 
 export interface MessageTap {
   /** Hand this to runOrchestration's `inspect` option. */

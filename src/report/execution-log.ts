@@ -16,7 +16,7 @@ import { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
 import { RedisCheckpointStore } from '../checkpoint/redis-store.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
 import { checkRunId } from '../checkpoint/store-errors.js';
-import { type StageExecution, stageExecutionSchema } from './schema.js';
+import { type StageExecution, executionRecordSchema } from './schema.js';
 
 export const EXECUTIONS_FILE = 'orchestrator_executions.jsonl';
 
@@ -125,7 +125,7 @@ function parsedLine(runId: string, line: string): LoggedExecution[] {
 }
 
 function parsed(runId: string, worker: string | null, record: unknown): LoggedExecution[] {
-  const result = stageExecutionSchema.safeParse(record);
+  const result = executionRecordSchema().safeParse(record);
   return result.success ? [{ runId, worker, record: result.data }] : [];
 }
 

@@ -12,9 +12,12 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { type StageExecution, stageExecutionSchema } from './schema.js';
+import { type StageExecution, executionRecordSchema } from './schema.js';
 
 export const RECORDS_FILE = 'orchestrator_run_report.executions.jsonl';
+
+/** Up to this many bytes of this invocation's lines are also kept in memory (see `current`). */
+const KEEP_BYTES = 64 * 1024;
 
 export function recordsPathIn(outputDir: string): string {
   return join(outputDir, RECORDS_FILE);
@@ -25,6 +28,9 @@ export class RecordsLog {
   /** Where this invocation's records begin: the ones before are earlier invocations'. */
   readonly startOffset: number;
   private size: number;
+  /** This invocation's lines while they are few; null once they outgrew KEEP_BYTES. */
+  private kept: string[] | null = [];
+  private keptBytes = 0;
 
   /**
    * `fresh`: a new run starts the file over; a resumed one appends to it. `seed`: records of earlier
@@ -41,8 +47,13 @@ export class RecordsLog {
     this.startOffset = this.size;
   }
 
-  /** This invocation's records so far, read back from the file. */
-  current(): Generator<StageExecution> {
+  /**
+   * This invocation's records so far: as this process wrote them while they are few (a short run's
+   * report then needs no read of the file and no check of what it just wrote), else read back from
+   * the file, a chunk at a time.
+   */
+  current(): Iterable<StageExecution> {
+    if (this.kept !== null) return this.kept.map((line) => (JSON.parse(line) as { record: StageExecution }).record);
     return recordsBetween(this.path, this.runId, this.startOffset, this.size);
   }
 
@@ -53,7 +64,12 @@ export class RecordsLog {
 
   append(record: StageExecution): void {
     if (this.fd === null) return;
-    this.size += writeSync(this.fd, `${JSON.stringify({ run_id: this.runId, record })}\n`);
+    const line = JSON.stringify({ run_id: this.runId, record });
+    this.size += writeSync(this.fd, `${line}\n`);
+    if (this.kept === null) return;
+    this.keptBytes += line.length;
+    if (this.keptBytes > KEEP_BYTES) this.kept = null;
+    else this.kept.push(line);
   }
 
   close(): void {
@@ -108,7 +124,7 @@ function parsedLine(line: string, runId: string): StageExecution[] {
   try {
     const entry = JSON.parse(line) as { run_id?: unknown; record?: unknown };
     if (entry.run_id !== runId) return [];
-    const parsed = stageExecutionSchema.safeParse(entry.record);
+    const parsed = executionRecordSchema().safeParse(entry.record);
     return parsed.success ? [parsed.data] : [];
   } catch {
     return [];

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileDurably } from '../checkpoint/durable-write.js';
 import { loggedRecords, recordsPathIn } from './records-log.js';
-import { type RunReport, type StageExecution, reportSchemas, stageExecutionSchema } from './schema.js';
+import { type RunReport, type StageExecution, executionRecordSchema, reportSchemas } from './schema.js';
 
 export const REPORT_FILE = 'orchestrator_run_report.json';
 /** V0 names the product this way; readers of V0 reports may match on it. */
@@ -114,7 +114,7 @@ export function earlierExecutions(path: string, runId: string): StageExecution[]
   if (data.run_id !== runId) return [];
   const records = [...asArray(data.earlier_stage_executions), ...asArray(data.stage_executions)];
   return records.flatMap((record) => {
-    const parsed = stageExecutionSchema.safeParse(withDefaults(record));
+    const parsed = executionRecordSchema().safeParse(withDefaults(record));
     return parsed.success ? [parsed.data] : [];
   });
 }

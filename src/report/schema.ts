@@ -11,7 +11,11 @@ export const stageSchema = z.enum(STAGES);
 export const terminalStateSchema = z.enum(TERMINAL_STATES);
 export const stageStatusSchema = z.enum(STAGE_STATUSES);
 
-export const stageExecutionSchema = z.object({
+/**
+ * One stage execution record (the report's `stage_executions`), built at its first use: a run
+ * writes records, and reads them back only when it resumes or its records are many (records-log.ts).
+ */
+export const executionRecordSchema = once(() => z.object({
   stage: stageSchema,
   idempotency_key: z.nullable(z.string()),
   command: z.string(),
@@ -37,7 +41,7 @@ export const stageExecutionSchema = z.object({
   interrupted: z.boolean(),
   /** What the step reported in $ORCHESTRATOR_COST_FILE. */
   cost: z._default(z.number(), 0),
-});
+}));
 
 /**
  * The report's own schemas, built at their first use: a run writes its report but reads one only
@@ -98,10 +102,10 @@ export const reportSchemas = once(() => {
     current_stage: z.nullable(stageSchema),
     terminal_state: z.nullable(terminalStateSchema),
     transitions: z.array(transitionSchema),
-    stage_executions: z.array(stageExecutionSchema),
+    stage_executions: z.array(executionRecordSchema()),
     // additions
     /** Executions of earlier invocations of this run (before a crash, stop or failure). */
-    earlier_stage_executions: z.array(stageExecutionSchema),
+    earlier_stage_executions: z.array(executionRecordSchema()),
     resumed_from: z.nullable(z.enum(['snapshot', 'v0_checkpoint', 'blocked_checkpoint', 'done_checkpoint'])),
     /** `running` while the run goes on; the report is rewritten as it moves. */
     status: z.enum(['running', 'finished', 'interrupted']),
@@ -125,7 +129,7 @@ export const reportSchemas = once(() => {
 type Schemas = ReturnType<typeof reportSchemas>;
 
 export type Transition = z.infer<Schemas['transitionSchema']>;
-export type StageExecution = z.infer<typeof stageExecutionSchema>;
+export type StageExecution = z.infer<ReturnType<typeof executionRecordSchema>>;
 export type RunReport = z.infer<Schemas['runReportSchema']>;
 export type Notification = z.infer<Schemas['notificationSchema']>;
 export type Approval = z.infer<Schemas['approvalSchema']>;

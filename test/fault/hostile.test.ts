@@ -4,7 +4,7 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stageExecutionSchema } from '../../src/report/schema.js';
+import { executionRecordSchema } from '../../src/report/schema.js';
 import { ROOT, runCli, tempDir } from '../support/cli.js';
 import { processesMarked } from './crash-harness.js';
 
@@ -64,7 +64,7 @@ describe('hostile programs', () => {
     const records = report.stage_executions.filter((e: any) => e.step === hostile.name);
     expect(records).toHaveLength(1);
     const record = records[0];
-    expect(stageExecutionSchema.safeParse(record).success).toBe(true);
+    expect(executionRecordSchema().safeParse(record).success).toBe(true);
     expect(record.status).toBe(hostile.status);
     if (hostile.error) expect(record.error).toMatch(hostile.error);
     else expect(record.error).toBeNull();
