@@ -16,8 +16,8 @@ import { type StageExecution, executionRecordSchema } from './schema.js';
 
 export const RECORDS_FILE = 'orchestrator_run_report.executions.jsonl';
 
-/** Up to this many bytes of this invocation's lines are also kept in memory (see `current`). */
-const KEEP_BYTES = 64 * 1024;
+/** Up to this many characters of this invocation's lines (JSON, mostly ASCII) are also kept in memory (see `current`). */
+const KEEP_CHARS = 64 * 1024;
 
 export function recordsPathIn(outputDir: string): string {
   return join(outputDir, RECORDS_FILE);
@@ -28,9 +28,9 @@ export class RecordsLog {
   /** Where this invocation's records begin: the ones before are earlier invocations'. */
   readonly startOffset: number;
   private size: number;
-  /** This invocation's lines while they are few; null once they outgrew KEEP_BYTES. */
+  /** This invocation's lines while they are few; null once they outgrew KEEP_CHARS. */
   private kept: string[] | null = [];
-  private keptBytes = 0;
+  private keptChars = 0;
 
   /**
    * `fresh`: a new run starts the file over; a resumed one appends to it. `seed`: records of earlier
@@ -67,8 +67,8 @@ export class RecordsLog {
     const line = JSON.stringify({ run_id: this.runId, record });
     this.size += writeSync(this.fd, `${line}\n`);
     if (this.kept === null) return;
-    this.keptBytes += line.length;
-    if (this.keptBytes > KEEP_BYTES) this.kept = null;
+    this.keptChars += line.length;
+    if (this.keptChars > KEEP_CHARS) this.kept = null;
     else this.kept.push(line);
   }
 
