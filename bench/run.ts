@@ -75,7 +75,8 @@ const rssCheckMiB = rss.timeMaxRssKib === null ? null : rss.timeMaxRssKib / 1024
 const rssWorstMiB = Math.max(rssMiB, rssCheckMiB ?? 0);
 const verdicts = {
   overhead: verdict(inProcess.overheadPerInvocation.value, TARGET.overheadMs, FAR.overheadMs),
-  strict: verdict(inProcess.strictPerInvocation.value, TARGET.overheadMs, FAR.overheadMs),
+  // The stricter reading is printed for honesty, not a target of the core issue: it never fails a smoke.
+  strict: verdict(inProcess.strictPerInvocation.value, TARGET.overheadMs, Number.POSITIVE_INFINITY),
   ratio: verdict(cli.ratio.value, TARGET.ratio, FAR.ratio),
   ...(cli.withoutExtraCaCerts ? { ratioWithoutExtraCaCerts: verdict(cli.withoutExtraCaCerts.ratio.value, TARGET.ratio, Number.POSITIVE_INFINITY) } : {}),
   rss: verdict(rssWorstMiB, TARGET.rssMiB, FAR.rssMiB),
