@@ -65,6 +65,7 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
       timestamp_unix_ms: Date.now(),
     });
   }
+  if (eventLog.failure) say(`warning: ${eventLog.failure}; the run went on without its event log`);
   result(`Run report: ${outcome.reportPath}`);
   result(`Terminal state: ${outcome.terminalState ?? 'none'}`);
   const { report } = outcome;

@@ -33,6 +33,8 @@ export class EventLogWriter {
   private readonly tap: MessageTap;
   private seq = 0;
   private closed = false;
+  /** Why the log stopped being written (a full disk): the run goes on without it. */
+  failure: string | null = null;
 
   /**
    * `append` keeps the entries of earlier invocations (a resumed run); otherwise a new log starts.
@@ -58,13 +60,25 @@ export class EventLogWriter {
     if (this.closed) return;
     this.closed = true;
     if (this.fd === null) return;
-    fsyncSync(this.fd);
+    try {
+      fsyncSync(this.fd);
+    } catch (error) {
+      this.failure ??= `cannot write ${this.path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
+    }
     closeSync(this.fd);
   }
 
   /** The messages of one turn of the run, in one write. */
   private write(messages: InspectionMessage[]): void {
-    if (this.closed) return;
+    if (this.closed || this.failure !== null) return;
+    try {
+      this.writeLines(messages);
+    } catch (error) {
+      this.failure = `cannot write ${this.path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
+    }
+  }
+
+  private writeLines(messages: InspectionMessage[]): void {
     if (this.fd === null) {
       this.seq = this.append ? readEventLog(this.path).length : 0;
       this.fd = openSync(this.path, this.append ? 'a' : 'w');

@@ -262,7 +262,13 @@ export class RunSession {
   }
 
   private addExecution(record: StageExecution): void {
-    this.records.append(record);
+    try {
+      this.records.append(record);
+    } catch (error) {
+      // A record that could not be kept (a full disk): the run stops before any checkpoint says its step is done.
+      this.fail(`cannot write ${this.records.path}`, error);
+      return;
+    }
     this.reportWriter.request();
   }
 
@@ -339,7 +345,8 @@ export class RunSession {
 
   private fail(what: string, error: unknown): void {
     const code = (error as NodeJS.ErrnoException)?.code;
-    this.fatal ??= new OrchestratorError(`${what}: ${code ?? (error as Error)?.message ?? String(error)}`, EXIT.failed);
+    const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ' (no space left on the device); the last checkpoint is kept: free some space, then run again with --resume' : '';
+    this.fatal ??= new OrchestratorError(`${what}: ${code ?? (error as Error)?.message ?? String(error)}${hint}`, EXIT.failed);
     this.interrupt('an error');
   }
 
@@ -369,7 +376,11 @@ export class RunSession {
     this.reportWriter.request();
     await this.checkpointWriter.close();
     await this.reportWriter.close();
-    this.records.close();
+    try {
+      this.records.close();
+    } catch (error) {
+      this.fail(`cannot write ${this.records.path}`, error);
+    }
     // The records as objects only for whoever reads them (notifications, a store's execution log):
     // a plain run of 10,000 steps does not build them all at its end.
     const records = this.records;
