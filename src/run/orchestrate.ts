@@ -2,7 +2,7 @@
  * Runs or resumes one orchestration: the library's entry point, and all the CLI calls.
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import type { RunCheckpointStore } from '../checkpoint/store.js';
@@ -37,7 +37,9 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     throw new OrchestratorError(`invalid configuration: ${field}: ${issue?.message ?? 'invalid'}`, EXIT.usage);
   }
   const config = parsed.data;
-  prepareOutputDir(config.outputDir);
+  // A checkpoint elsewhere gets its folders made as the output directory does (first: a bad path leaves no empty output_dir).
+  if (!options.store && config.checkpointPath) prepareDir(dirname(config.checkpointPath), `--checkpoint-path ${config.checkpointPath}: its folder`);
+  prepareDir(config.outputDir, 'output_dir');
   const store = options.store ?? new FileCheckpointStore(config.checkpointPath ?? join(config.outputDir, CHECKPOINT_FILE));
   const reportPath = reportPathIn(config.outputDir);
   const lock = await store.lock({ killGraceMs: config.killGraceMs });
@@ -82,14 +84,14 @@ async function notified(hooks: NotifyHook[], result: RunResult): Promise<RunResu
   return result;
 }
 
-function prepareOutputDir(dir: string): void {
+function prepareDir(dir: string, what: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new OrchestratorError(`cannot use output_dir ${dir}: ${code ?? String(error)}`, EXIT.usage);
+    throw new OrchestratorError(`cannot use ${what} ${dir}: ${code ?? String(error)}`, EXIT.usage);
   }
   if (!statSync(dir).isDirectory()) {
-    throw new OrchestratorError(`cannot use output_dir ${dir}: it is not a directory`, EXIT.usage);
+    throw new OrchestratorError(`cannot use ${what} ${dir}: it is not a directory`, EXIT.usage);
   }
 }

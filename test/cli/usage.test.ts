@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STAGE, reportOf, runCli, sideEffects, tempDir } from '../support/cli.js';
@@ -74,5 +74,26 @@ describe("V0's defaults", () => {
     expect(reportOf(dir).stage_executions).toEqual([]);
     expect(sideEffects(effects)).toEqual(['planning 1', 'execution 1']);
     expect(existsSync(join(dir, CHECKPOINT))).toBe(false);
+  });
+
+  it('--checkpoint-path into folders that do not exist yet creates them, as output_dir is created', async () => {
+    const dir = join(tempDir(), 'out');
+    const checkpoint = join(tempDir(), 'not', 'yet', 'run.checkpoint.json');
+    const result = await runCli([dir, '--checkpoint-path', checkpoint, ...manager('ok')]);
+    expect(result.stderr).not.toContain('autonomy-orchestrator:');
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(readFileSync(checkpoint, 'utf8')).terminal_state).toBe('done');
+    expect(existsSync(`${checkpoint}.lock`)).toBe(false);
+  });
+
+  it('--checkpoint-path under a file: exit 2, one line naming the flag, nothing written', async () => {
+    const dir = join(tempDir(), 'out');
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    const result = await runCli([dir, '--checkpoint-path', join(file, 'run.checkpoint.json'), ...manager('ok')]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain(`--checkpoint-path ${join(file, 'run.checkpoint.json')}`);
+    expect(existsSync(dir)).toBe(false);
   });
 });
