@@ -3,7 +3,7 @@
  * execution record. Also reads the cost the step reported.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Stage, StageStatus } from '../../machines/stages.js';
 import { stageTitle } from '../../machines/stages.js';
 import type { Step } from '../plan/schema.js';
@@ -39,8 +39,9 @@ export async function runStepWork(request: StepWorkRequest): Promise<StageExecut
   const base = `${stage}.${step.id}.attempt-${attempt}`;
   const stdoutLog = join(request.outputDir, 'logs', `${base}.stdout.log`);
   const stderrLog = join(request.outputDir, 'logs', `${base}.stderr.log`);
-  const costFile = join(request.outputDir, 'steps', `${base}.cost.json`);
-  const heartbeatFile = join(request.outputDir, 'steps', `${base}.heartbeat`);
+  // Absolute: a step with its own cwd must find them too.
+  const costFile = resolve(request.outputDir, 'steps', `${base}.cost.json`);
+  const heartbeatFile = resolve(request.outputDir, 'steps', `${base}.heartbeat`);
   const env: Record<string, string> = {
     ...step.env,
     ORCHESTRATOR_RUN_ID: request.runId,

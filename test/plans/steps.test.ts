@@ -200,6 +200,19 @@ describe('the watchdog', () => {
     expect(record.duration_ms).toBeGreaterThanOrEqual(2500);
   });
 
+  it('hands a step with its own cwd absolute heartbeat and cost files, also when output_dir is relative', async () => {
+    const dir = tempDir();
+    const trace = join(dir, 'trace.jsonl');
+    const elsewhere = tempDir();
+    const step = fixtureStep('beating', trace, { sleep: 1500, beat: 50, cost: 3 }, { heartbeatMs: 1000, cwd: elsewhere });
+    const planPath = writePlan(dir, { stages: { execution: [step] } });
+    const result = await runCli(['out', '--plan', planPath], { cwd: dir });
+    expect(result.exitCode).toBe(0);
+    const report = reportOf(join(dir, 'out'));
+    expect(recordsOf(report, 'beating')[0]).toMatchObject({ status: 'success', cost: 3 });
+    expect(report.cost.spent).toBe(3);
+  });
+
   it('lets a step live that keeps printing', async () => {
     const { result, report } = await runPlan((trace: string) => ({
       stages: { execution: [fixtureStep('chatty', trace, { sleep: 2500, print: 50 }, { heartbeatMs: 1000 })] },
