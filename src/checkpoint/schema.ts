@@ -74,8 +74,27 @@ export const checkpointSchemas = once(() => {
    * the steps under way, and `attempts` counts only steps not done yet (a done step's attempt is in
    * its execution record).
    */
+  /**
+   * What the run runs and which machine runs it, so that `--resume` alone continues a plan run and a
+   * resume with other programs, or under an incompatible machine, is refused (run/run-identity.ts).
+   * Absent from checkpoints written before it: those resume unchecked.
+   */
+  const runIdentitySchema = z.object({
+    /** ORCHESTRATION_MACHINE_VERSION of the machine that wrote the snapshot. */
+    machine_version: z.int().check(z.gte(1)),
+    /** `plan`: from a plan file; `flags`: from V0's program flags (--manager-bin, --executor-bin), or none. */
+    program_source: z.enum(['plan', 'flags']),
+    /** The plan file's absolute path; null for flags. */
+    plan_path: z.nullable(z.string()),
+    /** sha256 of what the stages run: each step's id, program, args, cwd, needs, artifacts, idempotency key and env keys (never values). */
+    program_sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+    /** sha256 of the step ids of each stage alone: a flags run may be resumed with other args (as in V0), never with other steps. */
+    steps_sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  });
+
   const checkpointV3Schema = z.object({
     ...v2Fields,
+    run_identity: z.optional(runIdentitySchema),
     schema_version: z.literal(3),
     /** How many times each step not done yet has been started: `<stage>/<step id>`. */
     attempts: z.record(z.string(), z.int().check(z.gte(0))),
@@ -85,7 +104,7 @@ export const checkpointSchemas = once(() => {
 
   const checkpointSchema = z.union([checkpointV3Schema, checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);
 
-  return { v0CheckpointSchema, persistedSnapshotSchema, checkpointV1Schema, checkpointV2Schema, checkpointV3Schema, checkpointSchema };
+  return { v0CheckpointSchema, runIdentitySchema, persistedSnapshotSchema, checkpointV1Schema, checkpointV2Schema, checkpointV3Schema, checkpointSchema };
 });
 
 type Schemas = ReturnType<typeof checkpointSchemas>;
@@ -94,6 +113,7 @@ export type V0Checkpoint = z.infer<Schemas['v0CheckpointSchema']>;
 export type CheckpointV1 = z.infer<Schemas['checkpointV1Schema']>;
 export type CheckpointV2 = z.infer<Schemas['checkpointV2Schema']>;
 export type CheckpointV3 = z.infer<Schemas['checkpointV3Schema']>;
+export type RunIdentity = z.infer<Schemas['runIdentitySchema']>;
 /** What the runner works with: the current version, or a V0 checkpoint. */
 export type Checkpoint = CheckpointV3 | V0Checkpoint;
 export type { Approval } from '../report/schema.js';

@@ -2,6 +2,7 @@
  * The run command (V0's command line): run (or resume) an orchestration, showing it as the flags
  * ask: progress in the terminal or as JSON Lines, the event log beside the report, the inspector.
  */
+import { resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { EventLogWriter, eventLogPathIn } from '../inspect/event-log.js';
 import { RunEventTracker } from '../inspect/run-events.js';
@@ -15,7 +16,7 @@ export const NAME = 'autonomy-orchestrator';
 
 export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<number> {
   const { view } = cli;
-  const config = cli.planPath ? { ...cli.config, plan: await loadPlanFile(cli.planPath) } : cli.config;
+  const config = cli.planPath ? { ...cli.config, plan: await loadPlanFile(cli.planPath), planPath: resolve(cli.planPath) } : cli.config;
   if (config.plan && isLongRun(config.plan)) keepMemorySmall();
   const outputDir = config.outputDir ?? './out';
   const say = (line: string) => process.stderr.write(`${NAME}: ${line}\n`);

@@ -24,6 +24,8 @@ export const orchestrationConfigSchema = z.strictObject({
   costBudget: z.optional(z.number().check(z.gte(0))),
   /** The run's wall-clock budget; overrides the plan's `maxWallMs`. */
   maxWallMs: z.optional(z.int().check(z.gte(1), z.lte(MAX_TIMER_MS))),
+  /** The plan file `plan` was read from (absolute): recorded in the checkpoint, so that `--resume` alone reads it again. */
+  planPath: z.optional(z.string().check(z.minLength(1))),
   plan: z._default(planSchema, () => ({ version: 1 as const, requireApproval: [], notify: [], stages: {} })),
 });
 

@@ -12,6 +12,7 @@ import { notify, summaryOf } from '../notify/notify.js';
 import type { NotifyHook } from '../plan/schema.js';
 import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
 import { type RunResult, RunSession, newReport } from './run-session.js';
+import { configForResume } from './run-identity.js';
 import { planStart } from './start-plan.js';
 
 export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
@@ -36,7 +37,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     const field = issue?.path.join('.') || '(config)';
     throw new OrchestratorError(`invalid configuration: ${field}: ${issue?.message ?? 'invalid'}`, EXIT.usage);
   }
-  const config = parsed.data;
+  let config = parsed.data;
   // A checkpoint elsewhere gets its folders made as the output directory does (first: a bad path leaves no empty output_dir).
   if (!options.store && config.checkpointPath) prepareDir(dirname(config.checkpointPath), `--checkpoint-path ${config.checkpointPath}: its folder`);
   prepareDir(config.outputDir, 'output_dir');
@@ -69,6 +70,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
         exitCode: EXIT.done,
       };
     }
+    if (plan.mode !== 'fresh') config = await configForResume(config, plan.identity, store.location);
     const result = await new RunSession(config, store, plan, reportPath, { ...options, lock }).run();
     return await notified(config.plan.notify, result);
   } finally {

@@ -8,7 +8,7 @@ import { type Actor, type InspectionEvent, type Snapshot, createActor } from 'xs
 import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
-import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV3 } from '../checkpoint/schema.js';
+import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV3, type RunIdentity } from '../checkpoint/schema.js';
 import type { CheckpointLock, RunCheckpointStore } from '../checkpoint/store.js';
 import type { OrchestrationConfig } from '../config/schema.js';
 import { EXIT, OrchestratorError, exitCodeFor } from '../exit-codes.js';
@@ -21,6 +21,7 @@ import { TransitionRecorder } from '../report/transition-recorder.js';
 import { VERSION } from '../version.js';
 import { removeStaleTempFiles } from '../checkpoint/durable-write.js';
 import { CoalescedWriter } from './coalesced-writer.js';
+import { runIdentityOf } from './run-identity.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
@@ -76,6 +77,7 @@ export class RunSession {
   private wallTimer: NodeJS.Timeout | null = null;
   private lastCheckpointKey = '';
   private finish: () => void = () => {};
+  private readonly identity: RunIdentity;
 
   constructor(
     private readonly config: OrchestrationConfig,
@@ -84,6 +86,7 @@ export class RunSession {
     private readonly reportPath: string,
     private readonly options: SessionOptions,
   ) {
+    this.identity = runIdentityOf(config);
     this.attempts = { ...plan.attempts };
     this.attemptsStarted = plan.attemptsStarted;
     this.approvals = [...plan.approvals];
@@ -425,6 +428,7 @@ export class RunSession {
       approvals: [...this.approvals],
       halt,
       started_at_unix_ms: this.plan.startedAtMs,
+      run_identity: this.identity,
     };
     // Several machine steps can leave the same progress; writing it again buys nothing.
     const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });

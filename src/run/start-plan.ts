@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { STAGE_WORK_ID, STAGE_WORK_SRC } from '../../machines/orchestration.js';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { type Approval, type CheckpointV3, isVersioned } from '../checkpoint/schema.js';
+import { type Approval, type CheckpointV3, type RunIdentity, isVersioned } from '../checkpoint/schema.js';
 import type { RunCheckpointStore } from '../checkpoint/store.js';
 import type { Transition } from '../report/schema.js';
 
@@ -17,6 +17,8 @@ interface Carried {
   attemptsStarted: number;
   approvals: Approval[];
   startedAtMs: number;
+  /** The checkpoint's `run_identity`: null for a fresh run and for checkpoints written before it. */
+  identity: RunIdentity | null;
 }
 
 export type StartPlan =
@@ -31,13 +33,13 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, fres
   // Loading also on a fresh run: a checkpoint that does not parse is never overwritten.
   const checkpoint = await store.load();
   if (!resume) {
-    return { mode: 'fresh', runId: freshRunId ?? newRunId(), completedStages: [], attempts: {}, attemptsStarted: 0, approvals: [], startedAtMs: Date.now(), resumedFrom: null };
+    return { mode: 'fresh', runId: freshRunId ?? newRunId(), completedStages: [], attempts: {}, attemptsStarted: 0, approvals: [], startedAtMs: Date.now(), identity: null, resumedFrom: null };
   }
   if (checkpoint === null) {
     throw new OrchestratorError(`cannot resume: no checkpoint at ${store.location}`, EXIT.failed);
   }
   if (!isVersioned(checkpoint)) {
-    const carried = { runId: checkpoint.run_id, attempts: {}, attemptsStarted: 0, approvals: [], startedAtMs: Date.now() };
+    const carried = { runId: checkpoint.run_id, attempts: {}, attemptsStarted: 0, approvals: [], startedAtMs: Date.now(), identity: null };
     if (checkpoint.terminal_state === 'done') {
       return { mode: 'done', runId: checkpoint.run_id, transitions: [], approvals: [], resumedFrom: 'done_checkpoint' };
     }
@@ -49,6 +51,7 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, fres
     attemptsStarted: checkpoint.attempts_started,
     approvals: checkpoint.approvals,
     startedAtMs: checkpoint.started_at_unix_ms,
+    identity: checkpoint.run_identity ?? null,
   };
   if (checkpoint.terminal_state === 'done') {
     return { mode: 'done', runId: checkpoint.run_id, transitions: checkpoint.transitions, approvals: checkpoint.approvals, resumedFrom: 'done_checkpoint' };
