@@ -57,6 +57,7 @@ interface SettingFlags {
 
 interface RunFlags extends SettingFlags {
   resume: boolean;
+  resumeOrStart: boolean;
   simulateBlocked: boolean;
   managerBin?: string;
   managerArg: string[];
@@ -108,6 +109,7 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
       .command('run [output_dir]')
       .description('run (or --resume) an orchestration; the command name may be left out, as in V0')
       .option('--resume', 'continue the run recorded in the checkpoint; completed steps are not run again', false)
+      .option('--resume-or-start', 'resume the run in the checkpoint if there is one, else start a new run (for a supervisor that restarts after a crash)', false)
       .option('--simulate-blocked', 'stop after validation with terminal state blocked (closure never entered)', false),
   )
     .option('--manager-bin <bin>', 'program run in the planning stage')
@@ -265,7 +267,8 @@ function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest 
     config: {
       outputDir: value<string>('outputDir') ?? './out',
       ...optional('checkpointPath'),
-      resume: flags.resume,
+      resume: flags.resume || flags.resumeOrStart,
+      ...(flags.resumeOrStart ? { resumeOrStart: true } : {}),
       simulateBlocked: flags.simulateBlocked,
       ...optional('timeoutMs'),
       ...optional('killGraceMs'),

@@ -44,7 +44,8 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
   const store = cli.store ? (await import('./run-store.js')).openRunStore(cli.store.address, cli.store.runId, outputDir) : null;
   let outcome: RunResult;
   try {
-    outcome = await runOrchestration(config, { signal, inspect, ...(store ? { store: store.checkpoints, runId: store.runId } : {}) });
+    const warn = (message: string) => say(`warning: ${message}`);
+    outcome = await runOrchestration(config, { signal, inspect, warn, ...(store ? { store: store.checkpoints, runId: store.runId } : {}) });
     await store?.record(outcome.report.stage_executions);
   } finally {
     await store?.close();

@@ -13,6 +13,8 @@ export const orchestrationConfigSchema = z.strictObject({
   outputDir: z._default(z.string().check(z.minLength(1)), './out'),
   checkpointPath: z.optional(z.string().check(z.minLength(1))),
   resume: z._default(z.boolean(), false),
+  /** With `resume`: no checkpoint starts a new run instead of failing. */
+  resumeOrStart: z._default(z.boolean(), false),
   simulateBlocked: z._default(z.boolean(), false),
   /** A step's timeout unless the plan or the step sets one. */
   timeoutMs: z._default(z.int().check(z.gte(1), z.lte(MAX_TIMER_MS)), 30_000),

@@ -26,6 +26,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The id a fresh run takes (a queued run's); by default a new `run_<secs>_<hex>`. */
   runId?: string;
+  /** Told what a user should know and the run goes on with (a fresh run replacing an unfinished one). */
+  warn?: (message: string) => void;
 }
 
 export type { RunResult };
@@ -45,7 +47,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   const reportPath = reportPathIn(config.outputDir);
   const lock = await store.lock({ killGraceMs: config.killGraceMs });
   try {
-    const plan = await planStart(store, config.resume, options.runId);
+    const plan = await planStart(store, config.resume, { freshRunId: options.runId, orStart: config.resumeOrStart, warn: options.warn });
     lock.noteRun?.(plan.runId);
     if (plan.mode === 'done') {
       // V0: resuming a done run runs nothing and executes nothing.

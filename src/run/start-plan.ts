@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { STAGE_WORK_ID, STAGE_WORK_SRC } from '../../machines/orchestration.js';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { type Approval, type CheckpointV3, type RunIdentity, isVersioned } from '../checkpoint/schema.js';
+import { type Approval, type Checkpoint, type CheckpointV3, type RunIdentity, isVersioned } from '../checkpoint/schema.js';
 import type { RunCheckpointStore } from '../checkpoint/store.js';
 import type { Transition } from '../report/schema.js';
 
@@ -29,10 +29,22 @@ export type StartPlan =
 
 const HALTED = ['awaiting_approval', 'budget_exceeded'];
 
-export async function planStart(store: RunCheckpointStore, resume: boolean, freshRunId?: string): Promise<StartPlan> {
+export interface StartOptions {
+  /** The id a fresh run takes. */
+  freshRunId?: string | undefined;
+  /** With resume: no checkpoint starts a fresh run instead of failing. */
+  orStart?: boolean;
+  /** Told when a fresh run replaces an unfinished one. */
+  warn?: ((message: string) => void) | undefined;
+}
+
+export async function planStart(store: RunCheckpointStore, resume: boolean, { freshRunId, orStart = false, warn }: StartOptions = {}): Promise<StartPlan> {
   // Loading also on a fresh run: a checkpoint that does not parse is never overwritten.
   const checkpoint = await store.load();
-  if (!resume) {
+  if (!resume || (orStart && checkpoint === null)) {
+    if (!resume && checkpoint !== null && unfinished(checkpoint)) {
+      warn?.(`starting a new run over the unfinished run ${checkpoint.run_id} in ${store.location}: its progress is replaced (--resume continues it instead)`);
+    }
     return { mode: 'fresh', runId: freshRunId ?? newRunId(), completedStages: [], attempts: {}, attemptsStarted: 0, approvals: [], startedAtMs: Date.now(), identity: null, resumedFrom: null };
   }
   if (checkpoint === null) {
@@ -72,6 +84,12 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, fres
     throw new OrchestratorError(`cannot read checkpoint ${store.location}: field ${problem}; the file was left as it is`, EXIT.failed);
   }
   return { ...carried, mode: 'snapshot', checkpoint, resumedFrom: 'snapshot' };
+}
+
+/** Failed, interrupted, or halted for an approval or a budget: something --resume would continue. */
+function unfinished(checkpoint: Checkpoint): boolean {
+  if (checkpoint.terminal_state === null) return true;
+  return isVersioned(checkpoint) && checkpoint.halt !== null && checkpoint.halt.reason !== 'simulated';
 }
 
 /**
