@@ -338,7 +338,7 @@ function collectEnv(flag: string) {
 
 function integerFlag(flag: string, min: number, max = MAX_TIMER_MS) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number`);
+    if (!/^[+-]?\d+$/.test(value)) throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}`);
     const n = Number(value);
     if (n < min || n > max) throw new InvalidArgumentError(`${flag} must be between ${min} and ${max}`);
     return n;

@@ -48,7 +48,8 @@ export class PlainLines implements ProgressView {
 
   private from(stage: Stage | null): string {
     if (stage === null) return 'run ';
-    return `${stage} (${this.outcome.get(stage) ?? 'left'}) `;
+    // No outcome: the stage did not end, the run left it (its wall-clock budget ran out).
+    return `${stage} (${this.outcome.get(stage) ?? 'cut short'}) `;
   }
 }
 

@@ -81,7 +81,7 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
     say(`blocked: the run ${what}`);
   } else if (report.failure) {
     const { stage, status, error, step } = report.failure;
-    say(`stage ${stage} ended ${status}${step ? ` (step ${step})` : ''}${error ? `: ${error}` : ''}`);
+    say(`stage ${stage} ended ${status}${step ? ` (step ${step})` : ''}${error ? `: ${error}` : ''}${artifactsOf(report, stage, step)}`);
   }
   if (session && inspector && view.inspect?.keep) {
     say(`run ended; inspector still at ${inspector.server.url} (Ctrl-C to stop)`);
@@ -89,4 +89,12 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
     await inspector.server.stop();
   }
   return outcome.exitCode;
+}
+
+/** The artifacts the failed step did not produce, or produced malformed: the paths a user looks for. */
+function artifactsOf(report: RunResult['report'], stage: string, step: string | null | undefined): string {
+  const record = [...report.stage_executions].reverse().find((r) => r.stage === stage && (!step || r.step === step));
+  if (!record || record.status !== 'artifact_missing') return '';
+  const paths = [...record.missing_artifacts.map((p) => `${p} (missing)`), ...record.malformed_artifacts.map((p) => `${p} (malformed)`)];
+  return paths.length > 0 ? ` [${paths.join(', ')}]` : '';
 }

@@ -12,9 +12,11 @@ export function summarizeReport(report: RunReport, extra: { eventLog?: { path: s
   lines.push(`  status:         ${report.status}${report.interrupted_by ? ` (stopped by ${report.interrupted_by})` : ''}`);
   lines.push(`  terminal state: ${outcome}`);
   lines.push(`  current stage:  ${report.current_stage ?? '-'}`);
-  lines.push(`  started:        ${iso(report.started_at_unix_ms)}`);
-  lines.push(`  last update:    ${iso(report.updated_at_unix_ms)} (${seconds(report.updated_at_unix_ms - report.started_at_unix_ms)} after start)`);
-  if (report.resumed_from) lines.push(`  resumed from:   ${report.resumed_from}`);
+  // The run's start is its first transition's (kept across resumes); the report's own is this invocation's.
+  const runStartedAt = report.transitions[0]?.timestamp_unix_ms ?? report.started_at_unix_ms;
+  lines.push(`  started:        ${iso(runStartedAt)}`);
+  lines.push(`  last update:    ${iso(report.updated_at_unix_ms)} (${seconds(report.updated_at_unix_ms - runStartedAt)} after start)`);
+  if (report.resumed_from) lines.push(`  resumed from:   ${report.resumed_from}, at ${iso(report.started_at_unix_ms)}`);
   lines.push('', 'Transitions:');
   if (report.transitions.length === 0) lines.push('  none');
   for (const t of report.transitions) {
