@@ -19,6 +19,7 @@ const USAGE = `Usage: ${NAME} [output_dir] [--resume] [--plan FILE] [--simulate-
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
+  if (first === 'help') return help(rest);
   if (first === 'report' || first === 'inspect') {
     // These read a finished run; their code (and the viewer's server) loads only when asked for.
     const runDir = await import('./run-dir.js');
@@ -40,6 +41,17 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return usageError(error, USAGE);
     return reportError(error, request?.debug || argv.includes('--debug'));
   }
+}
+
+/** `help [command]`: the program's help, or the command's own; an unknown command is a usage error. */
+function help([name, ...extra]: string[]): Promise<number> | number {
+  if (name === undefined) return main(['--help']);
+  const known = ['run', 'config', 'approve', 'report', 'inspect', 'graph', ...Object.keys(COMMAND_FILES)];
+  if (extra.length > 0 || !known.includes(name)) {
+    process.stderr.write(`${NAME}: help: unknown command '${[name, ...extra].join(' ')}' (commands: ${known.join(', ')})\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  return main([name, '--help']);
 }
 
 async function run(request: Extract<CliRequest, { command: 'run' }>): Promise<number> {

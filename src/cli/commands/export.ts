@@ -40,6 +40,7 @@ type Cell = string | number | boolean | null | readonly string[];
 
 export async function exportCommand(argv: string[]): Promise<number> {
   const flags = new Command('export')
+    .description('write a store\'s runs or execution records as CSV or JSON lines')
     .addOption(new Option('--format <format>', 'csv or jsonl').choices(['csv', 'jsonl']).makeOptionMandatory())
     .addOption(new Option('--what <what>', 'runs or executions').choices(['runs', 'executions']).default('runs'))
     .option('--store <address>', 'file:DIR | postgres://… | redis://… (default: ORCHESTRATOR_PG_DSN, ORCHESTRATOR_REDIS_URL, ORCHESTRATOR_STATE_DIR, ./state)')

@@ -12,6 +12,7 @@ import { wholeNumber } from './shared-store.js';
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const flags = new Command('status')
+    .description('print the runs a store holds (queued runs with their state, or every checkpoint) and per-step counts')
     .option('--store <address>', 'file:DIR | postgres://… | redis://… (default: ORCHESTRATOR_PG_DSN, ORCHESTRATOR_REDIS_URL, ORCHESTRATOR_STATE_DIR, ./state)')
     .option('--json', 'print JSON lines', false)
     .addOption(new Option('--watch [ms]', 'print again every ms (default 2000) until interrupted').argParser(wholeNumber('--watch', 100, 3_600_000)))
@@ -20,14 +21,20 @@ export async function statusCommand(argv: string[]): Promise<number> {
     .allowExcessArguments(false)
     .parse(argv, { from: 'user' })
     .opts<{ store?: string; json: boolean; watch?: number | true }>();
-  const store = openStore(chooseStore(flags.store, process.env, './state'), { maxConnections: 1 });
+  const choice = chooseStore(flags.store, process.env, './state');
+  const store = openStore(choice, { maxConnections: 1 });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     for (;;) {
-      print(await scoreboard(store), flags.json);
+      const board = await scoreboard(store);
+      print(board, flags.json);
+      // A plain run keeps its checkpoint in its output directory, not in a store: say where to look.
+      if (board.runs.length === 0 && !flags.json) {
+        process.stderr.write(`autonomy-orchestrator: no runs in ${choice.kind === 'file' ? choice.address : `the ${choice.kind} store (${choice.source})`}; a run without --store keeps its checkpoint in its output directory: \`autonomy-orchestrator report <output_dir>\` shows it\n`);
+      }
       if (flags.watch === undefined || stop.signal.aborted) break;
       await new Promise((resolve) => setTimeout(resolve, flags.watch === true ? 2_000 : flags.watch).unref());
       if (stop.signal.aborted) break;

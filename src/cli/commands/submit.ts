@@ -13,6 +13,7 @@ import { queueStore } from './shared-store.js';
 
 export async function submitCommand(argv: string[]): Promise<number> {
   const flags = new Command('submit')
+    .description('queue a run of a plan for the workers (Postgres store); prints its run id')
     .requiredOption('--plan <file>', 'plan of steps per stage (JSON or YAML)')
     .option('--store <address>', 'postgres://… (default: ORCHESTRATOR_PG_DSN)')
     .option('--run-id <id>', 'the run id (default: a new one)')

@@ -26,6 +26,7 @@ interface WorkerFlags {
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const flags = new Command('worker')
+    .description('take queued runs from the store and run them, renewing each run\'s lease, until stopped')
     .option('--store <address>', 'postgres://… (default: ORCHESTRATOR_PG_DSN)')
     .addOption(new Option('--concurrency <n>', 'runs at once').default(1).argParser(wholeNumber('--concurrency', 1, 256)))
     .addOption(new Option('--lease-ms <ms>', 'lease of each run, renewed every third of it').default(15_000).argParser(wholeNumber('--lease-ms', 300, 3_600_000)))
