@@ -4,7 +4,7 @@
  * lock libraries name no holder and recover a dead holder's lock only after a staleness timeout;
  * here the holder's pid is checked directly, and a stage the dead holder left running is ended.
  */
-import { closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
@@ -51,6 +51,17 @@ export async function acquireLockFile(lockPath: string, killGraceMs: number): Pr
     );
   }
   throw new OrchestratorError(`could not take the lock ${lockPath}: it keeps changing hands`, EXIT.failed);
+}
+
+/** True while the lock file at `path` is still the one this process opened as `fd`. */
+function holdsPath(fd: number, path: string): boolean {
+  try {
+    const open = fstatSync(fd);
+    const named = statSync(path);
+    return open.nlink > 0 && open.ino === named.ino && open.dev === named.dev;
+  } catch {
+    return false;
+  }
 }
 
 function tryCreate(lockPath: string): CheckpointLock | null {
@@ -109,12 +120,22 @@ function tryCreate(lockPath: string): CheckpointLock | null {
     async release() {
       if (released) return;
       released = true;
+      // A lock file that is no longer ours (removed, then taken by another run) is left to its holder.
+      const ours = holdsPath(fd, lockPath);
       closeSync(fd);
+      if (!ours) return;
       try {
         unlinkSync(lockPath);
       } catch {
         // already gone: nothing to release
       }
+    },
+    ensureHeld() {
+      if (released || holdsPath(fd, lockPath)) return;
+      throw new OrchestratorError(
+        `lock file ${lockPath} was removed or replaced while this run held it (by a step?); the run stops so that two runs never write one checkpoint: --resume once no other run is at work`,
+        EXIT.failed,
+      );
     },
     noteRun(runId) {
       if (released || holder.run_id === runId) return;

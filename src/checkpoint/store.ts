@@ -23,6 +23,11 @@ export interface CheckpointLock {
    * ends the processes that carry that run's id, even one whose group the holder had no time to note.
    */
   noteRun?(runId: string): void;
+  /**
+   * Throws when the lock is no longer this run's (its file was removed or replaced, say by a step):
+   * another run may have taken it, so this one must stop writing. Checked before each checkpoint write.
+   */
+  ensureHeld?(): void;
 }
 
 /** A stored checkpoint and its revision (1 for the first write, +1 for each write after). */

@@ -402,6 +402,7 @@ export class RunSession {
   }
 
   private saveCheckpoint(): Promise<void> {
+    this.options.lock?.ensureHeld?.();
     const snapshot = this.actor.getSnapshot();
     const terminal = snapshot.status === 'done' && isTerminalState(snapshot.value) ? snapshot.value : null;
     // Done and simulated-blocked are kept; a failed or timed-out (or stopped, or halted) run keeps

@@ -52,3 +52,27 @@ describe('a lock file left torn (empty) by a process killed while creating it', 
     expect(existsSync(lock)).toBe(false);
   });
 });
+
+describe('a lock file a step removes', () => {
+  const removing = (script: string) => ['--manager-bin', 'sh', '--manager-arg', '-c', '--manager-arg', script];
+
+  it('is noticed before the next checkpoint write: exit 1, one line naming the lock, the checkpoint left as the last write made it', async () => {
+    const dir = tempDir();
+    const lock = join(dir, LOCK);
+    const result = await runCli([dir, ...removing(`rm ${lock}`), ...executor('ok')]);
+    expect(result.exitCode).toBe(1);
+    const lines = result.stderr.split('\n').filter((line) => line.startsWith('autonomy-orchestrator:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`lock file ${lock} was removed`);
+    expect(JSON.parse(readFileSync(join(dir, CHECKPOINT), 'utf8')).completed_stages).toEqual([]);
+  });
+
+  it('taken meanwhile by another holder, is left to that holder when the run ends', async () => {
+    const dir = tempDir();
+    const lock = join(dir, LOCK);
+    const other = '{"pid": 1, "hostname": "elsewhere", "started_at": "2026-01-01T00:00:00.000Z", "stage_groups": []}';
+    const result = await runCli([dir, ...removing(`rm ${lock}; printf '%s' '${other}' > ${lock}`), ...executor('ok')]);
+    expect(result.exitCode).toBe(1);
+    expect(readFileSync(lock, 'utf8')).toBe(other);
+  });
+});
