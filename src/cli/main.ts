@@ -56,11 +56,18 @@ function help([name, ...extra]: string[]): Promise<number> | number {
 
 async function run(request: Extract<CliRequest, { command: 'run' }>): Promise<number> {
   const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => stop.abort(signal);
+  const hurry = new AbortController();
+  // The first signal stops the run (SIGTERM, then SIGKILL after the kill grace); a second one does not wait out the grace.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stop.signal.aborted) return stop.abort(signal);
+    if (hurry.signal.aborted) return;
+    process.stderr.write(`${NAME}: second ${signal}: ending the running steps now (SIGKILL)\n`);
+    hurry.abort(signal);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runCommand(request, stop.signal);
+    return await runCommand(request, stop.signal, hurry.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

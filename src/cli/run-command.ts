@@ -14,7 +14,7 @@ import { isLongRun, keepMemorySmall } from './long-run-memory.js';
 
 export const NAME = 'autonomy-orchestrator';
 
-export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<number> {
+export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: AbortSignal): Promise<number> {
   const { view } = cli;
   const config = cli.planPath ? { ...cli.config, plan: await loadPlanFile(cli.planPath), planPath: resolve(cli.planPath) } : cli.config;
   if (config.plan && isLongRun(config.plan)) keepMemorySmall();
@@ -45,7 +45,7 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
   let outcome: RunResult;
   try {
     const warn = (message: string) => say(`warning: ${message}`);
-    outcome = await runOrchestration(config, { signal, inspect, warn, ...(store ? { store: store.checkpoints, runId: store.runId } : {}) });
+    outcome = await runOrchestration(config, { signal, ...(hurry ? { hurry } : {}), inspect, warn, ...(store ? { store: store.checkpoints, runId: store.runId } : {}) });
     await store?.record(outcome.report.stage_executions);
   } finally {
     await store?.close();

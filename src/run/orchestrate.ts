@@ -25,6 +25,8 @@ export interface RunOptions {
   inspect?: (event: InspectionEvent) => void;
   /** Aborting stops the run: the running stage's processes are ended, checkpoint and report kept. */
   signal?: AbortSignal;
+  /** Aborting it (after `signal`) ends the running steps' process groups at once, without their kill grace. */
+  hurry?: AbortSignal;
   /** The id a fresh run takes (a queued run's); by default a new `run_<secs>_<hex>`. */
   runId?: string;
   /** Told what a user should know and the run goes on with (a fresh run replacing an unfinished one). */

@@ -22,6 +22,7 @@ import { VERSION } from '../version.js';
 import { removeStaleTempFiles } from '../checkpoint/durable-write.js';
 import { CoalescedWriter } from './coalesced-writer.js';
 import { runIdentityOf } from './run-identity.js';
+import { signalGroup } from './process-group.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
@@ -49,6 +50,8 @@ export interface RunResult {
 export interface SessionOptions {
   inspect?: ((event: InspectionEvent) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** See RunOptions.hurry. */
+  hurry?: AbortSignal | undefined;
   lock?: CheckpointLock | undefined;
 }
 
@@ -67,6 +70,7 @@ export class RunSession {
    */
   private records!: RecordsLog;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly runningGroups = new Set<number>();
   private actor!: OrchestrationActor;
   private resumable: PersistedSnapshot | null = null;
   private interruptedBy: string | null = null;
@@ -138,6 +142,7 @@ export class RunSession {
       complete: () => this.finish(),
     });
     const onAbort = () => this.interrupt(String(this.options.signal?.reason ?? 'abort'));
+    this.options.hurry?.addEventListener('abort', () => killGroups(this.runningGroups), { once: true });
     if (this.options.signal?.aborted) onAbort();
     else this.options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -238,7 +243,10 @@ export class RunSession {
         outputDir: this.config.outputDir,
         signal,
         interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
-        onProcessGroup: (pgid, running, startTicks) => this.options.lock?.noteProcessGroup?.(pgid, running, startTicks),
+        onProcessGroup: (pgid, running, startTicks) => {
+          this.runningGroups[running ? 'add' : 'delete'](pgid);
+          this.options.lock?.noteProcessGroup?.(pgid, running, startTicks);
+        },
         // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
         reaperAtOnce: this.options.lock?.noteProcessGroup === undefined,
       });
@@ -500,6 +508,11 @@ function spentIn(checkpoint: CheckpointV3): number {
 
 function lastStageOf(transitions: { to_stage: Stage }[]): Stage | null {
   return transitions.at(-1)?.to_stage ?? null;
+}
+
+/** A second Ctrl-C: the steps get SIGKILL now rather than after their kill grace. */
+function killGroups(groups: Iterable<number>): void {
+  for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
 }
 
 function interruptExitCode(reason: string): number {

@@ -52,4 +52,22 @@ describe('no process outlives its stage', () => {
     expect(groupMembers(pid)).toEqual([]);
     expect(reportOf(dir).stage_executions[0]).toMatchObject({ stage: 'planning', interrupted: true, signal: 'SIGKILL' });
   });
+
+  it('a second Ctrl-C does not wait out the kill grace: the stage is SIGKILLed at once, exit 130', async () => {
+    const dir = tempDir();
+    const pidFile = join(dir, 'pid');
+    // A grace far longer than the test's own timeout: the run ends only if the second signal cuts it short.
+    const run = startCli([dir, '--kill-grace-ms', '600000', ...manager('ignore-term-pid', pidFile)]);
+    await waitFor(() => existsSync(pidFile), 10_000, 'the manager to start');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    run.child.kill('SIGINT');
+    await waitFor(() => existsSync(join(dir, 'orchestrator_run_report.json')), 10_000, 'the report');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    run.child.kill('SIGINT');
+    const outcome = await run.done;
+    expect(outcome.exitCode).toBe(130);
+    expect(outcome.stderr).toContain('second SIGINT');
+    expect(processAlive(pid)).toBe(false);
+    expect(reportOf(dir).stage_executions[0]).toMatchObject({ stage: 'planning', interrupted: true, signal: 'SIGKILL' });
+  });
 });
