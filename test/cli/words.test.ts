@@ -1,8 +1,9 @@
 /** What the CLI says, word for word where a word was wrong (issue 14, item 10). */
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixtureStep, writePlan } from '../plans/plan-runs.js';
-import { reportOf, runCli, tempDir } from '../support/cli.js';
+import { ROOT, reportOf, runCli, tempDir } from '../support/cli.js';
 import { executor, manager } from './user-view.js';
 
 describe('words', () => {
@@ -42,5 +43,12 @@ describe('words', () => {
     const result = await runCli([join(tempDir(), 'out'), '--timeout-ms', value, ...executor('ok')]);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/--timeout-ms .*from 1 to 2147483647|--timeout-ms must be between 1 and 2147483647/);
+  });
+
+  it("the README's log file names are the ones a run writes", async () => {
+    const out = join(tempDir(), 'out');
+    expect((await runCli([out, ...manager('ok')])).exitCode).toBe(0);
+    expect(readdirSync(join(out, 'logs')).sort()).toEqual(['planning.manager.attempt-1.stderr.log', 'planning.manager.attempt-1.stdout.log']);
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('`<output_dir>/logs/<stage>.<step>.attempt-<n>.stdout.log`');
   });
 });
