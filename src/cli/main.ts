@@ -48,7 +48,9 @@ function help([name, ...extra]: string[]): Promise<number> | number {
   if (name === undefined) return main(['--help']);
   const known = ['run', 'config', 'approve', 'report', 'inspect', 'graph', ...Object.keys(COMMAND_FILES)];
   if (extra.length > 0 || !known.includes(name)) {
-    process.stderr.write(`${NAME}: help: unknown command '${[name, ...extra].join(' ')}' (commands: ${known.join(', ')})\n${USAGE}\n`);
+    // Quoted as JSON: a name with a newline in it still makes one line.
+    const problem = extra.length > 0 ? `takes one command, got ${extra.length + 1} arguments` : `unknown command ${JSON.stringify(name)}`;
+    process.stderr.write(`${NAME}: help: ${problem} (commands: ${known.join(', ')})\n${USAGE}\n`);
     return EXIT.usage;
   }
   return main([name, '--help']);

@@ -32,19 +32,14 @@ afterEach(() => {
 });
 
 describe('a daemon a step detached with setsid', () => {
-  it('is ended when the run ends done', async () => {
+  it.each([
+    { end: 'done', then: 'exit 0', exitCode: 0 },
+    { end: 'failed', then: 'exit 3', exitCode: 1 },
+  ])('is ended when the run ends $end', async ({ then, exitCode }) => {
     const dir = tempDir();
     const pidFile = join(dir, 'daemon.pid');
-    const result = await runCli([join(dir, 'out'), ...detaching(pidFile, 'exit 0'), '--kill-grace-ms', '200']);
-    expect(result.exitCode).toBe(0);
-    expect(processAlive(pidIn(pidFile))).toBe(false);
-  });
-
-  it('is ended when the run fails', async () => {
-    const dir = tempDir();
-    const pidFile = join(dir, 'daemon.pid');
-    const result = await runCli([join(dir, 'out'), ...detaching(pidFile, 'exit 3'), '--kill-grace-ms', '200']);
-    expect(result.exitCode).toBe(1);
+    const result = await runCli([join(dir, 'out'), ...detaching(pidFile, then), '--kill-grace-ms', '200']);
+    expect(result.exitCode).toBe(exitCode);
     expect(processAlive(pidIn(pidFile))).toBe(false);
   });
 

@@ -32,7 +32,13 @@ describe('help', () => {
     const result = await runCli(['help', 'nosuch']);
     expect(result.exitCode).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr.split('\n')[0]).toContain("unknown command 'nosuch'");
+    expect(result.stderr.split('\n')[0]).toContain('unknown command "nosuch"');
+  });
+
+  it('help with a name holding a newline still says it in one line', async () => {
+    const result = await runCli(['help', 'a\nb']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.split('\n')[0]).toContain('unknown command "a\\nb"');
   });
 
   it('status after a plain run says why its table is empty and where to look', async () => {
