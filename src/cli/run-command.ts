@@ -43,8 +43,7 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal): Promise<
   const store = cli.store ? (await import('./run-store.js')).openRunStore(cli.store.address, cli.store.runId, outputDir) : null;
   let outcome: RunResult;
   try {
-    outcome = await runOrchestration(config, { signal, inspect, ...(store ? { store: store.checkpoints, runId: store.runId } : {}) });
-    await store?.record(outcome.report.stage_executions);
+    outcome = await runOrchestration(config, { signal, inspect, ...(store ? { store: store.checkpoints, runId: store.runId, executionLog: store.executionLog } : {}) });
   } finally {
     await store?.close();
     await eventLog.close();

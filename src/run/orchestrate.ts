@@ -11,7 +11,7 @@ import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { notify, summaryOf } from '../notify/notify.js';
 import type { NotifyHook } from '../plan/schema.js';
 import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
-import { type RunResult, RunSession, newReport } from './run-session.js';
+import { type RunExecutionLog, type RunResult, RunSession, newReport } from './run-session.js';
 import { planStart } from './start-plan.js';
 
 export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
@@ -25,9 +25,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The id a fresh run takes (a queued run's); by default a new `run_<secs>_<hex>`. */
   runId?: string;
+  /** Execution records kept in a shared store as they are made (see RunExecutionLog). */
+  executionLog?: RunExecutionLog;
 }
 
-export type { RunResult };
+export type { RunExecutionLog, RunResult };
 
 export async function runOrchestration(input: OrchestrationConfigInput, options: RunOptions = {}): Promise<RunResult> {
   const parsed = orchestrationConfigSchema.safeParse(input);

@@ -10,10 +10,25 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js';
 import { reportOf, runCli, tempDir } from '../support/cli.js';
-import { freshQueue } from '../workers/queue-support.js';
+import pg from 'pg';
 import { PG_DSN, REDIS_URL, describeWithServer, reachable } from './servers.js';
 
 const pgUp = await reachable(PG_DSN, 5432);
+
+/** A Postgres schema of its own for a test: its runs' ids, then dropped. */
+async function freshSchema() {
+  const schema = `ao_rs_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_DSN });
+  await admin.connect();
+  return {
+    dsn: `${PG_DSN}?schema=${schema}`,
+    rows: async () => (await admin.query<{ run_id: string }>(`SELECT run_id FROM "${schema}".orchestrator_runs ORDER BY run_id`)).rows,
+    drop: async () => {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    },
+  };
+}
 const redisUp = await reachable(REDIS_URL, 6379);
 
 /** Runs a two-step plan keyed by the output directory's name, then a second run by --run-id, and checks what a user sees. */
@@ -123,7 +138,7 @@ describe('run --store', () => {
 
 describeWithServer('run --store postgres://…', pgUp, new URL(PG_DSN).host, () => {
   it('keeps the checkpoint in Postgres and never shows the password', async () => {
-    const queue = await freshQueue();
+    const queue = await freshSchema();
     try {
       const address = queue.dsn.replace('postgres@', 'postgres:hunter2@');
       const { first, status, exported } = await checkStore(address, /^postgres:\/\/postgres:\*\*\*@.*#nightly$/);
@@ -135,7 +150,7 @@ describeWithServer('run --store postgres://…', pgUp, new URL(PG_DSN).host, () 
   });
 
   it('approve --store: a run blocked at an approval, approved by its key, resumes to done', async () => {
-    const queue = await freshQueue();
+    const queue = await freshSchema();
     try {
       await checkApproval(queue.dsn);
     } finally {

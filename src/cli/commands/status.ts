@@ -5,29 +5,33 @@
  * log (src/report/execution-log.ts). Never prints a store's password.
  */
 import { Command, Option } from 'commander';
-import { chooseStore, openStore } from '../../checkpoint/open-store.js';
+import { openStore } from '../../checkpoint/open-store.js';
 import { EXIT } from '../../exit-codes.js';
+import { RunQueue } from '../../queue/run-queue.js';
 import { RUN_COLUMNS, type Scoreboard, scoreboard } from '../../queue/scoreboard.js';
-import { wholeNumber } from './shared-store.js';
+import { STORE_HELP, boardSetup, queueOption, wholeNumber } from './shared-store.js';
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const flags = new Command('status')
-    .option('--store <address>', 'file:DIR | postgres://… | redis://… (default: ORCHESTRATOR_PG_DSN, ORCHESTRATOR_REDIS_URL, ORCHESTRATOR_STATE_DIR, ./state)')
+    .addOption(queueOption())
+    .option('--store <address>', STORE_HELP)
     .option('--json', 'print JSON lines', false)
     .addOption(new Option('--watch [ms]', 'print again every ms (default 2000) until interrupted').argParser(wholeNumber('--watch', 100, 3_600_000)))
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .allowExcessArguments(false)
     .parse(argv, { from: 'user' })
-    .opts<{ store?: string; json: boolean; watch?: number | true }>();
-  const store = openStore(chooseStore(flags.store, process.env, './state'), { maxConnections: 1 });
+    .opts<{ queue?: string; store?: string; json: boolean; watch?: number | true }>();
+  const setup = boardSetup(flags);
+  const store = openStore(setup.store, { maxConnections: 1 });
+  const queue = setup.queue ? new RunQueue(setup.queue) : null;
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     for (;;) {
-      print(await scoreboard(store), flags.json);
+      print(await scoreboard(store, queue), flags.json);
       if (flags.watch === undefined || stop.signal.aborted) break;
       await new Promise((resolve) => setTimeout(resolve, flags.watch === true ? 2_000 : flags.watch).unref());
       if (stop.signal.aborted) break;
@@ -36,6 +40,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await queue?.close();
     await store.close();
   }
   return EXIT.done;
