@@ -5,6 +5,7 @@
  * `schedules` lists them, `unschedule` removes one) and prints the schedule's id.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { CronExpressionParser } from 'cron-parser';
 import { checkRunId } from '../../checkpoint/store-errors.js';
 import { EXIT, OrchestratorError } from '../../exit-codes.js';
 import { loadPlanFile } from '../../plan/load.js';
@@ -24,6 +25,16 @@ interface SubmitFlags {
   every?: string;
 }
 
+/** Checked here with the parser BullMQ's scheduler uses, so that a typo is a usage error and not a queue's. */
+function cronPattern(value: string): string {
+  try {
+    CronExpressionParser.parse(value);
+  } catch {
+    throw new InvalidArgumentError(`--every ${JSON.stringify(value)}: not a cron pattern (e.g. "0 2 * * *" for 02:00 every day)`);
+  }
+  return value;
+}
+
 function isoTime(value: string): number {
   const ms = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new InvalidArgumentError('--at takes an ISO 8601 time, e.g. 2026-12-01T02:00:00Z');
@@ -39,7 +50,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
     .addOption(new Option('--priority <n>', '1 (first) to 2097152; runs without one go before prioritised runs').argParser(wholeNumber('--priority', 1, 2_097_152)))
     .addOption(new Option('--delay-ms <ms>', 'start no sooner than this').argParser(wholeNumber('--delay-ms', 0, 2 ** 40)).conflicts(['at', 'every']))
     .addOption(new Option('--at <time>', 'start no sooner than this ISO time').argParser(isoTime).conflicts(['every']))
-    .option('--every <cron>', 'a run at each tick of this cron pattern (5 or 6 fields), until `unschedule`')
+    .addOption(new Option('--every <cron>', 'a run at each tick of this cron pattern (5 or 6 fields), until `unschedule`').argParser(cronPattern))
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .allowExcessArguments(false)
@@ -57,12 +68,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
   const queue = new RunQueue(address);
   try {
     if (flags.every !== undefined) {
-      const schedule = await queue.schedule(id, plan, flags.every, { priority: flags.priority }).catch((error: unknown) => {
-        if (error instanceof OrchestratorError && /cron|pattern|Invalid/i.test(error.message)) {
-          throw new OrchestratorError(`--every ${JSON.stringify(flags.every)}: not a cron pattern (e.g. "0 2 * * *" for 02:00 every day)`, EXIT.usage);
-        }
-        throw error;
-      });
+      const schedule = await queue.schedule(id, plan, flags.every, { priority: flags.priority });
       const next = schedule.nextAtMs === null ? '' : ` (next run at ${new Date(schedule.nextAtMs).toISOString()})`;
       process.stderr.write(`schedule ${id}: a run of ${flags.plan} at "${flags.every}"${next}\n`);
     } else {
