@@ -123,6 +123,39 @@ async function takeover(lockMs: number, stalledMs: number) {
   return { lockMs, stalledIntervalMs: stalledMs, takeoverMs: ms, boundMs: lockMs + stalledMs };
 }
 
+/**
+ * Redis commands one run costs, seen by MONITOR (only those naming this bench's keys: the server is
+ * shared): RUNS_SEEN trivial runs through one worker, from submit to done, by command name.
+ */
+async function commandsPerRun() {
+  const RUNS_SEEN = 20;
+  const prefix = `ao-bench-${randomBytes(4).toString('hex')}:`;
+  const address = `${REDIS_URL}?prefix=${prefix}`;
+  const queue = new RunQueue(chooseQueue(address, null, {}, 'bench'));
+  const worker = await startWorker(address, mkdtempSync(join(tmpdir(), 'ao-bench-cmds-')));
+  const monitor = await new Redis(REDIS_URL).monitor();
+  const counts = new Map<string, number>();
+  let roundTrips = 0;
+  const bare = prefix.replace(/:$/, '');
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (!args.some((arg) => arg.startsWith(bare))) return;
+    // A command a client sent is a round trip; one a Lua script ran (source "lua") runs inside another.
+    if (source !== 'lua') roundTrips += 1;
+    const name = args[0]!.toLowerCase();
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  });
+  for (let i = 0; i < RUNS_SEEN; i++) await queue.submit(`bench_c_${i}`, trivial);
+  while ((await queue.queue.getJobCounts('completed')).completed! < RUNS_SEEN) await new Promise((resolve) => setTimeout(resolve, 20));
+  monitor.disconnect();
+  worker.child.kill('SIGTERM');
+  await worker.exited;
+  await queue.close();
+  await removeKeys(prefix);
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  // The queue's own reads by this bench (getJobCounts polls, getJob after each add) are in the count: an upper bound.
+  return { runs: RUNS_SEEN, perRun: total / RUNS_SEEN, roundTripsPerRun: roundTrips / RUNS_SEEN, byCommand: Object.fromEntries([...counts].map(([name, n]) => [name, n / RUNS_SEEN])) };
+}
+
 async function writeLatency(name: string, store: CheckpointStore, checkpoint: Checkpoint) {
   const times: number[] = [];
   let revision = 0;
@@ -134,6 +167,12 @@ async function writeLatency(name: string, store: CheckpointStore, checkpoint: Ch
   await store.delete('bench_run');
   await store.close();
   return { store: name, writes: WRITES, p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99) };
+}
+
+if (process.env.BENCH_ONLY === 'commands') {
+  const only = await commandsPerRun();
+  process.stdout.write(`${JSON.stringify(only, null, 2)}\n`);
+  process.exit(0);
 }
 
 const checkpoint = JSON.parse(readFileSync(join(root, 'snapshots', 'checkpoints', 'v2-done.json'), 'utf8')) as Checkpoint;
@@ -157,9 +196,10 @@ const rates = [];
 for (const workers of WORKERS) rates.push(await throughput(workers));
 const takeovers = [];
 for (let i = 0; i < TAKEOVERS; i++) takeovers.push(await takeover(2_000, 1_000));
+const commands = await commandsPerRun();
 
 if (json) {
-  process.stdout.write(`${JSON.stringify({ throughput: rates, takeovers, checkpointWrites: latency }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ throughput: rates, takeovers, commands, checkpointWrites: latency }, null, 2)}\n`);
 } else {
   process.stdout.write(`Trivial runs through worker processes on one BullMQ queue in Redis (${RUNS} runs, each one /bin/true step; ${os.availableParallelism()} CPUs):\n`);
   for (const r of rates) {
@@ -169,6 +209,10 @@ if (json) {
   }
   process.stdout.write('Takeover after kill -9 of the worker running a run (time until another worker starts it):\n');
   for (const t of takeovers) process.stdout.write(`  ${t.takeoverMs} ms; bound: lock ${t.lockMs} ms + stalled interval ${t.stalledIntervalMs} ms = ${t.boundMs} ms (${t.takeoverMs <= t.boundMs ? 'within' : 'PAST'})\n`);
+  const top = Object.entries(commands.byCommand).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n.toFixed(1)}`).join(', ');
+  process.stdout.write(
+    `Redis commands per trivial run (MONITOR, ${commands.runs} runs, one worker; this bench's submit check and polling included): ${commands.perRun.toFixed(1)}, of which ${commands.roundTripsPerRun.toFixed(1)} sent by clients, the rest run inside Lua scripts (${top})\n`,
+  );
   process.stdout.write(`Checkpoint write latency (${WRITES} sequential compare-and-swap writes of v2-done.json):\n`);
   for (const l of latency) process.stdout.write(`  ${l.store.padEnd(8)} p50 ${l.p50Ms.toFixed(2)} ms  p99 ${l.p99Ms.toFixed(2)} ms\n`);
 }

@@ -2,7 +2,9 @@
  * Checkpoints in Postgres: one row per run in `orchestrator_runs` (created by the tool's own
  * migrations), the checkpoint as its exact canonical text beside its sha256, a revision for
  * compare-and-swap and a lease (owner, token, expiry by the server's clock) for fencing.
- * The same rows are the work queue (src/queue/).
+ * (The columns state … finished_at are those of the Postgres work queue of earlier versions, now
+ * unused: the queue is BullMQ on Redis, src/queue/. They are kept, not dropped, so that an older
+ * version can still finish the runs it queued there.)
  */
 import pg from 'pg';
 import { EXIT, OrchestratorError } from '../exit-codes.js';

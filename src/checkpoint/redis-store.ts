@@ -68,7 +68,7 @@ export class RedisCheckpointStore extends KeyedCheckpointStore implements Checkp
 
   constructor(address: string) {
     super();
-    const { address: url, value: prefix } = takeParam(address, 'prefix', 'orchestrator:', /^[A-Za-z0-9_:.-]{1,64}$/);
+    const { address: url, value: prefix } = takeParam(address, 'prefix', 'orchestrator:', /^[A-Za-z0-9_:.{}-]{1,64}$/);
     this.location = redactUrl(address);
     this.prefix = prefix;
     this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 3_000, enableOfflineQueue: true });

@@ -34,6 +34,8 @@ export function chooseQueue(flag: string | undefined, store: StoreChoice | null,
   }
   if (!/^rediss?:\/\//.test(address)) throw new OrchestratorError(`${flag !== undefined ? '--queue' : 'the queue address'}: expected redis://… (got ${redactUrl(address).split(':')[0]}:…)`, EXIT.usage);
   const { address: storeAddress, value: name } = takeParam(address, 'queue', DEFAULT_QUEUE_NAME, /^[A-Za-z0-9_.-]{1,64}$/);
-  const { address: url, value: prefix } = takeParam(storeAddress, 'prefix', 'bull', /^[A-Za-z0-9_:.-]{1,64}$/);
-  return { url, prefix: prefix.replace(/:+$/, '') || 'bull', name, location: `${redactUrl(url)} queue ${name}`, storeAddress };
+  const { address: url, value: prefix } = takeParam(storeAddress, 'prefix', 'bull', /^[A-Za-z0-9_:.{}-]{1,64}$/);
+  const bullPrefix = prefix.replace(/:+$/, '') || 'bull';
+  const shown = bullPrefix === 'bull' ? '' : ` (prefix ${bullPrefix})`;
+  return { url, prefix: bullPrefix, name, location: `${redactUrl(url)} queue ${name}${shown}`, storeAddress };
 }

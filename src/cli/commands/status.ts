@@ -1,8 +1,8 @@
 /**
- * `autonomy-orchestrator status [--store …] [--json] [--watch MS]`: the scoreboard. With a Postgres
- * store, every queued run (state, current stage, started, duration, attempts, worker); with any
- * other store, every checkpoint it holds; then per-step success/failure counts from the execution
- * log (src/report/execution-log.ts). Never prints a store's password.
+ * `autonomy-orchestrator status [--queue …] [--store …] [--json] [--watch MS]`: the scoreboard. Every
+ * run of the queue (its state from BullMQ, its stage, start, duration and attempts from its
+ * checkpoint), then every other checkpoint the store holds; then per-step success/failure counts
+ * from the execution log (src/report/execution-log.ts). Never prints a store's password.
  */
 import { Command, Option } from 'commander';
 import { openStore } from '../../checkpoint/open-store.js';
@@ -32,6 +32,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   try {
     for (;;) {
       print(await scoreboard(store, queue), flags.json);
+      // Said on stderr: stdout stays the table (or JSON lines) a script reads.
+      if (queue && (await queue.isPaused())) process.stderr.write(`queue ${queue.address.location} is paused: workers start no new run (\`queue resume\` to go on)\n`);
       if (flags.watch === undefined || stop.signal.aborted) break;
       await new Promise((resolve) => setTimeout(resolve, flags.watch === true ? 2_000 : flags.watch).unref());
       if (stop.signal.aborted) break;
