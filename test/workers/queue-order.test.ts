@@ -9,7 +9,7 @@ import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js
 import { runCli, tempDir } from '../support/cli.js';
 import { describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
-describeWithQueue('the queue: order, schedules, pause, drain, retry', (queue) => {
+describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit', (queue) => {
   it('--priority: a paused queue, resumed, starts runs by priority (1 first); --delay-ms and --at start no sooner than asked', async () => {
     const dir = tempDir('ao-order-');
     const trace = join(dir, 'trace');
@@ -101,5 +101,24 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry', (queue) =>
       worker.child.kill('SIGTERM');
       expect((await worker.done).exitCode).toBe(0);
     }
+  }, 30_000);
+
+  it('worker --rate-limit 1/700: at most one run starts per 700 ms, however many wait', async () => {
+    const dir = tempDir('ao-rate-');
+    const plan = writePlan(dir, { stages: { planning: [fixtureStep('quick', join(dir, 'trace'))] } });
+    for (const id of ['run_r1', 'run_r2', 'run_r3']) await submit(queue, plan, id);
+    const worker = startWorker(queue, join(dir, 'w'), 1_500, ['--concurrency', '3', '--rate-limit', '1/700']);
+    try {
+      const rows = await until(queue, (all) => all.length === 3 && all.every((row) => row.state === 'done'), 'the three runs to end');
+      const starts = rows.map((row) => row.startedAtMs!).sort((a, b) => a - b);
+      expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(600);
+      expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(600);
+    } finally {
+      worker.child.kill('SIGTERM');
+      expect((await worker.done).exitCode).toBe(0);
+    }
+    const bad = await runCli(['worker', '--store', queue.address, '--rate-limit', 'fast']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toMatch(/--rate-limit takes RUNS\/MS/);
   }, 30_000);
 });

@@ -110,7 +110,7 @@ export async function submit(queue: Queue, planPath: string, runId: string, extr
 /** Test timings: a lock of `lockMs`, stalled checks every half of it, so a takeover comes within 1.5 × lockMs. */
 export function startWorker(queue: Queue, workDir: string, lockMs = 1_500, extra: string[] = []) {
   const stalled = String(Math.max(100, Math.floor(lockMs / 2)));
-  return startCli(['worker', '--store', queue.address, '--lock-ms', String(lockMs), '--stalled-interval-ms', stalled, '--work-dir', workDir, ...extra]);
+  return startCli(['worker', ...(extra.includes('--store') ? [] : ['--store', queue.address]), '--lock-ms', String(lockMs), '--stalled-interval-ms', stalled, '--work-dir', workDir, ...extra]);
 }
 
 /** Waits until `done(rows)` holds, or throws with the rows seen last. */
