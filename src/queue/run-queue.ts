@@ -75,7 +75,8 @@ export class RunQueue {
 
   constructor(readonly address: QueueAddress) {
     this.queue = new Queue<RunJob>(address.name, {
-      connection: { url: address.url, maxRetriesPerRequest: 2, connectTimeout: 3_000 },
+      // A command line gives up on a Redis it cannot reach (after about a second) rather than wait for it.
+      connection: { url: address.url, maxRetriesPerRequest: 2, connectTimeout: 3_000, retryStrategy: (times: number) => (times > 3 ? null : 250) },
       prefix: address.prefix,
       // A run's own failures are its plan's business (retries per step): the job is tried once,
       // and kept, done or failed, for `status` and `retry`.

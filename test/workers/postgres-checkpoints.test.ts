@@ -55,3 +55,14 @@ it('a worker or submit given a Postgres store and no Redis: one line saying work
     expect(out.stderr.trim().split('\n')).toHaveLength(1);
   }
 });
+
+it('submit and status with a Redis nobody answers at: one line naming the queue and the error, exit 1 (no wait for ever)', async () => {
+  const dir = tempDir('ao-queue-down-');
+  const plan = writePlan(dir, { stages: {} });
+  const queue = ['--queue', 'redis://127.0.0.1:1/0', '--store', `file:${join(dir, 'state')}`];
+  for (const argv of [['submit', '--plan', plan, ...queue], ['status', ...queue]]) {
+    const out = await runCli(argv);
+    expect(out.exitCode, argv[0]).toBe(1);
+    expect(out.stderr.trim()).toMatch(/^autonomy-orchestrator: cannot (submit|list runs) at redis:\/\/127\.0\.0\.1:1\/0 queue orchestrator-runs: connect ECONNREFUSED/);
+  }
+}, 20_000);
