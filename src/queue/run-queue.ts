@@ -140,6 +140,25 @@ export class RunQueue {
     return this.call('drain', () => this.queue.drain(true));
   }
 
+  /**
+   * Forgets finished runs older than `olderThanMs` (done and blocked ones; failed ones too with
+   * `failed`): Redis keeps every job until then. Their checkpoints and execution records stay in the
+   * store. Returns how many were removed.
+   */
+  async clean(olderThanMs: number, failed: boolean): Promise<number> {
+    return this.call('clean', async () => {
+      let removed = 0;
+      for (const type of failed ? (['completed', 'failed'] as const) : (['completed'] as const)) {
+        for (;;) {
+          const batch = await this.queue.clean(olderThanMs, 1_000, type);
+          removed += batch.length;
+          if (batch.length < 1_000) break;
+        }
+      }
+      return removed;
+    });
+  }
+
   /** Queues a failed run again: a worker resumes it from its checkpoint. False when it is not a failed run. */
   async retry(runId: string): Promise<boolean> {
     return this.call('retry', async () => {

@@ -77,7 +77,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
     expect(at.stderr.split('\n')[0]).toMatch(/--at takes an ISO 8601 time/);
   });
 
-  it('a failed run is kept failed; retry queues it again and a worker resumes it from its checkpoint; drain removes waiting runs', async () => {
+  it('a failed run is kept failed; retry queues it again and a worker resumes it from its checkpoint; drain removes waiting runs; clean forgets finished ones', async () => {
     const dir = tempDir('ao-retry-');
     const trace = join(dir, 'trace');
     const plan = writePlan(dir, { stages: { planning: [fixtureStep('ok', trace)], execution: [fixtureStep('flaky', trace, { 'fail-attempts': 1 })] } });
@@ -97,11 +97,20 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
       const drained = await runCli(['queue', 'drain', '--store', queue.address]);
       expect(drained.exitCode, drained.stderr).toBe(0);
       expect((await queue.rows()).map((row) => [row.run_id, row.state])).toEqual([['run_flaky', 'done']]);
+
+      // Finished runs are forgotten by the queue on demand; their checkpoints stay, and status still lists them.
+      expect((await runCli(['queue', 'clean', '--store', queue.address])).exitCode).toBe(2);
+      const cleaned = await runCli(['queue', 'clean', '--older-than-days', '0', '--store', queue.address]);
+      expect(cleaned.stdout).toMatch(/: 1 finished run\(s\) forgotten/);
+      expect(await queue.rows()).toEqual([]);
+      expect(await queue.redis.exists(`${queue.prefix}ckpt:run_flaky`)).toBe(1);
+      const status = await runCli(['status', '--store', queue.address, '--json']);
+      expect(JSON.parse(status.stdout.trim())).toMatchObject({ run_id: 'run_flaky', state: 'done', worker: '-' });
     } finally {
       worker.child.kill('SIGTERM');
       expect((await worker.done).exitCode).toBe(0);
     }
-  }, 30_000);
+  }, 60_000);
 
   it('worker --rate-limit 1/700: at most one run starts per 700 ms, however many wait', async () => {
     const dir = tempDir('ao-rate-');

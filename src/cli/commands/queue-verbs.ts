@@ -2,13 +2,14 @@
  * The queue-wide verbs, each a few lines over RunQueue:
  * - `queue pause|resume|drain`: workers take no new runs while paused (running ones go on);
  *   drain removes the runs not started yet (delayed ones too);
+ * - `queue clean --older-than-days N [--failed]`: the queue forgets finished runs (checkpoints stay);
  * - `retry <run id>`: a failed run queued again, resumed from its checkpoint by a worker;
  * - `schedules`: the repeatable runs (`submit --every`); `unschedule <id>` removes one.
  */
-import { Argument, Command } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { EXIT, OrchestratorError } from '../../exit-codes.js';
 import { RunQueue } from '../../queue/run-queue.js';
-import { STORE_HELP, queueOption, queueSetup } from './shared-store.js';
+import { STORE_HELP, queueOption, queueSetup, wholeNumber } from './shared-store.js';
 
 function program(name: string, description: string): Command {
   return new Command(name)
@@ -30,11 +31,19 @@ async function withQueue<T>(flags: { queue?: string; store?: string }, command: 
 }
 
 export async function queueCommand(argv: string[]): Promise<number> {
-  const parsed = program('queue', 'pause, resume or drain the run queue')
-    .addArgument(new Argument('<verb>', 'pause | resume | drain').choices(['pause', 'resume', 'drain']))
+  const parsed = program('queue', 'pause, resume, drain or clean the run queue')
+    .addArgument(new Argument('<verb>', 'pause | resume | drain | clean').choices(['pause', 'resume', 'drain', 'clean']))
+    .addOption(new Option('--older-than-days <n>', 'clean: finished runs that ended this many days ago or more').argParser(wholeNumber('--older-than-days', 0, 36_500)))
+    .option('--failed', 'clean: failed runs too (they can no longer be retried)', false)
     .parse(argv, { from: 'user' });
-  const verb = parsed.args[0] as 'pause' | 'resume' | 'drain';
+  const verb = parsed.args[0] as 'pause' | 'resume' | 'drain' | 'clean';
+  const { olderThanDays, failed } = parsed.opts<{ olderThanDays?: number; failed: boolean }>();
+  if (verb === 'clean' && olderThanDays === undefined) throw new OrchestratorError('queue clean needs --older-than-days N (0: every finished run)', EXIT.usage);
   const line = await withQueue(parsed.opts(), `queue ${verb}`, async (queue) => {
+    if (verb === 'clean') {
+      const removed = await queue.clean(olderThanDays! * 86_400_000, failed);
+      return `queue ${queue.address.location}: ${removed} finished run(s) forgotten; their checkpoints and records stay in the store`;
+    }
     await queue[verb]();
     if (verb === 'drain') return `queue ${queue.address.location}: runs not started yet removed; running and finished runs stay`;
     return `queue ${queue.address.location}: ${verb === 'pause' ? 'paused (workers take no new runs; running ones go on)' : 'resumed'}`;
