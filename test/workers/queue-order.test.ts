@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { describeWithQueue, startWorker, submit, until } from './queue-support.js';
+import { describeWithQueue, startWorker, submit, until, withWorker } from './queue-support.js';
 
 describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit', (queue) => {
   it('--priority: a paused queue, resumed, starts runs by priority (1 first); --delay-ms and --at start no sooner than asked', async () => {
@@ -22,8 +22,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
     await submit(queue, plan('later'), 'run_later', ['--delay-ms', '1500', '--priority', '20']);
     const at = new Date(Date.now() + 1_200);
     await submit(queue, plan('at'), 'run_at', ['--at', at.toISOString(), '--priority', '20']);
-    const worker = startWorker(queue, join(dir, 'w'));
-    try {
+    await withWorker(startWorker(queue, join(dir, 'w')), async () => {
       // Paused: nothing starts while the worker waits.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(startsOf(traceOf(trace))).toEqual([]);
@@ -34,10 +33,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
       const startOf = (id: string) => rows.find((row) => row.run_id === id)!.startedAtMs!;
       expect(startOf('run_later') - delayedAt).toBeGreaterThanOrEqual(1_500);
       expect(startOf('run_at')).toBeGreaterThanOrEqual(at.getTime());
-    } finally {
-      worker.child.kill('SIGTERM');
-      expect((await worker.done).exitCode).toBe(0);
-    }
+    });
   }, 30_000);
 
   it('submit --every: a schedule produces runs (run ids repeat.<id>.<ms>) until unschedule; schedules lists it', async () => {
@@ -49,8 +45,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
     expect(added.stdout).toBe('nightly\n');
     const listed = await runCli(['schedules', '--store', queue.address, '--json']);
     expect(JSON.parse(listed.stdout.trim())).toMatchObject({ id: 'nightly', pattern: '* * * * * *' });
-    const worker = startWorker(queue, join(dir, 'w'));
-    try {
+    await withWorker(startWorker(queue, join(dir, 'w')), async () => {
       const rows = await until(queue, (all) => all.filter((row) => row.state === 'done').length >= 2, 'two scheduled runs to end');
       for (const row of rows.filter((r) => r.state === 'done')) expect(row.run_id).toMatch(/^repeat\.nightly\.\d+$/);
       expect(new Set(startsOf(traceOf(trace)).map((line) => line.runId)).size).toBeGreaterThanOrEqual(2);
@@ -60,10 +55,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
       const again = await runCli(['unschedule', 'nightly', '--store', queue.address]);
       expect(again.exitCode).toBe(1);
       expect(again.stderr).toMatch(/unschedule: no schedule nightly/);
-    } finally {
-      worker.child.kill('SIGTERM');
-      expect((await worker.done).exitCode).toBe(0);
-    }
+    });
   }, 30_000);
 
   it('a bad --every or --at is a one-line usage error naming the flag, exit 2', async () => {
@@ -82,8 +74,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
     const trace = join(dir, 'trace');
     const plan = writePlan(dir, { stages: { planning: [fixtureStep('ok', trace)], execution: [fixtureStep('flaky', trace, { 'fail-attempts': 1 })] } });
     await submit(queue, plan, 'run_flaky');
-    const worker = startWorker(queue, join(dir, 'w'));
-    try {
+    await withWorker(startWorker(queue, join(dir, 'w')), async () => {
       await until(queue, (rows) => rows[0]?.state === 'failed', 'the run to fail');
       expect((await runCli(['retry', 'run_nope', '--store', queue.address])).exitCode).toBe(1);
       const retried = await runCli(['retry', 'run_flaky', '--store', queue.address]);
@@ -106,26 +97,19 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
       expect(await queue.redis.exists(`${queue.prefix}ckpt:run_flaky`)).toBe(1);
       const status = await runCli(['status', '--store', queue.address, '--json']);
       expect(JSON.parse(status.stdout.trim())).toMatchObject({ run_id: 'run_flaky', state: 'done', worker: '-' });
-    } finally {
-      worker.child.kill('SIGTERM');
-      expect((await worker.done).exitCode).toBe(0);
-    }
+    });
   }, 60_000);
 
   it('worker --rate-limit 1/700: at most one run starts per 700 ms, however many wait', async () => {
     const dir = tempDir('ao-rate-');
     const plan = writePlan(dir, { stages: { planning: [fixtureStep('quick', join(dir, 'trace'))] } });
     for (const id of ['run_r1', 'run_r2', 'run_r3']) await submit(queue, plan, id);
-    const worker = startWorker(queue, join(dir, 'w'), 1_500, ['--concurrency', '3', '--rate-limit', '1/700']);
-    try {
+    await withWorker(startWorker(queue, join(dir, 'w'), 1_500, ['--concurrency', '3', '--rate-limit', '1/700']), async () => {
       const rows = await until(queue, (all) => all.length === 3 && all.every((row) => row.state === 'done'), 'the three runs to end');
       const starts = rows.map((row) => row.startedAtMs!).sort((a, b) => a - b);
       expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(600);
       expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(600);
-    } finally {
-      worker.child.kill('SIGTERM');
-      expect((await worker.done).exitCode).toBe(0);
-    }
+    });
     const bad = await runCli(['worker', '--store', queue.address, '--rate-limit', 'fast']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.split('\n')[0]).toMatch(/--rate-limit takes RUNS\/MS/);

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { RedisCheckpointStore } from '../../src/checkpoint/redis-store.js';
 import { chooseQueue } from '../../src/queue/queue-address.js';
 import { RunQueue } from '../../src/queue/run-queue.js';
@@ -121,5 +121,15 @@ export async function until(queue: Queue, done: (rows: QueueRow[]) => boolean, w
     if (done(rows)) return rows;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(rows.map((r) => [r.run_id, r.state]))}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Runs `body` while the worker works, then stops it with SIGTERM; it must exit 0. */
+export async function withWorker(worker: ReturnType<typeof startWorker>, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } finally {
+    worker.child.kill('SIGTERM');
+    expect((await worker.done).exitCode).toBe(0);
   }
 }
