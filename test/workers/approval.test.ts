@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { type Queue, describeWithQueue, startWorker, submit, until } from './queue-support.js';
+import { WORKER_TEST_MS, type Queue, describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
 async function untilState(queue: Queue, runId: string, state: string): Promise<void> {
   await until(queue, (rows) => rows.find((row) => row.run_id === runId)?.state === state, `run ${runId} to be ${state}`);
@@ -38,5 +38,5 @@ describeWithQueue('a queued run that waits for an approval', (queue) => {
       worker.child.kill('SIGTERM');
       await worker.done;
     }
-  });
+  }, WORKER_TEST_MS);
 });

@@ -5,7 +5,7 @@ import { csvCell } from '../../src/cli/commands/export.js';
 import { fixtureStep, writePlan } from '../plans/plan-runs.js';
 import { describeWithServer, REDIS_URL, reachable } from '../stores/servers.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { type Queue, freshQueue, startWorker, submit, until } from './queue-support.js';
+import { WORKER_TEST_MS, type Queue, freshQueue, startWorker, submit, until } from './queue-support.js';
 
 const up = await reachable(REDIS_URL, 6379);
 
@@ -56,7 +56,7 @@ describeWithServer('export: runs and executions as CSV and JSON Lines', up, new 
     worker.child.kill('SIGTERM');
     await worker.done;
     await submit(queue, plan, 'run_export_b');
-  });
+  }, WORKER_TEST_MS);
   afterAll(async () => {
     await queue?.drop();
   });

@@ -12,7 +12,7 @@ import { runOrchestration } from '../../src/run/orchestrate.js';
 import { fixtureStep, traceOf, writePlan } from '../plans/plan-runs.js';
 import { checkpointFor } from '../stores/contract.js';
 import { runCli, tempDir, waitFor } from '../support/cli.js';
-import { describeWithQueue, startWorker, submit, until } from './queue-support.js';
+import { WORKER_TEST_MS, describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,7 +25,7 @@ describeWithQueue('fencing of checkpoint writes by the lease token', (queue) => 
       const view = new RunView(store, 'run_fenced', { leaseMs: 10_000 });
       const executionLog = runExecutionLog(executionLogOf(store), 'run_fenced', 'stale-worker', () => view.leaseToken);
       const running = runOrchestration({ outputDir: join(dir, 'out'), plan }, { store: view, runId: 'run_fenced', executionLog });
-      await waitFor(() => traceOf(join(dir, 'trace')).length > 0, 10_000, 's1 to start');
+      await waitFor(() => traceOf(join(dir, 'trace')).length > 0, 30_000, 's1 to start');
       // The new owner takes the lease over (as a worker that BullMQ gave the run to does) and writes its progress.
       const owner = (await store.acquireLease('run_fenced', 'new-worker', 10_000, { takeOver: true }))!;
       const current = (await store.read('run_fenced'))!;
@@ -39,7 +39,7 @@ describeWithQueue('fencing of checkpoint writes by the lease token', (queue) => 
     } finally {
       await store.close();
     }
-  });
+  }, WORKER_TEST_MS);
 
   it("a worker SIGSTOPped past its lock and then SIGCONTed changes nothing: the run is the other worker's, ends done, and its steps are counted once", async () => {
     const dir = tempDir('ao-fence-');
@@ -51,7 +51,7 @@ describeWithQueue('fencing of checkpoint writes by the lease token', (queue) => 
     const first = startWorker(queue, join(dir, 'worker-1'), 800);
     let firstLog = '';
     first.child.stderr!.on('data', (chunk) => (firstLog += chunk));
-    await waitFor(() => traceOf(trace).some((t) => t.event === 'start' && t.step === 's1'), 10_000, 's1 to start');
+    await waitFor(() => traceOf(trace).some((t) => t.event === 'start' && t.step === 's1'), 30_000, 's1 to start');
     first.child.kill('SIGSTOP');
     const second = startWorker(queue, join(dir, 'worker-2'), 800);
     try {
@@ -61,7 +61,7 @@ describeWithQueue('fencing of checkpoint writes by the lease token', (queue) => 
 
       first.child.kill('SIGCONT');
       // Its s1 ended while it was stopped: on waking it makes that record, then finds its lease lost.
-      await waitFor(() => /run run_paused: (lost its lease|refused)/.test(firstLog), 10_000, 'the paused worker to find its lease lost');
+      await waitFor(() => /run run_paused: (lost its lease|refused)/.test(firstLog), 30_000, 'the paused worker to find its lease lost');
       await sleep(500);
       const [after] = await queue.rows();
       expect([after!.state, after!.revision, after!.document]).toEqual([done!.state, done!.revision, done!.document]);
@@ -78,5 +78,5 @@ describeWithQueue('fencing of checkpoint writes by the lease token', (queue) => 
       expect((await first.done).exitCode).toBe(0);
       expect((await second.done).exitCode).toBe(0);
     }
-  }, 30_000);
+  }, WORKER_TEST_MS);
 });

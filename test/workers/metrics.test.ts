@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, traceOf, writePlan } from '../plans/plan-runs.js';
 import { tempDir, waitFor } from '../support/cli.js';
-import { describeWithQueue, startWorker, submit, until } from './queue-support.js';
+import { WORKER_TEST_MS, describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
 
 /** `name{labels} value` lines of a scrape, by `name{labels}`. */
@@ -25,7 +25,7 @@ describeWithQueue('worker metrics', (queue) => {
     const slow = writePlan(dir, { stages: { planning: [fixtureStep('slow', join(dir, 'slow.trace'), { 'sleep-first': 30_000 })] } }, 'slow.json');
     await submit(queue, slow, 'run_m_0');
     const victim = startWorker(queue, join(dir, 'victim'), 1_000);
-    await waitFor(() => traceOf(join(dir, 'slow.trace')).length > 0, 10_000, 'the slow step to start');
+    await waitFor(() => traceOf(join(dir, 'slow.trace')).length > 0, 30_000, 'the slow step to start');
     victim.child.kill('SIGKILL');
     await victim.done;
 
@@ -36,7 +36,7 @@ describeWithQueue('worker metrics', (queue) => {
     const worker = startWorker(queue, join(dir, 'w'), 1_000, ['--metrics-port', '0']);
     let stderr = '';
     worker.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => /metrics at (\S+)/.test(stderr), 10_000, 'the metrics URL');
+    await waitFor(() => /metrics at (\S+)/.test(stderr), 30_000, 'the metrics URL');
     const url = /metrics at (\S+)/.exec(stderr)![1]!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
 
@@ -61,13 +61,13 @@ describeWithQueue('worker metrics', (queue) => {
     expect((await worker.done).exitCode).toBe(0);
     // The dead worker's orphaned first attempt would otherwise sleep on.
     for (const line of traceOf(join(dir, 'slow.trace'))) if (line.attempt === 1) try { process.kill(line.pid); } catch { /* gone */ }
-  });
+  }, WORKER_TEST_MS);
 
   it('a port that is taken: exit 1 with one line naming the flag', async () => {
     const first = startWorker(queue, tempDir(), 1_500, ['--metrics-port', '0']);
     let stderr = '';
     first.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => /metrics at (\S+)/.test(stderr), 10_000, 'the metrics URL');
+    await waitFor(() => /metrics at (\S+)/.test(stderr), 30_000, 'the metrics URL');
     const port = new URL(/metrics at (\S+)/.exec(stderr)![1]!).port;
     const second = startWorker(queue, tempDir(), 1_500, ['--metrics-port', port]);
     const outcome = await second.done;
@@ -75,5 +75,5 @@ describeWithQueue('worker metrics', (queue) => {
     await first.done;
     expect(outcome.exitCode).toBe(1);
     expect(outcome.stderr).toMatch(new RegExp(`--metrics-port ${port}: cannot listen on 127.0.0.1: EADDRINUSE`));
-  });
+  }, WORKER_TEST_MS);
 });

@@ -10,7 +10,7 @@ import { expect, it } from 'vitest';
 import { fixtureStep, writePlan } from '../plans/plan-runs.js';
 import { PG_DSN, describeWithServer, reachable } from '../stores/servers.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { describeWithQueue, startWorker, until } from './queue-support.js';
+import { WORKER_TEST_MS, describeWithQueue, startWorker, until } from './queue-support.js';
 
 const pgUp = await reachable(PG_DSN, 5432);
 
@@ -41,7 +41,7 @@ describeWithQueue('workers with checkpoints in Postgres', (queue) => {
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await admin.end();
     }
-  }));
+  }, WORKER_TEST_MS));
 });
 
 it('a worker or submit given a Postgres store and no Redis: one line saying workers need Redis for the queue, exit 2', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { describeWithQueue, startWorker, submit, until, withWorker } from './queue-support.js';
+import { WORKER_TEST_MS, describeWithQueue, startWorker, submit, until, withWorker } from './queue-support.js';
 
 describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit', (queue) => {
   it('--priority: a paused queue, resumed, starts runs by priority (1 first); --delay-ms and --at start no sooner than asked', async () => {
@@ -34,7 +34,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
       expect(startOf('run_later') - delayedAt).toBeGreaterThanOrEqual(1_500);
       expect(startOf('run_at')).toBeGreaterThanOrEqual(at.getTime());
     });
-  }, 30_000);
+  }, WORKER_TEST_MS);
 
   it('submit --every: a schedule produces runs (run ids repeat.<id>.<ms>) until unschedule; schedules lists it', async () => {
     const dir = tempDir('ao-every-');
@@ -56,7 +56,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
       expect(again.exitCode).toBe(1);
       expect(again.stderr).toMatch(/unschedule: no schedule nightly/);
     });
-  }, 30_000);
+  }, WORKER_TEST_MS);
 
   it('a bad --every or --at is a one-line usage error naming the flag, exit 2', async () => {
     const dir = tempDir('ao-every-bad-');
@@ -98,7 +98,7 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
       const status = await runCli(['status', '--store', queue.address, '--json']);
       expect(JSON.parse(status.stdout.trim())).toMatchObject({ run_id: 'run_flaky', state: 'done', worker: '-' });
     });
-  }, 60_000);
+  }, WORKER_TEST_MS);
 
   it('worker --rate-limit 1/700: at most one run starts per 700 ms, however many wait', async () => {
     const dir = tempDir('ao-rate-');
@@ -113,5 +113,5 @@ describeWithQueue('the queue: order, schedules, pause, drain, retry, rate limit'
     const bad = await runCli(['worker', '--store', queue.address, '--rate-limit', 'fast']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.split('\n')[0]).toMatch(/--rate-limit takes RUNS\/MS/);
-  }, 30_000);
+  }, WORKER_TEST_MS);
 });

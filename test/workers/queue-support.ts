@@ -113,8 +113,15 @@ export function startWorker(queue: Queue, workDir: string, lockMs = 1_500, extra
   return startCli(['worker', ...(extra.includes('--store') ? [] : ['--store', queue.address]), '--lock-ms', String(lockMs), '--stalled-interval-ms', stalled, '--work-dir', workDir, ...extra]);
 }
 
+/**
+ * How long a test that starts workers may take: generous, since these suites spawn several Node
+ * processes on a machine other suites load too (they took 30 s and more at a load average of 18).
+ * Nothing here is a speed assertion.
+ */
+export const WORKER_TEST_MS = 120_000;
+
 /** Waits until `done(rows)` holds, or throws with the rows seen last. */
-export async function until(queue: Queue, done: (rows: QueueRow[]) => boolean, what: string, timeoutMs = 20_000): Promise<QueueRow[]> {
+export async function until(queue: Queue, done: (rows: QueueRow[]) => boolean, what: string, timeoutMs = 90_000): Promise<QueueRow[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rows = await queue.rows();

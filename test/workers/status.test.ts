@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, writePlan } from '../plans/plan-runs.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { describeWithQueue, startWorker, submit, until } from './queue-support.js';
+import { WORKER_TEST_MS, describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
 
 describeWithQueue('status: the scoreboard', (queue) => {
@@ -29,7 +29,7 @@ describeWithQueue('status: the scoreboard', (queue) => {
     expect(table.stdout).toMatch(/^run_id\s+state\s+stage\s+started\s+duration_s\s+attempts\s+worker\n/);
     expect(table.stdout).toMatch(/run_status_b\s+queued/);
     expect(table.stdout + table.stderr).not.toContain('hunter2');
-  });
+  }, WORKER_TEST_MS);
 
   it('counts each step\'s successes and failures over the runs workers ran', async () => {
     const dir = tempDir('ao-status-steps-');
@@ -58,5 +58,5 @@ describeWithQueue('status: the scoreboard', (queue) => {
     const table = await runCli(['status', '--store', queue.address]);
     expect(table.exitCode).toBe(0);
     expect(table.stdout).toMatch(/\n\nstep\s+success\s+failure\nexecution\/flaky\s+1\s+1\nplanning\/s1\s+1\s+1\n$/);
-  });
+  }, WORKER_TEST_MS);
 });

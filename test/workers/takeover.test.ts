@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, traceOf, writePlan } from '../plans/plan-runs.js';
 import { readJson, runCli, tempDir, waitFor } from '../support/cli.js';
-import { describeWithQueue, startWorker, submit, until } from './queue-support.js';
+import { WORKER_TEST_MS, describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
 const STEPS = ['s1', 's2', 's3'];
 
@@ -35,7 +35,7 @@ describeWithQueue('workers on a BullMQ queue', (queue) => {
 
     // The victim's run, at a moment when it has completed a step and started another that has not ended.
     let inFlight: { runId: string; step: string } | null = null;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (!inFlight && Date.now() < deadline) {
       const mine = (await queue.rows()).find((row) => row.state === 'running' && row.worker?.includes(`:${victim.child.pid}:`));
       if (mine) {
@@ -48,7 +48,7 @@ describeWithQueue('workers on a BullMQ queue', (queue) => {
     expect(inFlight, 'the victim worker started a second step').not.toBeNull();
     victim.child.kill('SIGKILL');
 
-    const rows = await until(queue, (all) => all.length === runIds.length && all.every((row) => row.state === 'done'), 'every run to end done', 40_000);
+    const rows = await until(queue, (all) => all.length === runIds.length && all.every((row) => row.state === 'done'), 'every run to end done');
     expect(rows.map((row) => [row.run_id, row.state])).toEqual(runIds.map((id) => [id, 'done']));
     const taken = rows.find((row) => row.run_id === inFlight!.runId)!;
     expect(taken.starts).toBeGreaterThanOrEqual(2);
@@ -88,7 +88,7 @@ describeWithQueue('workers on a BullMQ queue', (queue) => {
       'execution/s2': { success: 1, failure: 0 },
       'validation/s3': { success: 1, failure: 0 },
     });
-  }, 60_000);
+  }, WORKER_TEST_MS);
 
   it('SIGTERM: the worker stops its step, hands the run back with its checkpoint, and exits 0; another worker finishes it', async () => {
     const dir = tempDir('ao-sigterm-');
@@ -98,7 +98,7 @@ describeWithQueue('workers on a BullMQ queue', (queue) => {
     });
     await submit(queue, plan, 'run_handed_back');
     const first = startWorker(queue, join(dir, 'worker-1'));
-    await waitFor(() => traceOf(trace).some((t) => t.event === 'start' && t.step === 's2'), 10_000, 's2 to start');
+    await waitFor(() => traceOf(trace).some((t) => t.event === 'start' && t.step === 's2'), 30_000, 's2 to start');
     first.child.kill('SIGTERM');
     const outcome = await first.done;
     expect(outcome.exitCode).toBe(0);
@@ -112,5 +112,5 @@ describeWithQueue('workers on a BullMQ queue', (queue) => {
     second.child.kill('SIGTERM');
     expect((await second.done).exitCode).toBe(0);
     expect(traceOf(trace).filter((t) => t.event === 'start' && t.step === 's1')).toHaveLength(1);
-  }, 30_000);
+  }, WORKER_TEST_MS);
 });
