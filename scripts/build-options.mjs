@@ -112,5 +112,8 @@ export const cliBundleOptions = {
   // heap, which took a garbage collection at every start.
   banner: { js: '(function (exports, require, module, __filename, __dirname, __bundle_url) {' },
   plugins: [dependencyStartupPlugin],
+  // The queue engine (a MiB of its own) and its cron parser are loaded from node_modules, and only
+  // by the queue commands: every other start would read them for nothing.
+  external: ['bullmq', 'cron-parser'],
   footer: { js: '})' },
 };

@@ -15,7 +15,7 @@ import { acquireLockFile } from './lock-file.js';
 import { withMutexFile } from './mutex-file.js';
 import { describeIoError } from './parse.js';
 import type { Checkpoint } from './schema.js';
-import type { CheckpointLock, CheckpointStore, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
+import type { CheckpointLock, CheckpointStore, Lease, LeaseHolder, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
 import { CheckpointConflictError, LeaseLostError, checkRunId } from './store-errors.js';
 
 export const DEFAULT_CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
@@ -148,16 +148,22 @@ export class FileCheckpointStore implements CheckpointStore {
     });
   }
 
-  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+  async acquireLease(runId: string, owner: string, ttlMs: number, options: { takeOver?: boolean } = {}): Promise<Lease | null> {
     const path = this.fileOf(runId);
     mkdirSync(dirname(path), { recursive: true });
     return withMutexFile(`${path}.mutex`, () => {
       const current = readLease(`${path}.lease`);
-      if (current && current.owner !== null && current.expires_at_ms > Date.now()) return null;
+      if (!options.takeOver && current && current.owner !== null && current.expires_at_ms > Date.now()) return null;
       const next: LeaseFile = { owner, token: (current?.token ?? 0) + 1, expires_at_ms: Date.now() + ttlMs };
       writeFileDurably(`${path}.lease`, JSON.stringify(next));
       return { runId, owner, token: next.token, expiresAtMs: next.expires_at_ms };
     });
+  }
+
+  async leaseHolder(runId: string): Promise<LeaseHolder | null> {
+    const current = readLease(`${this.fileOf(runId)}.lease`);
+    const expiresInMs = (current?.expires_at_ms ?? 0) - Date.now();
+    return current && current.owner !== null && expiresInMs > 0 ? { owner: current.owner, token: current.token, expiresInMs } : null;
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease> {

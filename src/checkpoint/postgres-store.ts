@@ -2,7 +2,9 @@
  * Checkpoints in Postgres: one row per run in `orchestrator_runs` (created by the tool's own
  * migrations), the checkpoint as its exact canonical text beside its sha256, a revision for
  * compare-and-swap and a lease (owner, token, expiry by the server's clock) for fencing.
- * The same rows are the work queue (src/queue/).
+ * (The columns state … finished_at are those of the Postgres work queue of earlier versions, now
+ * unused: the queue is BullMQ on Redis, src/queue/. They are kept, not dropped, so that an older
+ * version can still finish the runs it queued there.)
  */
 import pg from 'pg';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
@@ -10,7 +12,7 @@ import { canonicalJson, seal, unsealText } from './integrity.js';
 import { KeyedCheckpointStore } from './keyed-store.js';
 import { migrate, quoteIdent } from './postgres-migrations.js';
 import type { Checkpoint } from './schema.js';
-import type { CheckpointStore, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
+import type { CheckpointStore, Lease, LeaseHolder, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
 import { CheckpointConflictError, LeaseLostError, checkRunId } from './store-errors.js';
 import { redactUrl, takeParam } from './store-url.js';
 
@@ -133,18 +135,29 @@ export class PostgresCheckpointStore extends KeyedCheckpointStore implements Che
     return result.rowCount === 1;
   }
 
-  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+  async acquireLease(runId: string, owner: string, ttlMs: number, options: { takeOver?: boolean } = {}): Promise<Lease | null> {
     checkRunId(runId);
     const { rows } = await this.query<{ lease_token: string; expires_ms: string }>(
       `INSERT INTO ${this.table} AS r (run_id, lease_owner, lease_token, lease_expires_at)
        VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
        ON CONFLICT (run_id) DO UPDATE SET lease_owner = EXCLUDED.lease_owner, lease_token = r.lease_token + 1, lease_expires_at = EXCLUDED.lease_expires_at
-       WHERE r.lease_owner IS NULL OR r.lease_expires_at <= now()
+       WHERE $4 OR r.lease_owner IS NULL OR r.lease_expires_at <= now()
        RETURNING r.lease_token, (extract(epoch FROM r.lease_expires_at) * 1000)::bigint AS expires_ms`,
-      [runId, owner, ttlMs],
+      [runId, owner, ttlMs, options.takeOver === true],
     );
     const row = rows[0];
     return row ? { runId, owner, token: Number(row.lease_token), expiresAtMs: Number(row.expires_ms) } : null;
+  }
+
+  async leaseHolder(runId: string): Promise<LeaseHolder | null> {
+    checkRunId(runId);
+    const { rows } = await this.query<{ lease_owner: string; lease_token: string; expires_in_ms: string }>(
+      `SELECT lease_owner, lease_token, (extract(epoch FROM lease_expires_at - now()) * 1000)::bigint AS expires_in_ms
+       FROM ${this.table} WHERE run_id = $1 AND lease_owner IS NOT NULL AND lease_expires_at > now()`,
+      [runId],
+    );
+    const row = rows[0];
+    return row ? { owner: row.lease_owner, token: Number(row.lease_token), expiresInMs: Number(row.expires_in_ms) } : null;
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease> {

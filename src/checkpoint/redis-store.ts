@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { canonicalJson, seal, unsealText } from './integrity.js';
 import { KeyedCheckpointStore } from './keyed-store.js';
 import type { Checkpoint } from './schema.js';
-import type { CheckpointStore, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
+import type { CheckpointStore, Lease, LeaseHolder, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
 import { CheckpointConflictError, LeaseLostError, checkRunId } from './store-errors.js';
 import { redactUrl, takeParam } from './store-url.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
@@ -28,9 +28,9 @@ redis.call('HSET', KEYS[1], 'document', ARGV[3], 'sha256', ARGV[4], 'revision', 
 redis.call('SADD', KEYS[3], ARGV[5])
 return {1, rev + 1}`;
 
-// KEYS: lease, token counter. ARGV: owner, ttl ms. Returns the new token, or 0 while leased.
+// KEYS: lease, token counter. ARGV: owner, ttl ms, '1' to take over. Returns the new token, or 0 while leased.
 const ACQUIRE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local token = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', token)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -40,6 +40,12 @@ return token`;
 const RENEW = `
 if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// KEYS: lease, list. ARGV: token ('' for none), values... Returns 1 when appended, 0 when fenced.
+const APPEND = `
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
+redis.call('RPUSH', KEYS[2], unpack(ARGV, 2))
 return 1`;
 
 const RELEASE = `
@@ -62,7 +68,7 @@ export class RedisCheckpointStore extends KeyedCheckpointStore implements Checkp
 
   constructor(address: string) {
     super();
-    const { address: url, value: prefix } = takeParam(address, 'prefix', 'orchestrator:', /^[A-Za-z0-9_:.-]{1,64}$/);
+    const { address: url, value: prefix } = takeParam(address, 'prefix', 'orchestrator:', /^[A-Za-z0-9_:.{}-]{1,64}$/);
     this.location = redactUrl(address);
     this.prefix = prefix;
     this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 3_000, enableOfflineQueue: true });
@@ -127,11 +133,18 @@ export class RedisCheckpointStore extends KeyedCheckpointStore implements Checkp
     return (await this.call(() => this.redis.eval(DELETE, keys.length, ...keys, ...args))) === 1;
   }
 
-  async acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+  async acquireLease(runId: string, owner: string, ttlMs: number, options: { takeOver?: boolean } = {}): Promise<Lease | null> {
     const keys = [this.key('lease', runId), this.key('token', runId)];
     const expiresAtMs = Date.now() + ttlMs;
-    const token = Number(await this.call(() => this.redis.eval(ACQUIRE, keys.length, ...keys, owner, String(ttlMs))));
+    const token = Number(await this.call(() => this.redis.eval(ACQUIRE, keys.length, ...keys, owner, String(ttlMs), options.takeOver ? '1' : '0')));
     return token === 0 ? null : { runId, owner, token, expiresAtMs };
+  }
+
+  async leaseHolder(runId: string): Promise<LeaseHolder | null> {
+    const key = this.key('lease', runId);
+    const [[, fields], [, ttl]] = (await this.call(() => this.redis.multi().hgetall(key).pttl(key).exec())) as [[unknown, Record<string, string>], [unknown, number]];
+    if (!fields.owner || ttl < 0) return null;
+    return { owner: fields.owner, token: Number(fields.token), expiresInMs: ttl };
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<Lease> {
@@ -145,11 +158,15 @@ export class RedisCheckpointStore extends KeyedCheckpointStore implements Checkp
     await this.call(() => this.redis.eval(RELEASE, 1, this.key('lease', lease.runId), String(lease.token)));
   }
 
-  /** Appends to the list `<prefix><kind>:<run id>` (the execution log, src/report/execution-log.ts). */
-  async appendList(kind: string, runId: string, values: string[]): Promise<void> {
-    if (values.length === 0) return;
-    const key = this.key(kind, runId);
-    await this.call(() => this.redis.rpush(key, ...values));
+  /**
+   * Appends to the list `<prefix><kind>:<run id>` (the execution log, src/report/execution-log.ts);
+   * with `leaseToken`, only while that lease is the live one (false when it is not).
+   */
+  async appendList(kind: string, runId: string, values: string[], leaseToken?: number): Promise<boolean> {
+    if (values.length === 0) return true;
+    const keys = [this.key('lease', runId), this.key(kind, runId)];
+    const token = leaseToken === undefined ? '' : String(leaseToken);
+    return (await this.call(() => this.redis.eval(APPEND, keys.length, ...keys, token, ...values))) === 1;
   }
 
   async readList(kind: string, runId: string): Promise<string[]> {

@@ -7,12 +7,17 @@
 import { hostname } from 'node:os';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import type { Checkpoint } from './schema.js';
+import { processExists } from '../run/process-group.js';
 import type { CheckpointLock, CheckpointStore, Lease, RunCheckpointStore } from './store.js';
 
 export interface RunViewOptions {
-  /** A lease already held (a worker's claim): `lock()` adopts it, and the caller renews and releases it. */
+  /** A lease already held: `lock()` adopts it, and the caller renews and releases it. */
   lease?: Lease;
   leaseMs?: number;
+  /** Who takes the lease (`host:pid…`); by default this process. */
+  owner?: string;
+  /** Take the lease even from a live holder (a worker whose queue gave it the run: see store.ts). */
+  takeOver?: boolean;
   /** Told when the heartbeat finds the lease lost. */
   onLeaseLost?: (error: unknown) => void;
 }
@@ -36,11 +41,8 @@ export class RunView implements RunCheckpointStore {
   async lock(): Promise<CheckpointLock> {
     if (this.options.lease) return { release: async () => {} };
     const ttl = this.options.leaseMs ?? 15_000;
-    const lease = await this.store.acquireLease(this.runId, `${hostname()}:${process.pid}`, ttl);
-    if (lease === null) {
-      throw new OrchestratorError(`run ${this.runId} at ${this.store.location} is leased by another process; wait for it to end or for its lease to expire`, EXIT.failed);
-    }
-    this.lease = lease;
+    const owner = this.options.owner ?? `${hostname()}:${process.pid}`;
+    this.lease = (await this.store.acquireLease(this.runId, owner, ttl, { takeOver: this.options.takeOver === true })) ?? (await this.fromDeadHolder(owner, ttl));
     const timer = setInterval(() => {
       this.store.renewLease(this.lease!, ttl).then(
         (renewed) => (this.lease = renewed),
@@ -54,6 +56,26 @@ export class RunView implements RunCheckpointStore {
         await this.store.releaseLease(this.lease!);
       },
     };
+  }
+
+  /** The token of the lease this view writes under, once locked. */
+  get leaseToken(): number | undefined {
+    return this.lease?.token;
+  }
+
+  /**
+   * The lease is held. A holder on this host whose process is gone (kill -9) is taken over at once;
+   * any other holder is named, with how long its lease has left.
+   */
+  private async fromDeadHolder(owner: string, ttl: number): Promise<Lease> {
+    const holder = await this.store.leaseHolder(this.runId);
+    const [host, pid] = (holder?.owner ?? '').split(':');
+    const deadHere = holder !== null && host === hostname() && /^\d+$/.test(pid ?? '') && !processExists(Number(pid));
+    const lease = holder === null || deadHere ? await this.store.acquireLease(this.runId, owner, ttl, { takeOver: deadHere }) : null;
+    if (lease) return lease;
+    const who = holder ? `${holder.owner} (${host === hostname() ? 'a live process on this host' : 'on another host'})` : 'another process';
+    const left = holder ? `; its lease expires in ${Math.ceil(holder.expiresInMs / 1000)} s unless renewed` : '';
+    throw new OrchestratorError(`run ${this.runId} at ${this.store.location} is leased by ${who}${left}: wait for it to end, or stop it`, EXIT.failed);
   }
 
   async load(): Promise<Checkpoint | null> {

@@ -53,6 +53,12 @@ export interface Lease {
   expiresAtMs: number;
 }
 
+export interface LeaseHolder {
+  owner: string;
+  token: number;
+  expiresInMs: number;
+}
+
 export interface WriteOptions {
   /** The revision this write replaces: 0 when there must be no checkpoint yet. */
   revision: number;
@@ -82,8 +88,14 @@ export interface CheckpointStore {
   list(): Promise<StoredRunEntry[]>;
   /** Removes a run's checkpoint (only at `revision` when given); false when there was none (or another revision). */
   delete(runId: string, options?: { revision?: number }): Promise<boolean>;
-  /** A new lease, or null while someone else holds a live one. */
-  acquireLease(runId: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /**
+   * A new lease, or null while someone else holds a live one. `takeOver`: taken even from a live
+   * holder (one known dead, or one a queue's lock says has lost the run); its token still grows, so
+   * that holder's writes are refused from then on.
+   */
+  acquireLease(runId: string, owner: string, ttlMs: number, options?: { takeOver?: boolean }): Promise<Lease | null>;
+  /** Who holds the run's live lease, and for how much longer; null when nobody does. */
+  leaseHolder(runId: string): Promise<LeaseHolder | null>;
   /** Extends a live lease; throws LeaseLostError once it expired or was taken. */
   renewLease(lease: Lease, ttlMs: number): Promise<Lease>;
   /** Gives a lease back; nothing happens when it is no longer the live one. */

@@ -45,8 +45,7 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: A
   let outcome: RunResult;
   try {
     const warn = (message: string) => say(`warning: ${message}`);
-    outcome = await runOrchestration(config, { signal, ...(hurry ? { hurry } : {}), inspect, warn, ...(store ? { store: store.checkpoints, runId: store.runId } : {}) });
-    await store?.record(outcome.report.stage_executions);
+    outcome = await runOrchestration(config, { signal, ...(hurry ? { hurry } : {}), inspect, warn, ...(store ? { store: store.checkpoints, runId: store.runId, executionLog: store.executionLog } : {}) });
   } finally {
     await store?.close();
     await eventLog.close();

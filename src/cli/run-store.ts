@@ -10,22 +10,21 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
-import { chooseStore, openStore } from '../checkpoint/open-store.js';
-import { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
+import { type StoreChoice, chooseStore, openStore } from '../checkpoint/open-store.js';
 import { RunView } from '../checkpoint/run-view.js';
 import type { CheckpointStore, RunCheckpointStore } from '../checkpoint/store.js';
 import { checkRunId } from '../checkpoint/store-errors.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { executionLogOf } from '../report/execution-log.js';
-import type { StageExecution } from '../report/schema.js';
-import { RunQueue } from '../queue/run-queue.js';
+import { executionLogOf, runExecutionLog } from '../report/execution-log.js';
+import type { RunExecutionLog } from '../run/run-session.js';
+import { boardSetup } from './commands/shared-store.js';
 
 export interface RunStore {
   runId: string;
   checkpoints: RunCheckpointStore;
-  /** Appends this invocation's executions to the store's execution log. */
-  record(executions: StageExecution[]): Promise<void>;
-  /** Puts a queued run stopped blocked back in the queue (Postgres); false for any other run. */
+  /** The store's execution log, as the run appends to it record by record. */
+  executionLog: RunExecutionLog;
+  /** Puts a queued run stopped blocked back in the queue; false for any other run, or when no queue is named. */
   requeueBlocked(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -42,20 +41,37 @@ export function openRunStore(address: string, runIdFlag: string | undefined, out
     const hint = runIdFlag === undefined ? ` (the output directory's name); give --run-id` : '';
     throw new OrchestratorError(`${runIdFlag === undefined ? 'run key' : '--run-id'}: ${(error as Error).message}${hint}`, EXIT.usage);
   }
-  const store: CheckpointStore = openStore(chooseStore(address, {}, ''), { maxConnections: 2 });
+  const choice = chooseStore(address, {}, '');
+  const store: CheckpointStore = openStore(choice, { maxConnections: 2 });
   let checkpoints: RunCheckpointStore;
+  let leaseToken = (): number | undefined => undefined;
   if (store instanceof FileCheckpointStore) {
     const file = store.fileOf(runId);
     if (create) mkdirSync(dirname(file), { recursive: true });
     checkpoints = new FileCheckpointStore(file);
   } else {
-    checkpoints = new RunView(store, runId);
+    const view = new RunView(store, runId);
+    leaseToken = () => view.leaseToken;
+    checkpoints = view;
   }
   return {
     runId,
     checkpoints,
-    record: (executions) => executionLogOf(store).append(runId, executions, null),
-    requeueBlocked: async () => (store instanceof PostgresCheckpointStore ? new RunQueue(store).requeueBlocked(runId) : false),
+    executionLog: runExecutionLog(executionLogOf(store), runId, null, leaseToken),
+    requeueBlocked: () => requeueBlocked(choice, runId),
     close: () => store.close(),
   };
+}
+
+/** The queue is the store's Redis, or the one the environment names (see shared-store.ts). */
+async function requeueBlocked(choice: StoreChoice, runId: string): Promise<boolean> {
+  const { queue: address } = boardSetup({ store: choice.address });
+  if (!address) return false;
+  const { RunQueue } = await import('../queue/run-queue.js');
+  const queue = new RunQueue(address);
+  try {
+    return await queue.requeueBlocked(runId);
+  } finally {
+    await queue.close();
+  }
 }

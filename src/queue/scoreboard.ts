@@ -1,13 +1,13 @@
 /**
- * What `status` and `export` show of a store's runs: every queued run (state, current stage, started,
- * duration, attempts, worker) of a Postgres store, then every other run the store holds a
- * checkpoint of; and, from the execution log, each run's per-step success and failure counts.
+ * What `status` and `export` show of a store's runs: every run of the queue (its state from
+ * BullMQ; its stage, start, duration and attempts from its checkpoint), then every other run the
+ * store holds a checkpoint of; and, from the execution log, each run's per-step success and
+ * failure counts, every worker's included.
  */
-import { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
 import { isVersioned } from '../checkpoint/schema.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
 import { type LoggedExecution, type StepCounts, countByStep, executionLogOf } from '../report/execution-log.js';
-import { RunQueue } from './run-queue.js';
+import type { RunQueue } from './run-queue.js';
 
 export interface RunRow {
   run_id: string;
@@ -30,28 +30,28 @@ export interface Scoreboard {
   executions: LoggedExecution[];
 }
 
-export async function scoreboard(store: CheckpointStore): Promise<Scoreboard> {
-  const queued = store instanceof PostgresCheckpointStore ? await new RunQueue(store).runs() : null;
+export async function scoreboard(store: CheckpointStore, queue: RunQueue | null): Promise<Scoreboard> {
+  const queued = queue ? await queue.runs() : null;
   // Queued runs in queue order, then the runs that only have a checkpoint there (`run --store`).
-  const queuedIds = queued?.map((row) => row.runId) ?? [];
-  const listed = [...queuedIds, ...(await store.list()).map((entry) => entry.runId).filter((runId) => !queuedIds.includes(runId))];
+  const jobs = new Map((queued ?? []).map((row) => [row.runId, row]));
+  const listed = [...jobs.keys(), ...(await store.list()).map((entry) => entry.runId).filter((runId) => !jobs.has(runId))];
   const executions = await executionLogOf(store).all();
   const runs: RunRow[] = [];
   for (const runId of listed) {
-    const queue = queued?.find((row) => row.runId === runId);
+    const job = jobs.get(runId);
     const checkpoint = (await store.read(runId).catch(() => null))?.checkpoint ?? null;
     const versioned = checkpoint && isVersioned(checkpoint) ? checkpoint : null;
-    const startedMs = versioned?.started_at_unix_ms ?? null;
-    const endMs = queue?.finishedAt?.getTime() ?? (checkpoint ? checkpoint.updated_at_unix_secs * 1000 : null);
+    const startedMs = versioned?.started_at_unix_ms ?? job?.startedAtMs ?? null;
+    const endMs = job?.finishedAtMs ?? (job?.state === 'running' ? Date.now() : checkpoint ? checkpoint.updated_at_unix_secs * 1000 : null);
     const steps = countByStep(executions.filter((execution) => execution.runId === runId));
     runs.push({
       run_id: runId,
-      state: queue?.state ?? checkpoint?.terminal_state ?? 'in progress',
+      state: job?.state ?? checkpoint?.terminal_state ?? 'in progress',
       stage: versioned?.transitions.at(-1)?.to_stage ?? '-',
       started: startedMs ? new Date(startedMs).toISOString() : '-',
       duration_s: startedMs && endMs ? ((Math.max(endMs, startedMs) - startedMs) / 1000).toFixed(1) : '-',
       attempts: versioned?.attempts_started ?? 0,
-      worker: queue?.worker ?? '-',
+      worker: job?.worker ?? '-',
       steps: Object.fromEntries(steps.map(({ step, success, failure }) => [step, { success, failure }])),
     });
   }

@@ -64,7 +64,7 @@ export class WorkerMetrics {
     out.push(`${PREFIX}_runs_in_progress ${this.inProgress}`);
     family('runs_handed_back_total', 'counter', 'Runs handed back to the queue when the worker stopped.');
     out.push(`${PREFIX}_runs_handed_back_total ${this.handedBack}`);
-    family('lease_takeovers_total', 'counter', "Runs claimed after another worker's lease on them expired.");
+    family('lease_takeovers_total', 'counter', 'Runs this worker started again from their checkpoint: taken over after their worker died (lock expired), or retried.');
     out.push(`${PREFIX}_lease_takeovers_total ${this.takeovers}`);
     family('leases_lost_total', 'counter', 'Runs this worker stopped because its lease was lost.');
     out.push(`${PREFIX}_leases_lost_total ${this.leasesLost}`);

@@ -1,26 +1,41 @@
 /**
- * A worker: claims queued runs from Postgres, up to `concurrency` at once, and drives each through
- * `runOrchestration` with the run's checkpoint in Postgres. Each run's lease is renewed by a
- * heartbeat; once a renewal fails the run is stopped, and its checkpoint writes (fenced by the
- * lease's token) are refused from then on, so a worker that was paused or cut off cannot undo
- * the progress of the worker that took the run over. On `stop()` (SIGTERM) the runs are
- * interrupted, their checkpoints kept, and handed back to the queue.
+ * A worker: a BullMQ Worker on the run queue, driving up to `concurrency` runs at once through
+ * `runOrchestration`, each with its checkpoint in the store the user picked. BullMQ renews each
+ * job's lock and gives a job whose worker died (its lock expired) to another worker at the next
+ * stalled check; that worker resumes the run from its checkpoint.
+ *
+ * BullMQ's lock is not a fence for writes made to another store: a worker paused past its lock
+ * (SIGSTOP, a long GC, a partition) would wake up and write on. So each run also takes the store's
+ * lease, whose token only grows: the worker BullMQ gives the run to takes it over (a new token),
+ * and from then on the store refuses the old holder's checkpoint writes and execution records.
+ * A worker that finds its lease lost stops the run.
+ *
+ * `close()` (SIGTERM): no new runs; the running ones are stopped, their checkpoints kept, and
+ * handed back to the queue (waiting again, for any worker), then the worker exits.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import type { PostgresCheckpointStore } from '../checkpoint/postgres-store.js';
+import { type Job, UnrecoverableError, WaitingError, Worker as BullWorker } from 'bullmq';
 import { RunView } from '../checkpoint/run-view.js';
-import type { Lease } from '../checkpoint/store.js';
-import { type ExecutionLog, executionLogOf } from '../report/execution-log.js';
+import type { CheckpointStore } from '../checkpoint/store.js';
+import { CheckpointConflictError } from '../checkpoint/store-errors.js';
+import { executionLogOf, runExecutionLog } from '../report/execution-log.js';
 import { runOrchestration } from '../run/orchestrate.js';
-import { type ClaimedRun, RunQueue } from './run-queue.js';
+import type { QueueAddress } from './queue-address.js';
+import { type RunJob, runIdOf, runJobSchema } from './run-queue.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
 export interface WorkerOptions {
   concurrency: number;
-  leaseMs: number;
-  pollMs: number;
+  /** BullMQ's job lock, renewed every half of it; the store's lease lasts as long. */
+  lockMs: number;
+  /** How often workers look for runs whose lock expired (their worker died). */
+  stalledIntervalMs: number;
+  /** How many times a run may be taken from a dead worker before it is failed. */
+  maxStalled: number;
+  /** Queue-wide: at most `max` runs started per `durationMs`. */
+  rateLimit?: { max: number; durationMs: number } | undefined;
   /** Each run's report, logs and step files go to `<workDir>/<run id>`. */
   workDir: string;
   timeoutMs?: number | undefined;
@@ -31,116 +46,121 @@ export interface WorkerOptions {
 
 export class Worker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
-  private readonly queue: RunQueue;
-  private readonly executions: ExecutionLog;
-  private readonly running = new Map<string, { stop: AbortController; done: Promise<void> }>();
-  private stopping = false;
-  private wake: () => void = () => {};
+  private readonly worker: BullWorker<RunJob>;
+  private closing: Promise<void> | null = null;
 
   constructor(
-    private readonly store: PostgresCheckpointStore,
+    private readonly address: QueueAddress,
+    private readonly store: CheckpointStore,
     private readonly options: WorkerOptions,
   ) {
-    this.queue = new RunQueue(store);
-    this.executions = executionLogOf(store);
-  }
-
-  /** Works until `stop()`, then waits for its runs to be finished or handed back. */
-  async work(): Promise<void> {
-    this.options.log(`worker ${this.id}: claiming runs from ${this.store.location} (concurrency ${this.options.concurrency}, lease ${this.options.leaseMs} ms)`);
-    while (!this.stopping) {
-      try {
-        while (!this.stopping && this.running.size < this.options.concurrency) {
-          const claimed = await this.queue.claim(this.id, this.options.leaseMs);
-          if (!claimed) break;
-          this.start(claimed);
-        }
-      } catch (error) {
-        this.options.log(`worker ${this.id}: cannot claim: ${(error as Error).message}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.pollMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-    await Promise.allSettled([...this.running.values()].map((run) => run.done));
-    this.options.log(`worker ${this.id}: stopped`);
-  }
-
-  stop(reason: string): void {
-    if (this.stopping) return;
-    this.stopping = true;
-    this.options.log(`worker ${this.id}: ${reason}: stopping ${this.running.size} run(s), handing them back`);
-    for (const run of this.running.values()) run.stop.abort(reason);
-    this.wake();
-  }
-
-  private start(claimed: ClaimedRun): void {
-    const stop = new AbortController();
-    const done = this.drive(claimed, stop).finally(() => {
-      this.running.delete(claimed.runId);
-      this.wake();
+    this.worker = new BullWorker<RunJob>(address.name, (job, token, signal) => this.drive(job, token, signal), {
+      connection: { url: address.url, maxRetriesPerRequest: null },
+      prefix: address.prefix,
+      name: this.id,
+      concurrency: options.concurrency,
+      lockDuration: options.lockMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalled,
+      ...(options.rateLimit ? { limiter: { max: options.rateLimit.max, duration: options.rateLimit.durationMs } } : {}),
+      autorun: false,
     });
-    this.running.set(claimed.runId, { stop, done });
+    this.worker.on('error', (error) => options.log(`worker ${this.id}: ${error.message}`));
+    this.worker.on('failed', (job, error) => {
+      if (job && !(error instanceof WaitingError)) options.log(`worker ${this.id}: run ${runIdOf(job)}: ${error.message}`);
+    });
   }
 
-  private async drive(claimed: ClaimedRun, stop: AbortController): Promise<void> {
-    const { runId } = claimed;
-    let lease: Lease = claimed.lease;
-    let lost: unknown = null;
+  /** Works until `close()`. */
+  async work(): Promise<void> {
+    const { options } = this;
+    options.log(
+      `worker ${this.id}: taking runs from ${this.address.location}, checkpoints in ${this.store.location} (concurrency ${options.concurrency}, lock ${options.lockMs} ms, stalled check every ${options.stalledIntervalMs} ms)`,
+    );
+    await this.worker.run();
+    await this.closing;
+    options.log(`worker ${this.id}: stopped`);
+  }
+
+  close(reason: string): Promise<void> {
+    if (this.closing) return this.closing;
+    this.options.log(`worker ${this.id}: ${reason}: stopping its runs, handing them back`);
+    this.closing = this.worker.close();
+    this.worker.cancelAllJobs(reason);
+    return this.closing;
+  }
+
+  private async drive(job: Job<RunJob>, token: string | undefined, signal: AbortSignal | undefined): Promise<{ terminal_state: string }> {
+    const runId = runIdOf(job);
     const log = (line: string) => this.options.log(`worker ${this.id}: run ${runId}: ${line}`);
-    log(`claimed (lease token ${lease.token}${claimed.takeover ? `, takeover: claim ${claimed.claims}` : ''})`);
+    const data = runJobSchema.safeParse(job.data);
+    if (!data.success) throw new UnrecoverableError(`job ${job.id}: its data is not a run (field ${data.error.issues[0]?.path.join('.') || '(data)'})`);
+    const stop = new AbortController();
+    const onCancel = () => stop.abort(signal?.reason ?? 'cancelled');
+    if (signal?.aborted) onCancel();
+    signal?.addEventListener('abort', onCancel, { once: true });
+    let lost: unknown = null;
+    const view = new RunView(this.store, runId, {
+      owner: this.id,
+      leaseMs: this.options.lockMs,
+      takeOver: true,
+      onLeaseLost: (error) => {
+        if (lost !== null) return;
+        lost = error;
+        log(`lost its lease: ${(error as Error).message}; stopping it`);
+        stop.abort('lease lost');
+      },
+    });
+    const lostError = new Error('lease lost: another worker owns the run now');
+    const takeover = job.attemptsStarted > 1 || job.stalledCounter > 0;
     const metrics = this.options.metrics;
-    metrics?.claimed(claimed.takeover);
-    const heartbeat = setInterval(() => {
-      this.store.renewLease(lease, this.options.leaseMs).then(
-        (renewed) => (lease = renewed),
-        (error: unknown) => {
-          if (lost !== null) return;
-          lost = error;
-          log(`lost its lease: ${(error as Error).message}; stopping it`);
-          stop.abort('lease lost');
-        },
-      );
-    }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
+    metrics?.claimed(takeover);
+    log(`started${takeover ? ` (start ${job.attemptsStarted}: resumed from its checkpoint)` : ''}`);
     try {
-      const view = new RunView(this.store, runId, { lease });
       const resume = (await view.load()) !== null;
       const result = await runOrchestration(
         {
           outputDir: join(this.options.workDir, runId),
           resume,
-          plan: claimed.plan,
+          plan: data.data.plan,
           ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
           ...(this.options.killGraceMs !== undefined ? { killGraceMs: this.options.killGraceMs } : {}),
         },
-        { store: view, signal: stop.signal, runId },
+        { store: view, signal: stop.signal, runId, executionLog: runExecutionLog(executionLogOf(this.store), runId, this.id, () => view.leaseToken) },
       );
-      clearInterval(heartbeat);
       const executions = result.report.stage_executions;
       if (lost !== null) {
         metrics?.stopped(null, 'lease_lost', executions);
-        return log('stopped; another worker owns it now');
+        log('stopped; another worker owns it now');
+        throw lostError;
       }
-      await this.executions.append(runId, executions, this.id);
       if (result.interruptedBy !== null) {
         metrics?.stopped(null, 'handed_back', executions);
-        const handed = await this.queue.handBack(lease);
-        return log(handed ? `stopped by ${result.interruptedBy}; handed back to the queue` : 'stopped; its lease had already gone');
+        await job.moveToWait(token);
+        log(`stopped by ${result.interruptedBy}; handed back to the queue`);
+        throw new WaitingError();
       }
       const state = result.terminalState ?? 'failed';
       metrics?.stopped(state, 'ended', executions);
-      const recorded = await this.queue.finish(lease, state);
-      log(recorded ? `ended ${state}` : `ended ${state}, but its lease had gone: not recorded`);
+      log(`ended ${state}`);
+      if (state === 'failed' || state === 'timeout') {
+        const failure = result.report.failure;
+        throw new UnrecoverableError(`run ended ${state}${failure ? `: stage ${failure.stage}${failure.step ? ` step ${failure.step}` : ''} ${failure.status}` : ''}`);
+      }
+      return { terminal_state: state };
     } catch (error) {
-      clearInterval(heartbeat);
-      // A refused (fenced) checkpoint write lands here: the run is someone else's now.
-      log(`${lost !== null ? 'refused after losing its lease' : 'failed'}: ${(error as Error).message}`);
-      metrics?.stopped(lost !== null ? null : 'failed', lost !== null ? 'lease_lost' : 'ended', []);
-      if (lost === null) await this.queue.finish(lease, 'failed').catch(() => {});
+      if (error instanceof WaitingError || error instanceof UnrecoverableError || error === lostError) throw error;
+      if (lost !== null || (error instanceof CheckpointConflictError && error.reason === 'fenced')) {
+        // A refused (fenced) write: the run is someone else's now; BullMQ will not let this worker finish its job either.
+        metrics?.stopped(null, 'lease_lost', []);
+        log(`refused after losing its lease: ${(error as Error).message}`);
+        throw error;
+      }
+      metrics?.stopped('failed', 'ended', []);
+      log(`failed: ${(error as Error).message}`);
+      throw new UnrecoverableError(`run ended failed: ${(error as Error).message}`);
+    } finally {
+      signal?.removeEventListener('abort', onCancel);
     }
   }
 }

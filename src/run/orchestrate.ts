@@ -11,7 +11,7 @@ import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { notify, summaryOf } from '../notify/notify.js';
 import type { NotifyHook, Plan } from '../plan/schema.js';
 import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
-import { type RunResult, RunSession, newReport } from './run-session.js';
+import { type RunExecutionLog, type RunResult, RunSession, newReport } from './run-session.js';
 import { configForResume } from './run-identity.js';
 import { endDetachedOfRun } from './detached.js';
 import { planStart } from './start-plan.js';
@@ -31,9 +31,11 @@ export interface RunOptions {
   runId?: string;
   /** Told what a user should know and the run goes on with (a fresh run replacing an unfinished one). */
   warn?: (message: string) => void;
+  /** Execution records kept in a shared store as they are made (see RunExecutionLog). */
+  executionLog?: RunExecutionLog;
 }
 
-export type { RunResult };
+export type { RunExecutionLog, RunResult };
 
 export async function runOrchestration(input: OrchestrationConfigInput, options: RunOptions = {}): Promise<RunResult> {
   const parsed = orchestrationConfigSchema.safeParse(input);

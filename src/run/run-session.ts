@@ -53,6 +53,19 @@ export interface SessionOptions {
   /** See RunOptions.hurry. */
   hurry?: AbortSignal | undefined;
   lock?: CheckpointLock | undefined;
+  executionLog?: RunExecutionLog | undefined;
+}
+
+/**
+ * A run's execution records kept beside its checkpoint in a shared store, for runs that move
+ * between machines (a worker's): the records of earlier invocations, wherever they ran, and where
+ * each new record goes as it is made. A checkpoint is written only once the records made before it
+ * are stored, so a run taken over after a kill -9 reports every step its dead worker completed.
+ */
+export interface RunExecutionLog {
+  /** Read once the run's lock is held. */
+  earlier(): Promise<StageExecution[]>;
+  append(record: StageExecution): Promise<void>;
 }
 
 export class RunSession {
@@ -80,6 +93,8 @@ export class RunSession {
   private resumingHalt = false;
   private wallTimer: NodeJS.Timeout | null = null;
   private lastCheckpointKey = '';
+  /** The execution log's appends so far, in order; a checkpoint write waits for them. */
+  private storedRecords: Promise<void> = Promise.resolve();
   private finish: () => void = () => {};
   private readonly identity: RunIdentity;
 
@@ -130,7 +145,7 @@ export class RunSession {
     removeStaleTempFiles(this.reportPath);
     mkdirSync(join(this.config.outputDir, 'logs'), { recursive: true });
     mkdirSync(join(this.config.outputDir, 'steps'), { recursive: true });
-    this.openRecords();
+    this.openRecords(this.plan.mode !== 'fresh' && this.options.executionLog ? await this.options.executionLog.earlier() : []);
     const finished = new Promise<void>((resolve) => {
       this.finish = resolve;
     });
@@ -280,6 +295,11 @@ export class RunSession {
       this.fail(`cannot write ${this.records.path}`, error);
       return;
     }
+    const log = this.options.executionLog;
+    if (log) {
+      this.storedRecords = this.storedRecords.then(() => log.append(record));
+      this.storedRecords.catch((error: unknown) => this.fail('cannot record an execution in the store', error));
+    }
     this.reportWriter.request();
   }
 
@@ -287,9 +307,14 @@ export class RunSession {
    * A fresh run starts the records log over. A resumed run appends to it; one whose earlier
    * invocations predate the log starts it with the records their report holds.
    */
-  private openRecords(): void {
+  private openRecords(stored: StageExecution[]): void {
     const path = recordsPathIn(dirname(this.reportPath));
     const fresh = this.plan.mode === 'fresh';
+    if (this.options.executionLog) {
+      // The store's log holds every invocation's records, on whatever machine they ran.
+      this.records = new RecordsLog(path, this.plan.runId, { fresh: true, seed: stored });
+      return;
+    }
     const seed = !fresh && !existsSync(path) ? earlierExecutions(this.reportPath, this.plan.runId) : [];
     this.records = new RecordsLog(path, this.plan.runId, { fresh, seed });
   }
@@ -387,6 +412,7 @@ export class RunSession {
     this.reportWriter.request();
     await this.checkpointWriter.close();
     await this.reportWriter.close();
+    await this.storedRecords.catch(() => {});
     try {
       this.records.close();
     } catch (error) {
@@ -443,7 +469,8 @@ export class RunSession {
     const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });
     if (key === this.lastCheckpointKey) return Promise.resolve();
     this.lastCheckpointKey = key;
-    return this.store.save(checkpoint);
+    if (!this.options.executionLog) return this.store.save(checkpoint);
+    return this.storedRecords.then(() => this.store.save(checkpoint));
   }
 
   private saveReport(): void {

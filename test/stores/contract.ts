@@ -130,6 +130,22 @@ export function storeContract(make: () => Promise<StoreUnderTest>): void {
     expect(await store.write('run_a', checkpointFor('run_a', 4), { revision: 2, leaseToken: taken!.token })).toBe(3);
   });
 
+  it('leases: taken over from a live holder (takeOver), the token still grows and fences the holder; leaseHolder names who holds it and for how long', async () => {
+    expect(await store.leaseHolder('run_a')).toBeNull();
+    const live = await store.acquireLease('run_a', 'host-a:1:aa', 5_000);
+    expect(await store.acquireLease('run_a', 'host-b:2:bb', 5_000)).toBeNull();
+    const holder = await store.leaseHolder('run_a');
+    expect(holder).toMatchObject({ owner: 'host-a:1:aa', token: live!.token });
+    expect(holder!.expiresInMs).toBeGreaterThan(0);
+    expect(holder!.expiresInMs).toBeLessThanOrEqual(5_000);
+    const taken = await store.acquireLease('run_a', 'host-b:2:bb', 5_000, { takeOver: true });
+    expect(taken!.token).toBeGreaterThan(live!.token);
+    expect((await store.leaseHolder('run_a'))!.owner).toBe('host-b:2:bb');
+    await expect(store.renewLease(live!, 5_000)).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(store.write('run_a', checkpointFor('run_a'), { revision: 0, leaseToken: live!.token })).rejects.toMatchObject({ reason: 'fenced' });
+    expect(await store.write('run_a', checkpointFor('run_a'), { revision: 0, leaseToken: taken!.token })).toBe(1);
+  });
+
   it('leases: an unfenced write is refused while a live lease is held, and allowed once it is released', async () => {
     const lease = await store.acquireLease('run_a', 'worker-1', 5_000);
     await expect(store.write('run_a', checkpointFor('run_a'), { revision: 0 })).rejects.toMatchObject({ reason: 'fenced' });

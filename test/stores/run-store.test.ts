@@ -9,11 +9,26 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js';
-import { reportOf, runCli, tempDir } from '../support/cli.js';
-import { freshQueue } from '../workers/queue-support.js';
+import { reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
+import pg from 'pg';
 import { PG_DSN, REDIS_URL, describeWithServer, reachable } from './servers.js';
 
 const pgUp = await reachable(PG_DSN, 5432);
+
+/** A Postgres schema of its own for a test: its runs' ids, then dropped. */
+async function freshSchema() {
+  const schema = `ao_rs_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_DSN });
+  await admin.connect();
+  return {
+    dsn: `${PG_DSN}?schema=${schema}`,
+    rows: async () => (await admin.query<{ run_id: string }>(`SELECT run_id FROM "${schema}".orchestrator_runs ORDER BY run_id`)).rows,
+    drop: async () => {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    },
+  };
+}
 const redisUp = await reachable(REDIS_URL, 6379);
 
 /** Runs a two-step plan keyed by the output directory's name, then a second run by --run-id, and checks what a user sees. */
@@ -123,7 +138,7 @@ describe('run --store', () => {
 
 describeWithServer('run --store postgres://…', pgUp, new URL(PG_DSN).host, () => {
   it('keeps the checkpoint in Postgres and never shows the password', async () => {
-    const queue = await freshQueue();
+    const queue = await freshSchema();
     try {
       const address = queue.dsn.replace('postgres@', 'postgres:hunter2@');
       const { first, status, exported } = await checkStore(address, /^postgres:\/\/postgres:\*\*\*@.*#nightly$/);
@@ -135,7 +150,7 @@ describeWithServer('run --store postgres://…', pgUp, new URL(PG_DSN).host, () 
   });
 
   it('approve --store: a run blocked at an approval, approved by its key, resumes to done', async () => {
-    const queue = await freshQueue();
+    const queue = await freshSchema();
     try {
       await checkApproval(queue.dsn);
     } finally {
@@ -159,4 +174,40 @@ describeWithServer('run --store redis://…', redisUp, new URL(REDIS_URL).host |
       await admin.quit();
     }
   });
+
+  it('a run killed with kill -9 on this host: --resume takes its lease at once; a live holder is named, with how long its lease has left', async () => {
+    const prefix = `ao-run-${randomBytes(4).toString('hex')}:`;
+    const address = `${REDIS_URL}?prefix=${prefix}`;
+    const admin = new Redis(REDIS_URL);
+    const dir = tempDir('ao-run-store-kill-');
+    const trace = join(dir, 'trace');
+    const plan = writePlan(dir, { stages: { planning: [fixtureStep('s1', trace)], execution: [fixtureStep('s2', trace, { 'sleep-first': 20_000 })] } });
+    const out = join(dir, 'killed');
+    try {
+      const first = startCli([out, '--plan', plan, '--store', address]);
+      await waitFor(() => startsOf(traceOf(trace), 's2').length === 1, 15_000, 's2 to start');
+      const busy = await runCli([out, '--plan', plan, '--store', address, '--resume']);
+      expect(busy.exitCode).toBe(1);
+      expect(busy.stderr.trim()).toMatch(
+        new RegExp(`^autonomy-orchestrator: run killed at .* is leased by [^ ]+:${first.child.pid} \\(a live process on this host\\); its lease expires in \\d+ s unless renewed: wait for it to end, or stop it$`),
+      );
+      first.child.kill('SIGKILL');
+      await first.done;
+      const resumed = await runCli([out, '--plan', plan, '--store', address, '--resume']);
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      expect(reportOf(out).terminal_state).toBe('done');
+      expect(startsOf(traceOf(trace), 's1')).toHaveLength(1);
+      // Every step of the run, the killed invocation's too, in the run's report and in status.
+      const report = reportOf(out);
+      const succeeded = [...report.earlier_stage_executions, ...report.stage_executions].filter((r: { status: string }) => r.status === 'success');
+      expect(succeeded.map((r: { step: string }) => r.step)).toEqual(['s1', 's2']);
+      const status = await runCli(['status', '--store', address, '--json']);
+      expect(JSON.parse(status.stdout.trim()).steps).toEqual({ 'planning/s1': { success: 1, failure: 0 }, 'execution/s2': { success: 1, failure: 0 } });
+    } finally {
+      for (const line of traceOf(trace)) if (line.event === 'start') try { process.kill(line.pid); } catch { /* gone */ }
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+    }
+  }, 40_000);
 });

@@ -6,14 +6,10 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, startsOf, traceOf, writePlan } from '../plans/plan-runs.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { type Queue, describeWithQueue, startWorker, submit } from './queue-support.js';
+import { WORKER_TEST_MS, type Queue, describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
 async function untilState(queue: Queue, runId: string, state: string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    if ((await queue.rows()).find((row) => row.run_id === runId)?.state === state) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`run ${runId} never reached ${state}: ${JSON.stringify((await queue.rows()).map((r) => [r.run_id, r.state]))}`);
+  await until(queue, (rows) => rows.find((row) => row.run_id === runId)?.state === state, `run ${runId} to be ${state}`);
 }
 
 describeWithQueue('a queued run that waits for an approval', (queue) => {
@@ -27,13 +23,13 @@ describeWithQueue('a queued run that waits for an approval', (queue) => {
       await untilState(queue, 'gated', 'blocked');
       expect(startsOf(traceOf(trace)).map((line) => line.step)).toEqual(['p']);
 
-      const elsewhere = await runCli(['approve', '--store', queue.dsn, '--run-id', 'gated', '--gate', 'stage:closure']);
+      const elsewhere = await runCli(['approve', '--store', queue.address, '--run-id', 'gated', '--gate', 'stage:closure']);
       expect(elsewhere.exitCode, elsewhere.stderr).toBe(0);
       expect(elsewhere.stdout).toContain('run again with --resume');
       await new Promise((resolve) => setTimeout(resolve, 400));
       expect((await queue.rows()).find((row) => row.run_id === 'gated')?.state).toBe('blocked');
 
-      const approved = await runCli(['approve', '--store', queue.dsn, '--run-id', 'gated', '--by', 'dana']);
+      const approved = await runCli(['approve', '--store', queue.address, '--run-id', 'gated', '--by', 'dana']);
       expect(approved.exitCode, approved.stderr).toBe(0);
       expect(approved.stdout.trim()).toBe('Approved stage:execution for run gated (by dana); queued again for the workers');
       await untilState(queue, 'gated', 'done');
@@ -42,5 +38,5 @@ describeWithQueue('a queued run that waits for an approval', (queue) => {
       worker.child.kill('SIGTERM');
       await worker.done;
     }
-  });
+  }, WORKER_TEST_MS);
 });

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { csvCell } from '../../src/cli/commands/export.js';
 import { fixtureStep, writePlan } from '../plans/plan-runs.js';
-import { describeWithServer, PG_DSN, reachable } from '../stores/servers.js';
+import { describeWithServer, REDIS_URL, reachable } from '../stores/servers.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { type Queue, freshQueue, startWorker, submit } from './queue-support.js';
+import { WORKER_TEST_MS, type Queue, freshQueue, startWorker, submit, until } from './queue-support.js';
 
-const up = await reachable(PG_DSN, 5432);
+const up = await reachable(REDIS_URL, 6379);
 
 /** RFC 4180, one record per line (the export never breaks a record over lines). */
 function parseCsvLine(line: string): string[] {
@@ -42,7 +42,7 @@ function parseCsvLine(line: string): string[] {
   return cells;
 }
 
-describeWithServer('export: runs and executions as CSV and JSON Lines', up, new URL(PG_DSN).host, () => {
+describeWithServer('export: runs and executions as CSV and JSON Lines', up, new URL(REDIS_URL).host || '127.0.0.1:6379', () => {
   let queue: Queue;
   const awkward = 'note=a,b "quoted"\nsecond line';
   beforeAll(async () => {
@@ -52,16 +52,16 @@ describeWithServer('export: runs and executions as CSV and JSON Lines', up, new 
     const plan = writePlan(dir, { stages: { planning: [fixtureStep('s1', trace, {}, { args: [join(import.meta.dirname, '..', 'fixtures', 'step.mjs'), trace, awkward] })], execution: [fixtureStep('s2', trace, { 'fail-attempts': 1 })] } });
     await submit(queue, plan, 'run_export_a');
     const worker = startWorker(queue, join(dir, 'w'));
-    for (let i = 0; i < 100 && (await queue.rows())[0]?.state !== 'failed'; i++) await new Promise((r) => setTimeout(r, 100));
+    await until(queue, (rows) => rows[0]?.state === 'failed', 'the run to end failed');
     worker.child.kill('SIGTERM');
     await worker.done;
     await submit(queue, plan, 'run_export_b');
-  });
+  }, WORKER_TEST_MS);
   afterAll(async () => {
     await queue?.drop();
   });
 
-  const env = () => ({ ORCHESTRATOR_PG_DSN: queue.dsn.replace('postgres@', 'postgres:hunter2@'), EXPORT_SECRET: 'do-not-leak-me' });
+  const env = () => ({ ORCHESTRATOR_REDIS_URL: queue.address.replace('redis://', 'redis://:hunter2@'), EXPORT_SECRET: 'do-not-leak-me' });
 
   it('--what executions --format csv: a header, then one properly quoted line per execution', async () => {
     const out = await runCli(['export', '--format', 'csv', '--what', 'executions'], { env: env() });

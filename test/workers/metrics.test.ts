@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, traceOf, writePlan } from '../plans/plan-runs.js';
-import { startCli, tempDir, waitFor } from '../support/cli.js';
-import { describeWithQueue, startWorker, submit } from './queue-support.js';
+import { tempDir, waitFor } from '../support/cli.js';
+import { WORKER_TEST_MS, describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
 
 /** `name{labels} value` lines of a scrape, by `name{labels}`. */
@@ -25,7 +25,7 @@ describeWithQueue('worker metrics', (queue) => {
     const slow = writePlan(dir, { stages: { planning: [fixtureStep('slow', join(dir, 'slow.trace'), { 'sleep-first': 30_000 })] } }, 'slow.json');
     await submit(queue, slow, 'run_m_0');
     const victim = startWorker(queue, join(dir, 'victim'), 1_000);
-    await waitFor(() => traceOf(join(dir, 'slow.trace')).length > 0, 10_000, 'the slow step to start');
+    await waitFor(() => traceOf(join(dir, 'slow.trace')).length > 0, 30_000, 'the slow step to start');
     victim.child.kill('SIGKILL');
     await victim.done;
 
@@ -33,15 +33,14 @@ describeWithQueue('worker metrics', (queue) => {
     const broken = writePlan(dir, { stages: { planning: [fixtureStep('broken', trace, { 'fail-attempts': 5 })] } }, 'broken.json');
     await submit(queue, flaky, 'run_m_1');
     await submit(queue, broken, 'run_m_2');
-    const worker = startCli(['worker', '--store', queue.dsn, '--poll-ms', '100', '--lease-ms', '1000', '--work-dir', join(dir, 'w'), '--metrics-port', '0']);
+    const worker = startWorker(queue, join(dir, 'w'), 1_000, ['--metrics-port', '0']);
     let stderr = '';
     worker.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => /metrics at (\S+)/.test(stderr), 10_000, 'the metrics URL');
+    await waitFor(() => /metrics at (\S+)/.test(stderr), 30_000, 'the metrics URL');
     const url = /metrics at (\S+)/.exec(stderr)![1]!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
 
-    const ended = async () => (await queue.rows()).every((row) => row.state === 'done' || row.state === 'failed');
-    for (let i = 0; i < 150 && !(await ended()); i++) await new Promise((r) => setTimeout(r, 100));
+    await until(queue, (rows) => rows.length === 3 && rows.every((row) => row.state === 'done' || row.state === 'failed'), 'the three runs to end');
     const response = await fetch(url);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -62,19 +61,19 @@ describeWithQueue('worker metrics', (queue) => {
     expect((await worker.done).exitCode).toBe(0);
     // The dead worker's orphaned first attempt would otherwise sleep on.
     for (const line of traceOf(join(dir, 'slow.trace'))) if (line.attempt === 1) try { process.kill(line.pid); } catch { /* gone */ }
-  });
+  }, WORKER_TEST_MS);
 
   it('a port that is taken: exit 1 with one line naming the flag', async () => {
-    const first = startCli(['worker', '--store', queue.dsn, '--metrics-port', '0', '--poll-ms', '100', '--work-dir', tempDir()]);
+    const first = startWorker(queue, tempDir(), 1_500, ['--metrics-port', '0']);
     let stderr = '';
     first.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => /metrics at (\S+)/.test(stderr), 10_000, 'the metrics URL');
+    await waitFor(() => /metrics at (\S+)/.test(stderr), 30_000, 'the metrics URL');
     const port = new URL(/metrics at (\S+)/.exec(stderr)![1]!).port;
-    const second = startCli(['worker', '--store', queue.dsn, '--metrics-port', port, '--work-dir', tempDir()]);
+    const second = startWorker(queue, tempDir(), 1_500, ['--metrics-port', port]);
     const outcome = await second.done;
     first.child.kill('SIGTERM');
     await first.done;
     expect(outcome.exitCode).toBe(1);
     expect(outcome.stderr).toMatch(new RegExp(`--metrics-port ${port}: cannot listen on 127.0.0.1: EADDRINUSE`));
-  });
+  }, WORKER_TEST_MS);
 });

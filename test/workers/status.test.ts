@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { fixtureStep, writePlan } from '../plans/plan-runs.js';
 import { runCli, tempDir } from '../support/cli.js';
-import { describeWithQueue, startWorker, submit } from './queue-support.js';
+import { WORKER_TEST_MS, describeWithQueue, startWorker, submit, until } from './queue-support.js';
 
 
 describeWithQueue('status: the scoreboard', (queue) => {
@@ -12,24 +12,24 @@ describeWithQueue('status: the scoreboard', (queue) => {
     const plan = writePlan(dir, { stages: { planning: [fixtureStep('s1', join(dir, 'trace'))] } });
     await submit(queue, plan, 'run_status_a');
     const worker = startWorker(queue, join(dir, 'w'));
-    for (let i = 0; i < 100 && (await queue.rows())[0]?.state !== 'done'; i++) await new Promise((r) => setTimeout(r, 100));
+    await until(queue, (rows) => rows[0]?.state === 'done', 'the run to end done');
     worker.child.kill('SIGTERM');
     await worker.done;
     await submit(queue, plan, 'run_status_b');
 
-    const json = await runCli(['status', '--store', queue.dsn, '--json']);
+    const json = await runCli(['status', '--store', queue.address, '--json']);
     expect(json.exitCode).toBe(0);
     const rows = json.stdout.trim().split('\n').map((line) => JSON.parse(line));
     expect(rows).toMatchObject([
       { run_id: 'run_status_a', state: 'done', stage: 'closure', attempts: 1, worker: expect.stringMatching(/:\d+:/) },
       { run_id: 'run_status_b', state: 'queued', stage: '-', attempts: 0, worker: '-' },
     ]);
-    const table = await runCli(['status'], { env: { ORCHESTRATOR_PG_DSN: queue.dsn.replace('postgres@', 'postgres:hunter2@') } });
+    const table = await runCli(['status'], { env: { ORCHESTRATOR_REDIS_URL: queue.address.replace('redis://', 'redis://:hunter2@') } });
     expect(table.exitCode).toBe(0);
     expect(table.stdout).toMatch(/^run_id\s+state\s+stage\s+started\s+duration_s\s+attempts\s+worker\n/);
     expect(table.stdout).toMatch(/run_status_b\s+queued/);
     expect(table.stdout + table.stderr).not.toContain('hunter2');
-  });
+  }, WORKER_TEST_MS);
 
   it('counts each step\'s successes and failures over the runs workers ran', async () => {
     const dir = tempDir('ao-status-steps-');
@@ -44,20 +44,19 @@ describeWithQueue('status: the scoreboard', (queue) => {
     await submit(queue, flaky, 'run_steps_a');
     await submit(queue, broken, 'run_steps_b');
     const worker = startWorker(queue, join(dir, 'w'));
-    const ended = async () => (await queue.rows()).every((row) => row.state === 'done' || row.state === 'failed');
-    for (let i = 0; i < 100 && !(await ended()); i++) await new Promise((r) => setTimeout(r, 100));
+    await until(queue, (rows) => rows.length === 2 && rows.every((row) => row.state === 'done' || row.state === 'failed'), 'both runs to end');
     worker.child.kill('SIGTERM');
     await worker.done;
 
-    const json = await runCli(['status', '--store', queue.dsn, '--json']);
+    const json = await runCli(['status', '--store', queue.address, '--json']);
     expect(json.exitCode).toBe(0);
     const rows = json.stdout.trim().split('\n').map((line) => JSON.parse(line));
     expect(rows).toEqual([
       expect.objectContaining({ run_id: 'run_steps_a', state: 'done', steps: { 'execution/flaky': { success: 1, failure: 1 }, 'planning/s1': { success: 1, failure: 0 } } }),
       expect.objectContaining({ run_id: 'run_steps_b', state: 'failed', steps: { 'planning/s1': { success: 0, failure: 1 } } }),
     ]);
-    const table = await runCli(['status', '--store', queue.dsn]);
+    const table = await runCli(['status', '--store', queue.address]);
     expect(table.exitCode).toBe(0);
     expect(table.stdout).toMatch(/\n\nstep\s+success\s+failure\nexecution\/flaky\s+1\s+1\nplanning\/s1\s+1\s+1\n$/);
-  });
+  }, WORKER_TEST_MS);
 });

@@ -8,9 +8,11 @@
  * Execution records hold environment keys only; the store's address is never printed.
  */
 import { Command, Option } from 'commander';
-import { chooseStore, openStore } from '../../checkpoint/open-store.js';
+import { openStore } from '../../checkpoint/open-store.js';
 import { EXIT } from '../../exit-codes.js';
+import { RunQueue } from '../../queue/run-queue.js';
 import { RUN_COLUMNS, type RunRow, scoreboard } from '../../queue/scoreboard.js';
+import { STORE_HELP, boardSetup, queueOption } from './shared-store.js';
 import type { LoggedExecution } from '../../report/execution-log.js';
 
 const EXECUTION_COLUMNS = [
@@ -43,16 +45,19 @@ export async function exportCommand(argv: string[]): Promise<number> {
     .description('write a store\'s runs or execution records as CSV or JSON lines')
     .addOption(new Option('--format <format>', 'csv or jsonl').choices(['csv', 'jsonl']).makeOptionMandatory())
     .addOption(new Option('--what <what>', 'runs or executions').choices(['runs', 'executions']).default('runs'))
-    .option('--store <address>', 'file:DIR | postgres://… | redis://… (default: ORCHESTRATOR_PG_DSN, ORCHESTRATOR_REDIS_URL, ORCHESTRATOR_STATE_DIR, ./state)')
+    .addOption(queueOption())
+    .option('--store <address>', STORE_HELP)
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .allowExcessArguments(false)
     .parse(argv, { from: 'user' })
-    .opts<{ format: 'csv' | 'jsonl'; what: 'runs' | 'executions'; store?: string }>();
-  const store = openStore(chooseStore(flags.store, process.env, './state'), { maxConnections: 1 });
+    .opts<{ format: 'csv' | 'jsonl'; what: 'runs' | 'executions'; queue?: string; store?: string }>();
+  const setup = boardSetup(flags);
+  const store = openStore(setup.store, { maxConnections: 1 });
+  const queue = setup.queue ? new RunQueue(setup.queue) : null;
   let lines: string[];
   try {
-    const board = await scoreboard(store);
+    const board = await scoreboard(store, queue);
     const records = flags.what === 'runs' ? board.runs.map(runRecord) : board.executions.map(executionRecord);
     const columns: readonly string[] = flags.what === 'runs' ? RUN_COLUMNS : EXECUTION_COLUMNS;
     lines =
@@ -60,6 +65,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
         ? records.map((record) => JSON.stringify(record))
         : [columns.join(','), ...records.map((record) => columns.map((column) => csvCell(record[column] ?? null)).join(','))];
   } finally {
+    await queue?.close();
     await store.close();
   }
   process.stdout.write(lines.map((line) => `${line}\n`).join(''));

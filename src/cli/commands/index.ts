@@ -7,4 +7,8 @@ export const COMMAND_FILES: Record<string, (argv: string[]) => Promise<number>> 
   worker: async (argv) => (await import('./worker.js')).workerCommand(argv),
   status: async (argv) => (await import('./status.js')).statusCommand(argv),
   export: async (argv) => (await import('./export.js')).exportCommand(argv),
+  queue: async (argv) => (await import('./queue-verbs.js')).queueCommand(argv),
+  retry: async (argv) => (await import('./queue-verbs.js')).retryCommand(argv),
+  schedules: async (argv) => (await import('./queue-verbs.js')).schedulesCommand(argv),
+  unschedule: async (argv) => (await import('./queue-verbs.js')).unscheduleCommand(argv),
 };
