@@ -25,7 +25,7 @@ export type StartPlan =
   | (Carried & { mode: 'snapshot'; checkpoint: CheckpointV3; resumedFrom: 'snapshot' })
   | { mode: 'done'; runId: string; transitions: Transition[]; approvals: Approval[]; resumedFrom: 'done_checkpoint' };
 
-const HALTED = ['awaiting_approval', 'budget_exceeded'];
+const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
 
 export async function planStart(store: RunCheckpointStore, resume: boolean, freshRunId?: string): Promise<StartPlan> {
   // Loading also on a fresh run: a checkpoint that does not parse is never overwritten.

@@ -17,7 +17,7 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
 const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
 /** Where a run halts (reported blocked) until --resume: not final. */
-const HALTED = ['awaiting_approval', 'budget_exceeded'];
+const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
 
 const renderings = [
   { file: 'machine.graph.json', render: machineGraphJson },
@@ -78,6 +78,7 @@ describe('the graph as JSON', () => {
     for (const stage of STAGES) {
       expect(edgesFrom(stage).filter((e: any) => e.guard === 'stageAwaitsApproval').map((e: any) => key(e.target))).toEqual(['awaiting_approval']);
       expect(edgesFrom(stage).filter((e: any) => e.guard === 'stageOverBudget').map((e: any) => key(e.target))).toEqual(['budget_exceeded']);
+      expect(edgesFrom(stage).filter((e: any) => e.guard === 'stageRoiBelowFloor').map((e: any) => key(e.target))).toEqual(['roi_below_floor']);
       expect(edgesFrom(stage).filter((e: any) => e.event === 'WALL_TIMEOUT').map((e: any) => key(e.target))).toEqual(['timeout']);
     }
     for (const halted of HALTED) {
