@@ -24,7 +24,7 @@ import { CoalescedWriter } from './coalesced-writer.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
-import { ThermostatRecorder, thermostatSettingsOf } from './thermostat-session.js';
+import { ThermostatRecorder, spentIn, thermostatSettingsOf } from './thermostat-session.js';
 
 type OrchestrationActor = Actor<typeof orchestrationMachine>;
 type PersistedSnapshot = CheckpointV3['snapshot'];
@@ -491,13 +491,6 @@ function materializeOnRead(report: RunReport, key: 'stage_executions' | 'earlier
 
 function cancelledStep(stepId: string): StepFinished {
   return { stepId, status: 'failed', error: 'cancelled before it started', finishedAtMs: Date.now(), cost: 0, cancelled: true };
-}
-
-/** Cost spent so far: the running stage's scheduler knows it best, else the machine's context. */
-function spentIn(checkpoint: CheckpointV3): number {
-  const child = checkpoint.snapshot.children?.stageWork as { snapshot?: { scheduler?: { spentCost?: number } } } | undefined;
-  const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
-  return child?.snapshot?.scheduler?.spentCost ?? context.spentCost ?? 0;
 }
 
 function lastStageOf(transitions: { to_stage: Stage }[]): Stage | null {

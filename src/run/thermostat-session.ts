@@ -23,6 +23,34 @@ export function thermostatSettingsOf(config: OrchestrationConfig): ThermostatSet
   return { ...merged, feePct: config.feePct, burnPct: config.burnPct };
 }
 
+/** Cost spent so far: the running stage's scheduler knows it best, else the machine's context. */
+export function spentIn(checkpoint: Pick<CheckpointV3, 'snapshot'>): number {
+  const child = checkpoint.snapshot.children?.stageWork as { snapshot?: { scheduler?: { spentCost?: number } } } | undefined;
+  const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
+  return child?.snapshot?.scheduler?.spentCost ?? context.spentCost ?? 0;
+}
+
+/**
+ * A run's scoreboard figures: spent (the checkpoint's), value (the thermostat's, else what the
+ * logged executions reported), the thermostat's window ROI and concurrency ('-' without one).
+ */
+export function scoreOf(checkpoint: Pick<CheckpointV3, 'snapshot'> | null, records: readonly { cost: number; value?: number | undefined }[]) {
+  const thermostat = checkpoint ? thermostatIn(checkpoint) : null;
+  let cost = 0;
+  let value = 0;
+  for (const record of records) {
+    cost += record.cost;
+    value += record.value ?? 0;
+  }
+  const roi = thermostat?.context.roi;
+  return {
+    spent: checkpoint ? spentIn(checkpoint) : cost,
+    value: thermostat ? thermostat.context.totals.value : value,
+    roi: roi === undefined || roi === null ? ('-' as const) : Number(roi.toFixed(3)),
+    concurrency: thermostat ? thermostat.context.concurrency : ('-' as const),
+  };
+}
+
 /** Where a thermostat stands in a checkpoint: the running stage's, else the machine's context. */
 export function thermostatIn(checkpoint: Pick<CheckpointV3, 'snapshot'>): PersistedThermostat | null {
   const child = checkpoint.snapshot.children?.stageWork as { snapshot?: { thermostat?: PersistedThermostat } } | undefined;
