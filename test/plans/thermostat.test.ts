@@ -204,3 +204,27 @@ describe('thermostat settings', () => {
     expect('thermostat' in checkpointOf(join(dir, 'out')).snapshot.context).toBe(false);
   });
 });
+
+describe('the example plan (examples/plans/roi-thermostat.json)', () => {
+  it('slows down as the agents pay less, halts below the floor, and finishes when resumed with a new floor', async () => {
+    const out = join(tempDir('ao-roi-example-'), 'out');
+    const plan = 'examples/plans/roi-thermostat.json';
+    const env = { EXAMPLE_AGENT_MS: '100' };
+    const first = await runCli([out, '--plan', plan], { env });
+    expect(first.exitCode).toBe(3);
+    let report = reportOf(out);
+    expect(report.blocked.reason).toBe('roi_below_floor');
+    const down = report.thermostat.decisions.filter((d: any) => d.reason === 'below_target');
+    expect(down.length).toBeGreaterThan(0);
+    for (const d of down) expect(d.to).toBe(d.from - 1);
+    expect(report.thermostat.decisions.at(-1).reason).toBe('below_floor');
+    expect(report.stage_executions.filter((e: any) => e.stage === 'execution').length).toBeLessThan(16);
+
+    const resumed = await runCli([out, '--plan', plan, '--resume'], { env: { ...env, ORCHESTRATOR_THERMOSTAT: '{"floor": -1}' } });
+    expect(resumed.exitCode).toBe(0);
+    report = reportOf(out);
+    expect(report.terminal_state).toBe('done');
+    const executed = [...report.earlier_stage_executions, ...report.stage_executions].filter((e: any) => e.stage === 'execution' && e.status === 'success');
+    expect(executed.map((e: any) => e.step).sort()).toEqual(Array.from({ length: 16 }, (_, i) => `task${i + 1}`).sort());
+  });
+});
