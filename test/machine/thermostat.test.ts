@@ -1,7 +1,8 @@
 /**
  * The ROI thermostat machine: a model-based walk of its graph (every state it can reach, each
  * path replayed through its persisted form as a checkpoint keeps it), and a property test feeding
- * seeded random cost/value sequences, checked against rules written out here by hand.
+ * seeded random cost/value sequences (the crash harness's mulberry32), checked against rules
+ * written out here by hand.
  */
 import { describe, expect, it } from 'vitest';
 import { getShortestPaths } from 'xstate/graph';
@@ -14,6 +15,7 @@ import {
   thermostatAfter,
   thermostatMachine,
 } from '../../machines/thermostat.js';
+import { rng } from '../fault/crash-harness.js';
 
 /** The formula of the README, written again: (value × (1 − (fee + burn) / 100) − cost) / cost. */
 function expectedRoi(samples: { cost: number; value: number }[], feePct: number, burnPct: number): number | null {
@@ -108,24 +110,12 @@ describe('the thermostat graph, walked', () => {
   });
 });
 
-/** A small seeded generator (mulberry32): the same seed gives the same cases. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('the thermostat, fed random costs and values', () => {
   const SEED = Number(process.env.THERMOSTAT_SEED ?? 18);
   const CASES = 300;
 
   it(`keeps its invariants over ${CASES} seeded sequences (seed ${SEED})`, () => {
-    const next = random(SEED);
+    const next = rng(SEED);
     const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
     let halts = 0;
     let changes = 0;
