@@ -212,13 +212,11 @@ export const thermostatMachine = setup({
   id: 'thermostat',
   initial: 'steady',
   context: ({ input }) => initialContext(input),
-  on: {
-    RESUME: { actions: { type: 'configure', params: { state: null } } },
-  },
+  // RESUME is spelled out in every state (not once at the root) so that `graph` shows it.
   states: {
-    steady: { on: { STEP_FINISHED: decide() } },
-    heating: { on: { STEP_FINISHED: decide() } },
-    cooling: { on: { STEP_FINISHED: decide() } },
+    steady: { on: { STEP_FINISHED: decide(), RESUME: reconfigure() } },
+    heating: { on: { STEP_FINISHED: decide(), RESUME: reconfigure() } },
+    cooling: { on: { STEP_FINISHED: decide(), RESUME: reconfigure() } },
     halted: {
       on: {
         // Steps that were running when it halted still finish: their outcome joins the window.
@@ -231,6 +229,11 @@ export const thermostatMachine = setup({
     },
   },
 });
+
+/** New settings while running: the window and concurrency fit them; the state stays. */
+function reconfigure() {
+  return { actions: { type: 'configure', params: { state: null } } } as const;
+}
 
 /** A finished step: halt below the floor, hold while cooling down, else move toward the target. */
 function decide() {
