@@ -6,6 +6,7 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { IdSet } from './id-set.js';
 import type { Stage, StageStatus } from './stages.js';
+import type { PersistedThermostat } from './thermostat.js';
 
 /** What the stage actor is started with. Plain JSON: it is saved in the persisted snapshot. */
 export interface StageWorkInput {
@@ -19,10 +20,12 @@ export interface StageWorkInput {
   approvals: string[];
   /** Cost the run has spent before this stage. */
   spentCost: number;
+  /** The ROI thermostat as the previous stage left it (a plan with a thermostat only). */
+  thermostat?: PersistedThermostat;
 }
 
 /** Why a run stops short of its end without failing; it goes on after `--resume`. */
-export type HaltReason = 'approval_required' | 'budget_exceeded';
+export type HaltReason = 'approval_required' | 'budget_exceeded' | 'roi_below_floor';
 
 /** What the stage actor ends with. */
 export interface StageWorkOutput {
@@ -36,6 +39,7 @@ export interface StageWorkOutput {
   gate?: string | null;
   /** With a failure: the step that failed. */
   step?: string | null;
+  thermostat?: PersistedThermostat;
 }
 
 export interface OrchestrationInput {
@@ -69,6 +73,7 @@ export interface OrchestrationContext {
   spentCost: number;
   failure: StageFailure | null;
   halt: Halt | null;
+  thermostat?: PersistedThermostat;
 }
 
 /** Sent by the runner after it restores a halted run: approvals and budget may have changed. */
@@ -111,6 +116,7 @@ export const orchestrationMachine = setup({
     stageTimedOut: ({ event }) => outputOf(event).status === 'timeout',
     stageAwaitsApproval: ({ event }) => outputOf(event).status === 'approval_required',
     stageOverBudget: ({ event }) => outputOf(event).status === 'budget_exceeded',
+    stageRoiBelowFloor: ({ event }) => outputOf(event).status === 'roi_below_floor',
     haltedIn: ({ context }, params: { stage: Stage }) => context.halt?.stage === params.stage,
   },
   actions: {
@@ -120,6 +126,7 @@ export const orchestrationMachine = setup({
         completedStages: context.completedStages.includes(stage) ? context.completedStages : [...context.completedStages, stage],
         completedSteps: { ...context.completedSteps, [stage]: completedSteps },
         spentCost,
+        ...thermostatAfter(context, event),
       };
     }),
     recordFailure: assign(({ context, event }) => {
@@ -128,6 +135,7 @@ export const orchestrationMachine = setup({
         failure: { stage, status: status as StageStatus, error, step: step ?? null },
         completedSteps: { ...context.completedSteps, [stage]: completedSteps },
         spentCost,
+        ...thermostatAfter(context, event),
       };
     }),
     recordHalt: assign(({ context, event }) => {
@@ -136,6 +144,7 @@ export const orchestrationMachine = setup({
         halt: { reason: status as HaltReason, stage, gate: gate ?? null },
         completedSteps: { ...context.completedSteps, [stage]: completedSteps },
         spentCost,
+        ...thermostatAfter(context, event),
       };
     }),
     recordCrash: assign({
@@ -183,6 +192,7 @@ export const orchestrationMachine = setup({
     // Halted: the run stops here (reported `blocked`, exit 3) and goes on after --resume.
     awaiting_approval: haltedState(),
     budget_exceeded: haltedState(),
+    roi_below_floor: haltedState(),
     done: { type: 'final' },
     blocked: { type: 'final' },
     failed: { type: 'final' },
@@ -207,6 +217,7 @@ function stageState(stage: Stage, passes: PassTransition[]) {
         ...passes,
         { guard: 'stageAwaitsApproval', target: 'awaiting_approval', actions: 'recordHalt' },
         { guard: 'stageOverBudget', target: 'budget_exceeded', actions: 'recordHalt' },
+        { guard: 'stageRoiBelowFloor', target: 'roi_below_floor', actions: 'recordHalt' },
         { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
         { target: 'failed', actions: 'recordFailure' },
       ],
@@ -239,7 +250,14 @@ function stageInput(context: OrchestrationContext, stage: Stage): StageWorkInput
     completedSteps: context.completedSteps[stage] ?? [],
     approvals: context.approvals,
     spentCost: context.spentCost,
+    ...(context.thermostat ? { thermostat: context.thermostat } : {}),
   };
+}
+
+/** The thermostat a stage's work ended with (the one it started with when it ran nothing); none without one. */
+function thermostatAfter(context: OrchestrationContext, event: unknown): { thermostat?: PersistedThermostat } {
+  const thermostat = outputOf(event).thermostat ?? context.thermostat;
+  return thermostat ? { thermostat } : {};
 }
 
 export type OrchestrationMachine = typeof orchestrationMachine;

@@ -79,6 +79,8 @@ export interface StepFinished {
   error: string | null;
   finishedAtMs: number;
   cost: number;
+  /** What the step reported as value, if it did (the ROI thermostat reads it). */
+  value?: number;
   /** The step was stopped because a sibling failed (or the run stopped). */
   cancelled: boolean;
 }
@@ -140,10 +142,10 @@ export function statusOf(state: PersistedScheduler, id: string): StepStatus {
   return state.active[id]?.status ?? 'pending';
 }
 
-/** Steps to start now, in plan order, within the concurrency left. */
-export function stepsToStart(config: PreparedConfig, state: SchedulerState): string[] {
+/** Steps to start now, in plan order, within the concurrency left (the thermostat's, when there is one). */
+export function stepsToStart(config: PreparedConfig, state: SchedulerState, concurrency = config.concurrency): string[] {
   if (state.failure || overBudget(config, state)) return [];
-  const free = config.concurrency - countWith(state, 'running');
+  const free = concurrency - countWith(state, 'running');
   if (free <= 0) return [];
   const candidates: number[] = [];
   const consider = (id: string) => {

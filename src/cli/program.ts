@@ -280,6 +280,9 @@ function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest 
       ...optional('concurrency'),
       ...optional('costBudget'),
       ...optional('maxWallMs'),
+      ...optional('feePct'),
+      ...optional('burnPct'),
+      ...(settings.thermostat.value !== null ? { thermostat: JSON.parse(String(settings.thermostat.value)) as Record<string, number> } : {}),
       plan,
     },
   };

@@ -39,6 +39,7 @@ export class PlainLines implements ProgressView {
     if (event.type === 'stage_finished') this.outcome.set(event.stage, event.status);
     if (event.type === 'transition') this.out.write(`${this.from(event.from_stage)}-> ${event.to_stage}\n`);
     if (event.type === 'terminal') this.out.write(`${this.from(this.last)}=> ${event.terminal_state}\n`);
+    if (event.type === 'thermostat') this.out.write(`thermostat: concurrency ${event.decision.from} -> ${event.decision.to} (${event.decision.reason})\n`);
     if (event.type === 'transition') this.last = event.to_stage;
   }
 

@@ -8,6 +8,9 @@ import { EventLogWriter, eventLogPathIn } from '../inspect/event-log.js';
 import { RunEventTracker } from '../inspect/run-events.js';
 import { loadPlanFile } from '../plan/load.js';
 import { type RunResult, runOrchestration } from '../run/orchestrate.js';
+import type { Stage } from '../../machines/stages.js';
+import { roiHaltLine } from '../report/thermostat-summary.js';
+import { DecisionTap } from '../run/thermostat-session.js';
 import type { RunRequest } from './program.js';
 import { progressViewFor } from './progress.js';
 import { isLongRun, keepMemorySmall } from './long-run-memory.js';
@@ -35,7 +38,12 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: A
     say(`inspector at ${inspector.server.url}`);
     if (view.inspect.open && !openInBrowser(inspector.server.url)) say('no xdg-open here; open the URL yourself');
   }
-  const observers = [eventLog.inspect, tracker.inspect, ...(inspector ? [inspector.inspect] : [])];
+  // The ROI thermostat's decisions join the stream (and --json) as they are made.
+  const decisions = new DecisionTap(0, Date.now(), (_, decision, snapshot) => {
+    const input = (snapshot as { input?: { runId: string; stage: Stage } }).input;
+    if (decision && input) progress.onEvent({ type: 'thermostat', run_id: input.runId, stage: input.stage, decision, timestamp_unix_ms: Date.now() });
+  });
+  const observers = [eventLog.inspect, tracker.inspect, decisions.inspect, ...(inspector ? [inspector.inspect] : [])];
   const inspect = (event: InspectionEvent) => {
     for (const observe of observers) observe(event);
   };
@@ -76,7 +84,9 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: A
     const what =
       report.blocked.reason === 'approval_required'
         ? `waits for approval of ${report.blocked.gate}; \`${NAME} approve ${outputDir}\`, then --resume`
-        : `is over its cost budget (${report.cost.spent} > ${report.cost.budget}); --resume with a larger --cost-budget`;
+        : report.blocked.reason === 'roi_below_floor'
+          ? `was halted by the ROI thermostat (ROI_BELOW_FLOOR: ${roiHaltLine(report)}); --resume with a lower floor or another plan`
+          : `is over its cost budget (${report.cost.spent} > ${report.cost.budget}); --resume with a larger --cost-budget`;
     say(`blocked: the run ${what}`);
   } else if (report.failure) {
     const { stage, status, error, step } = report.failure;

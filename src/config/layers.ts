@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { thermostatSchema } from '../plan/thermostat.js';
 
 export const CONFIG_FILE = 'autonomy-orchestrator.config.json';
 const MAX_TIMER_MS = 2_147_483_647;
@@ -13,14 +14,26 @@ type Parser = (raw: unknown) => { ok: true; value: string | number } | { ok: fal
 
 export interface SettingSpec {
   key: SettingKey;
-  flag: string;
+  /** Null for a setting with no flag (environment and config file only). */
+  flag: string | null;
   env: string;
   parse: Parser;
   default: string | number | null;
   help: string;
 }
 
-export type SettingKey = 'outputDir' | 'checkpointPath' | 'plan' | 'timeoutMs' | 'killGraceMs' | 'concurrency' | 'costBudget' | 'maxWallMs';
+export type SettingKey =
+  | 'outputDir'
+  | 'checkpointPath'
+  | 'plan'
+  | 'timeoutMs'
+  | 'killGraceMs'
+  | 'concurrency'
+  | 'costBudget'
+  | 'maxWallMs'
+  | 'feePct'
+  | 'burnPct'
+  | 'thermostat';
 
 export const SETTINGS: readonly SettingSpec[] = [
   { key: 'outputDir', flag: 'output_dir', env: 'ORCHESTRATOR_OUTPUT_DIR', parse: text(), default: './out', help: 'report, checkpoint and logs' },
@@ -31,6 +44,9 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'concurrency', flag: '--concurrency', env: 'ORCHESTRATOR_CONCURRENCY', parse: integer(1, 256), default: null, help: "steps at once (default: the plan's, else 1)" },
   { key: 'costBudget', flag: '--cost-budget', env: 'ORCHESTRATOR_COST_BUDGET', parse: nonNegative(), default: null, help: "cost budget (default: the plan's)" },
   { key: 'maxWallMs', flag: '--max-wall-ms', env: 'ORCHESTRATOR_MAX_WALL_MS', parse: integer(1, MAX_TIMER_MS), default: null, help: "wall-clock budget (default: the plan's)" },
+  { key: 'feePct', flag: null, env: 'ORCHESTRATOR_FEE_PCT', parse: percent(), default: 5, help: "percent of a step's value taken as fee (net ROI)" },
+  { key: 'burnPct', flag: null, env: 'ORCHESTRATOR_BURN_PCT', parse: percent(), default: 2, help: "percent of a step's value burned (net ROI)" },
+  { key: 'thermostat', flag: null, env: 'ORCHESTRATOR_THERMOSTAT', parse: thermostatJson(), default: null, help: "thermostat fields laid over the plan's (JSON)" },
 ];
 
 export interface Resolved {
@@ -121,5 +137,34 @@ function nonNegative(): Parser {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
     if (!Number.isFinite(n) || n < 0) return { ok: false, problem: 'expected a number, 0 or more' };
     return { ok: true, value: n };
+  };
+}
+
+function percent(): Parser {
+  return (raw) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(n) || n < 0 || n > 100) return { ok: false, problem: 'expected a percentage from 0 to 100' };
+    return { ok: true, value: n };
+  };
+}
+
+/** An object in the config file, JSON text in the environment; kept as its JSON text. */
+function thermostatJson(): Parser {
+  return (raw) => {
+    let data = raw;
+    if (typeof raw === 'string') {
+      try {
+        data = JSON.parse(raw);
+      } catch {
+        return { ok: false, problem: 'expected a JSON object of thermostat fields' };
+      }
+    }
+    const parsed = thermostatSchema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      return { ok: false, problem: `${field}${issue?.message ?? 'invalid'}` };
+    }
+    return { ok: true, value: JSON.stringify(parsed.data) };
   };
 }

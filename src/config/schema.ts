@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { planSchema } from '../plan/schema.js';
+import { thermostatSchema } from '../plan/thermostat.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -28,6 +29,11 @@ export const orchestrationConfigSchema = z.strictObject({
   maxWallMs: z.optional(z.int().check(z.gte(1), z.lte(MAX_TIMER_MS))),
   /** The plan file `plan` was read from (absolute): recorded in the checkpoint, so that `--resume` alone reads it again. */
   planPath: z.optional(z.string().check(z.minLength(1))),
+  /** Percent of a step's value taken as fee, and burned: net ROI keeps the rest (ORCHESTRATOR_FEE_PCT, _BURN_PCT). */
+  feePct: z._default(z.number().check(z.gte(0), z.lte(100)), 5),
+  burnPct: z._default(z.number().check(z.gte(0), z.lte(100)), 2),
+  /** Thermostat settings laid over the plan's `thermostat`, field by field. */
+  thermostat: z.optional(thermostatSchema),
   plan: z._default(planSchema, () => ({ version: 1 as const, requireApproval: [], notify: [], stages: {} })),
 });
 

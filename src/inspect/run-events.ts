@@ -9,6 +9,7 @@ import { STAGE_WORK_ID, type StageWorkOutput } from '../../machines/orchestratio
 import { STAGE_STATUSES, type Stage, isStage, isTerminalState } from '../../machines/stages.js';
 import { once } from '../once.js';
 import { stageSchema, terminalStateSchema } from '../report/schema.js';
+import { thermostatReportSchemas } from '../report/thermostat.js';
 
 /** The events' schema, for readers of `--json`: built at its first use (a run only writes them). */
 export const runEventSchema = once(() => z.discriminatedUnion('type', [
@@ -24,8 +25,8 @@ export const runEventSchema = once(() => z.discriminatedUnion('type', [
     type: z.literal('stage_finished'),
     run_id: z.string(),
     stage: stageSchema,
-    /** How the stage's work ended; approval_required and budget_exceeded halt the run (blocked). */
-    status: z.enum([...STAGE_STATUSES, 'approval_required', 'budget_exceeded']),
+    /** How the stage's work ended; approval_required, budget_exceeded and roi_below_floor halt the run (blocked). */
+    status: z.enum([...STAGE_STATUSES, 'approval_required', 'budget_exceeded', 'roi_below_floor']),
     error: z.nullable(z.string()),
     timestamp_unix_ms: z.int(),
   }),
@@ -33,6 +34,14 @@ export const runEventSchema = once(() => z.discriminatedUnion('type', [
     type: z.literal('terminal'),
     run_id: z.string(),
     terminal_state: terminalStateSchema,
+    timestamp_unix_ms: z.int(),
+  }),
+  z.object({
+    /** A decision of the ROI thermostat (old -> new concurrency, why), as the report records it. */
+    type: z.literal('thermostat'),
+    run_id: z.string(),
+    stage: stageSchema,
+    decision: thermostatReportSchemas().decisionSchema,
     timestamp_unix_ms: z.int(),
   }),
   z.object({

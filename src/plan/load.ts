@@ -2,6 +2,7 @@
  * Reads a plan file (JSON, or YAML by extension), validates it, and checks what a schema cannot:
  * unique step ids, `needs` that name steps of the same stage, no cycles.
  */
+import { mergeThermostat, thermostatProblem } from './thermostat.js';
 import { readFileSync } from 'node:fs';
 import { STAGES } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
@@ -36,6 +37,9 @@ export function validatePlan(data: unknown, source: string): Plan {
     throw planError(source, `${formatPath(issue.path)}: ${issue.code === 'invalid_key' && inner ? inner : issue.message}`);
   }
   checkSteps(parsed.data, source);
+  const thermostat = mergeThermostat(parsed.data.thermostat, undefined);
+  const problem = thermostat && thermostatProblem(thermostat);
+  if (problem) throw planError(source, `thermostat.${problem}`);
   return parsed.data;
 }
 

@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { STAGES, type Stage, TERMINAL_STATES } from '../../machines/stages.js';
+import { thermostatSchema } from './thermostat.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 const positiveMs = () =>
@@ -95,8 +96,10 @@ export const planSchema = z.strictObject({
   concurrency: z.optional(z.int().check(z.gte(1, { error: 'expected a positive integer' }), z.lte(256))),
   /** The whole run's wall-clock budget. */
   maxWallMs: z.optional(positiveMs()),
-  /** Steps report cost by writing {"cost": n} to $ORCHESTRATOR_COST_FILE. */
+  /** Steps report cost (and value) by writing {"cost": n, "value": n} to $ORCHESTRATOR_COST_FILE. */
   budget: z.optional(z.strictObject({ cost: z.number().check(z.gte(0, { error: 'expected zero or more' })) })),
+  /** The ROI thermostat: concurrency follows the net ROI of finished steps (README, The ROI thermostat). */
+  thermostat: z.optional(thermostatSchema),
   /** Stages that need approval before they start. */
   requireApproval: z._default(z.array(z.enum(STAGES)), []),
   /** Hooks run when the run ends: a failing hook is recorded in the report, never changes the outcome. */

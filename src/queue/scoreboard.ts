@@ -7,6 +7,7 @@
 import { isVersioned } from '../checkpoint/schema.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
 import { type LoggedExecution, type StepCounts, countByStep, executionLogOf } from '../report/execution-log.js';
+import { scoreOf } from '../run/thermostat-session.js';
 import type { RunQueue } from './run-queue.js';
 
 export interface RunRow {
@@ -17,11 +18,18 @@ export interface RunRow {
   duration_s: string;
   attempts: number;
   worker: string;
+  /** Cost spent, value returned, the ROI thermostat's net ROI and concurrency ('-' without one). */
+  spent: number;
+  value: number;
+  roi: number | '-';
+  concurrency: number | '-';
   /** `<stage>/<step>` → executions that succeeded and that failed. */
   steps: Record<string, { success: number; failure: number }>;
 }
 
 export const RUN_COLUMNS = ['run_id', 'state', 'stage', 'started', 'duration_s', 'attempts', 'worker'] as const;
+/** Shown by `status` when a listed run spent or has a thermostat. */
+export const SPEND_COLUMNS = ['spent', 'value', 'roi', 'concurrency'] as const;
 
 export interface Scoreboard {
   runs: RunRow[];
@@ -43,7 +51,8 @@ export async function scoreboard(store: CheckpointStore, queue: RunQueue | null)
     const versioned = checkpoint && isVersioned(checkpoint) ? checkpoint : null;
     const startedMs = versioned?.started_at_unix_ms ?? job?.startedAtMs ?? null;
     const endMs = job?.finishedAtMs ?? (job?.state === 'running' ? Date.now() : checkpoint ? checkpoint.updated_at_unix_secs * 1000 : null);
-    const steps = countByStep(executions.filter((execution) => execution.runId === runId));
+    const own = executions.filter((execution) => execution.runId === runId);
+    const steps = countByStep(own);
     runs.push({
       run_id: runId,
       state: job?.state ?? checkpoint?.terminal_state ?? 'in progress',
@@ -52,6 +61,7 @@ export async function scoreboard(store: CheckpointStore, queue: RunQueue | null)
       duration_s: startedMs && endMs ? ((Math.max(endMs, startedMs) - startedMs) / 1000).toFixed(1) : '-',
       attempts: versioned?.attempts_started ?? 0,
       worker: job?.worker ?? '-',
+      ...scoreOf(versioned, own.map((execution) => execution.record)),
       steps: Object.fromEntries(steps.map(({ step, success, failure }) => [step, { success, failure }])),
     });
   }

@@ -139,7 +139,7 @@ function withDefaults(record: unknown): unknown {
   };
 }
 
-function readTextOrNull(path: string): string | null {
+export function readTextOrNull(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
   } catch {

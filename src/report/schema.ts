@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { STAGE_STATUSES, STAGES, TERMINAL_STATES } from '../../machines/stages.js';
 import { once } from '../once.js';
+import { thermostatReportSchemas } from './thermostat.js';
 
 export const stageSchema = z.enum(STAGES);
 export const terminalStateSchema = z.enum(TERMINAL_STATES);
@@ -41,6 +42,8 @@ export const executionRecordSchema = once(() => z.object({
   interrupted: z.boolean(),
   /** What the step reported in $ORCHESTRATOR_COST_FILE. */
   cost: z._default(z.number(), 0),
+  /** What the step reported as `value` in the same file; absent when it reported none. */
+  value: z.optional(z.number()),
 }));
 
 /**
@@ -82,7 +85,7 @@ export const reportSchemas = once(() => {
 
   /** Why a run stopped `blocked`: the report's `blocked`, the checkpoint's `halt`. */
   const haltSchema = z.object({
-    reason: z.enum(['simulated', 'approval_required', 'budget_exceeded']),
+    reason: z.enum(['simulated', 'approval_required', 'budget_exceeded', 'roi_below_floor']),
     stage: stageSchema,
     gate: z.nullable(z.string()),
   });
@@ -114,6 +117,8 @@ export const reportSchemas = once(() => {
     /** Set when the run stopped `blocked`: simulated, waiting for an approval, or over its budget. */
     blocked: z.nullable(haltSchema),
     cost: z.object({ spent: z.number(), budget: z.nullable(z.number()) }),
+    /** The ROI thermostat, for a run that has one: its settings, where it stands, its decisions. */
+    thermostat: z.optional(thermostatReportSchemas().thermostatSchema),
     approvals: z.array(approvalSchema),
     checkpoint_path: z.string(),
     /** The plan's notification hooks run when this invocation ended. */

@@ -4,6 +4,7 @@
  */
 import { STAGES } from '../../machines/stages.js';
 import type { RunReport, StageExecution } from './schema.js';
+import { thermostatLines } from './thermostat-summary.js';
 
 export function summarizeReport(report: RunReport, extra: { eventLog?: { path: string; entries: number } } = {}): string {
   const lines: string[] = [];
@@ -48,6 +49,7 @@ export function summarizeReport(report: RunReport, extra: { eventLog?: { path: s
   if (report.cost.spent > 0 || report.cost.budget !== null) {
     lines.push('', `Cost: ${report.cost.spent}${report.cost.budget !== null ? ` of a budget of ${report.cost.budget}` : ''}`);
   }
+  lines.push(...thermostatLines(report));
   lines.push('', `Checkpoint: ${report.checkpoint_path}`);
   if (extra.eventLog) lines.push(`Event log:  ${extra.eventLog.path} (${extra.eventLog.entries} events)`);
   return `${lines.join('\n')}\n`;
@@ -56,7 +58,8 @@ export function summarizeReport(report: RunReport, extra: { eventLog?: { path: s
 function describeExecution(e: StageExecution): string[] {
   const exit = e.exit_code === null ? (e.signal ? `signal ${e.signal}` : 'no exit code') : `exit ${e.exit_code}`;
   const where = e.step ? `${e.stage}/${e.step}` : e.stage;
-  const lines = [`  ${where.padEnd(26)} ${e.status.padEnd(16)} ${exit.padEnd(10)} ${seconds(e.duration_ms).padStart(8)}  attempt ${e.attempt}  ${e.command}`];
+  const spend = e.value !== undefined ? `  cost ${e.cost}, value ${e.value}` : '';
+  const lines = [`  ${where.padEnd(26)} ${e.status.padEnd(16)} ${exit.padEnd(10)} ${seconds(e.duration_ms).padStart(8)}  attempt ${e.attempt}  ${e.command}${spend}`];
   if (e.error) lines.push(`      error:  ${e.error}`);
   if (e.missing_artifacts.length > 0) lines.push(`      missing artifacts:   ${e.missing_artifacts.join(', ')}`);
   if (e.malformed_artifacts.length > 0) lines.push(`      malformed artifacts: ${e.malformed_artifacts.join(', ')}`);

@@ -26,13 +26,14 @@ import { signalGroup } from './process-group.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
+import { ThermostatRecorder, spentIn, thermostatSettingsOf } from './thermostat-session.js';
 
 type OrchestrationActor = Actor<typeof orchestrationMachine>;
 type PersistedSnapshot = CheckpointV3['snapshot'];
 type ResumablePlan = Exclude<StartPlan, { mode: 'done' }>;
 type Halt = NonNullable<CheckpointV3['halt']>;
 
-const HALTED_STATES = ['awaiting_approval', 'budget_exceeded'];
+const HALTED_STATES = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
 const REPORT_MIN_SPACING_MS = 1_000;
 const REPORT_SPACING_FACTOR = 20;
 
@@ -76,6 +77,8 @@ export class RunSession {
   private readonly approvals: Approval[];
   private readonly checkpointWriter: CoalescedWriter;
   private readonly reportWriter: CoalescedWriter;
+  /** The ROI thermostat's part of the report; null for a run without one. */
+  private readonly thermostat: ThermostatRecorder | null;
   /**
    * Where the execution records are kept: not in memory (10,000 of them would be most of a long
    * run's heap) but in the records log, which the report's writes read back one record at a time.
@@ -114,6 +117,12 @@ export class RunSession {
     this.report = newReport(plan.runId, store.location, plan.resumedFrom);
     this.report.approvals = this.approvals;
     this.report.cost = { spent: plan.mode === 'snapshot' ? spentIn(plan.checkpoint) : 0, budget: this.costBudget };
+    const thermostat = thermostatSettingsOf(config);
+    this.thermostat = thermostat
+      ? new ThermostatRecorder(thermostat, config.concurrency ?? config.plan.concurrency ?? thermostat.maxConcurrency, this.report, plan.mode === 'snapshot' ? { checkpoint: plan.checkpoint, reportPath } : null, () =>
+          this.reportWriter.request(),
+        )
+      : null;
 
     this.recorder = new TransitionRecorder(plan.runId, [...prior], current, () => this.reportWriter.request({ soon: true }));
     this.report.transitions = this.recorder.transitions;
@@ -135,6 +144,11 @@ export class RunSession {
 
   private get costBudget(): number | null {
     return this.config.costBudget ?? this.config.plan.budget?.cost ?? null;
+  }
+
+  /** Steps at once: the flag's, the plan's, else 1; with a thermostat, where it starts (else its maximum). */
+  private get concurrency(): number {
+    return this.config.concurrency ?? this.config.plan.concurrency ?? this.thermostat?.settings.maxConcurrency ?? 1;
   }
 
   private stepsOf(stage: Stage): Step[] {
@@ -183,7 +197,8 @@ export class RunSession {
   private createActor(): OrchestrationActor {
     const stageLogic = createStageLogic({
       steps: (stage) => this.stepsOf(stage),
-      concurrency: this.config.concurrency ?? this.config.plan.concurrency ?? 1,
+      concurrency: this.concurrency,
+      thermostat: this.thermostat?.settings ?? null,
       costBudget: this.costBudget,
       stageNeedsApproval: (stage) => this.config.plan.requireApproval.includes(stage),
       runStep: (input, step, signal) => this.runStep(input, step, signal),
@@ -197,6 +212,7 @@ export class RunSession {
     const inspect = (event: InspectionEvent) => {
       this.recorder.observe(event);
       this.onChildSnapshot(event);
+      this.thermostat?.tap.inspect(event);
       try {
         this.options.inspect?.(event);
       } catch {
@@ -277,6 +293,7 @@ export class RunSession {
         error: record.error,
         finishedAtMs: Date.now(),
         cost: record.cost,
+        ...(record.value !== undefined ? { value: record.value } : {}),
         cancelled: record.interrupted,
       };
     } catch (error) {
@@ -408,6 +425,7 @@ export class RunSession {
     this.report.interrupted_by = this.fatal ? null : this.interruptedBy;
     this.report.failure = this.actor.getSnapshot().context.failure;
     this.report.blocked = this.currentHalt();
+    this.thermostat?.conclude(this.actor.getSnapshot().context);
     if (this.interruptedBy !== null || this.halted) this.checkpointWriter.request();
     this.reportWriter.request();
     await this.checkpointWriter.close();
@@ -524,13 +542,6 @@ function materializeOnRead(report: RunReport, key: 'stage_executions' | 'earlier
 
 function cancelledStep(stepId: string): StepFinished {
   return { stepId, status: 'failed', error: 'cancelled before it started', finishedAtMs: Date.now(), cost: 0, cancelled: true };
-}
-
-/** Cost spent so far: the running stage's scheduler knows it best, else the machine's context. */
-function spentIn(checkpoint: CheckpointV3): number {
-  const child = checkpoint.snapshot.children?.stageWork as { snapshot?: { scheduler?: { spentCost?: number } } } | undefined;
-  const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
-  return child?.snapshot?.scheduler?.spentCost ?? context.spentCost ?? 0;
 }
 
 function lastStageOf(transitions: { to_stage: Stage }[]): Stage | null {

@@ -24,11 +24,15 @@ import {
   verdict,
 } from '../../machines/step-scheduler.js';
 import type { Stage } from '../../machines/stages.js';
+import type { PersistedThermostat, ThermostatSettings } from '../../machines/thermostat.js';
 import type { Step } from '../plan/schema.js';
+import { feedThermostat, roiHalt, thermostatFor } from './thermostat-stage.js';
 
 export interface StageRuntime {
   steps(stage: Stage): Step[];
   concurrency: number;
+  /** The ROI thermostat's settings; null for a run without one. */
+  thermostat: ThermostatSettings | null;
   costBudget: number | null;
   stageNeedsApproval(stage: Stage): boolean;
   /** Runs one attempt of a step; never rejects. */
@@ -40,6 +44,8 @@ export interface StageRuntime {
 export type StageSnapshot = Snapshot<StageWorkOutput> & {
   input: StageWorkInput;
   scheduler: SchedulerState;
+  /** Present for a run with a thermostat: it sets the concurrency and may halt the stage. */
+  thermostat?: PersistedThermostat;
 };
 
 type StageEvent =
@@ -123,8 +129,10 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
 
   const advance = (snapshot: StageSnapshot, scheduler: SchedulerState, scope: Scope): StageSnapshot => {
     const config = schedulerConfig(snapshot.input);
+    const { thermostat } = snapshot;
     const cancel = stepsToCancel(scheduler);
-    const start = stepsToStart(config, scheduler);
+    // A halted thermostat starts nothing more; the steps under way finish.
+    const start = thermostat?.state === 'halted' ? [] : stepsToStart(config, scheduler, thermostat?.context.concurrency);
     const next = markStarted(config, scheduler, start);
     scope.defer(() => {
       const { controllers } = effectsOf(scope.self);
@@ -132,8 +140,14 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
       for (const id of start) launch(scope, snapshot.input, id);
       armRetries(scope, next);
     });
-    const outcome = verdict(config, next);
     const base = { ...snapshot, scheduler: next };
+    const outcome = verdict(config, next);
+    // A stage that still has steps to run stops once the thermostat halted and its last step ended.
+    const halted = outcome.kind === 'running' && thermostat ? roiHalt(thermostat, next) : null;
+    if (halted) {
+      const output: StageWorkOutput = { stage: snapshot.input.stage, ...halted, completedSteps: next.done, spentCost: next.spentCost, gate: null, thermostat };
+      return { ...base, status: 'done', output } as StageSnapshot;
+    }
     if (outcome.kind === 'running') return base;
     const completedSteps = next.done;
     const output: StageWorkOutput = {
@@ -158,6 +172,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
       spentCost: next.spentCost,
       gate: outcome.kind === 'awaiting_approval' ? outcome.gate : null,
       step: outcome.kind === 'failed' ? outcome.stepId : null,
+      ...(thermostat ? { thermostat } : {}),
     };
     return { ...base, status: 'done', output } as StageSnapshot;
   };
@@ -170,6 +185,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
         stage: snapshot.input.stage,
         completedSteps: snapshot.input.completedSteps,
         spentCost: snapshot.input.spentCost,
+        ...(snapshot.thermostat ? { thermostat: snapshot.thermostat } : {}),
         ...output,
       },
     }) as StageSnapshot;
@@ -193,8 +209,10 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
           }
           return advance(snapshot, snapshot.scheduler, scope);
         }
-        case 'step.finished':
-          return advance(snapshot, markFinished(schedulerConfig(snapshot.input), snapshot.scheduler, event), scope);
+        case 'step.finished': {
+          const scheduler = markFinished(schedulerConfig(snapshot.input), snapshot.scheduler, event);
+          return advance(feedThermostat(snapshot, event), scheduler, scope);
+        }
         case 'step.retryDue':
           return advance(snapshot, markRetryDue(snapshot.scheduler, event.stepId), scope);
         default:
@@ -218,6 +236,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
         error: undefined,
         input,
         scheduler: initialSchedulerState(config, idSetOf(input.completedSteps), input.spentCost),
+        ...thermostatFor(runtime, input.thermostat),
       };
     },
     // Only what the scheduler cannot rebuild: the lookups derived from it are left out.
@@ -234,7 +253,8 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
       } as StageWorkInput;
       // Schema 2 kept every step's progress by id; restoreSchedulerState reads both forms.
       const scheduler = restoreSchedulerState(schedulerConfig(input), snapshot.scheduler, idSetOf(input.completedSteps), input.spentCost);
-      return { ...snapshot, input, scheduler };
+      // The settings given at resume decide (a new floor, another plan); the window and concurrency carry on.
+      return { ...snapshot, input, scheduler, ...thermostatFor(runtime, snapshot.thermostat) };
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * One attempt of one step: run its program and judge the result the way V0 does, into one
- * execution record. Also reads the cost the step reported.
+ * execution record. Also reads the cost (and value) the step reported.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -126,18 +126,25 @@ export async function runStepWork(request: StepWorkRequest): Promise<StageExecut
     stdout_log: stdoutLog,
     stderr_log: stderrLog,
     interrupted: outcome.cancelled,
-    cost: readCost(costFile),
+    ...readSpend(costFile),
   };
 }
 
-/** `{"cost": n}` written by the step; anything else counts as no cost. */
-function readCost(path: string): number {
+/**
+ * `{"cost": n, "value": n}` written by the step: a cost that is not a number 0 or more counts as
+ * none; a value is recorded only when the step wrote one (so a run whose steps report none keeps
+ * the report it always had).
+ */
+function readSpend(path: string): { cost: number; value?: number } {
+  let data: { cost?: unknown; value?: unknown };
   try {
-    const value = (JSON.parse(readFileSync(path, 'utf8')) as { cost?: unknown }).cost;
-    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+    data = JSON.parse(readFileSync(path, 'utf8')) as typeof data;
   } catch {
-    return 0;
+    return { cost: 0 };
   }
+  const amount = (raw: unknown) => (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0 ? raw : null);
+  const value = amount(data?.value);
+  return { cost: amount(data?.cost) ?? 0, ...(value !== null ? { value } : {}) };
 }
 
 /** V0's record for a step that an earlier invocation completed. */

@@ -27,7 +27,7 @@ export type StartPlan =
   | (Carried & { mode: 'snapshot'; checkpoint: CheckpointV3; resumedFrom: 'snapshot' })
   | { mode: 'done'; runId: string; transitions: Transition[]; approvals: Approval[]; resumedFrom: 'done_checkpoint' };
 
-const HALTED = ['awaiting_approval', 'budget_exceeded'];
+const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
 
 export interface StartOptions {
   /** The id a fresh run takes. */

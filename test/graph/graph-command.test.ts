@@ -9,6 +9,7 @@ describe('autonomy-orchestrator graph', () => {
     [['graph', '--format', 'mermaid'], 'machine.mmd'],
     [['graph', '--format', 'dot'], 'machine.dot'],
     [['graph', '--format', 'json'], 'machine.graph.json'],
+    [['graph', '--machine', 'thermostat'], 'thermostat.mmd'],
   ])('%j prints exactly snapshots/%s', async (args, golden) => {
     const result = await runCli(args);
     expect(result.exitCode).toBe(0);

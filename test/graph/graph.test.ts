@@ -10,6 +10,7 @@ import { createActor, fromPromise } from 'xstate';
 import { machineDot, machineGraph, machineGraphJson, machineMermaid } from '../../src/graph/export.js';
 import { type StageWorkInput, type StageWorkOutput, orchestrationMachine } from '../../src/index.js';
 import { ROOT } from '../support/cli.js';
+import { thermostatMachine } from '../../machines/thermostat.js';
 
 const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 
@@ -17,12 +18,13 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
 const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
 /** Where a run halts (reported blocked) until --resume: not final. */
-const HALTED = ['awaiting_approval', 'budget_exceeded'];
+const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
 
 const renderings = [
-  { file: 'machine.graph.json', render: machineGraphJson },
-  { file: 'machine.mmd', render: machineMermaid },
-  { file: 'machine.dot', render: machineDot },
+  { file: 'machine.graph.json', render: () => machineGraphJson() },
+  { file: 'machine.mmd', render: () => machineMermaid() },
+  { file: 'machine.dot', render: () => machineDot() },
+  { file: 'thermostat.mmd', render: () => machineMermaid(thermostatMachine) },
 ];
 
 describe('golden files of the state graph', () => {
@@ -78,6 +80,7 @@ describe('the graph as JSON', () => {
     for (const stage of STAGES) {
       expect(edgesFrom(stage).filter((e: any) => e.guard === 'stageAwaitsApproval').map((e: any) => key(e.target))).toEqual(['awaiting_approval']);
       expect(edgesFrom(stage).filter((e: any) => e.guard === 'stageOverBudget').map((e: any) => key(e.target))).toEqual(['budget_exceeded']);
+      expect(edgesFrom(stage).filter((e: any) => e.guard === 'stageRoiBelowFloor').map((e: any) => key(e.target))).toEqual(['roi_below_floor']);
       expect(edgesFrom(stage).filter((e: any) => e.event === 'WALL_TIMEOUT').map((e: any) => key(e.target))).toEqual(['timeout']);
     }
     for (const halted of HALTED) {
@@ -177,5 +180,25 @@ describe('the Mermaid and DOT renderings', () => {
     expect(dot).toContain('"validation" -> "blocked" [label="done [stagePassedAndBlocked]"];');
     const edgeLines = dot.split('\n').filter((line) => line.includes(' -> ') && !line.includes('__initial'));
     expect(edgeLines).toHaveLength(JSON.parse(machineGraphJson()).edges.length);
+  });
+});
+
+describe('the thermostat graph', () => {
+  const graph = JSON.parse(machineGraphJson(thermostatMachine));
+  const key = (id: string) => id.replace(/^thermostat\./, '');
+
+  it('has the four states the README names, starting steady', () => {
+    expect(graph.nodes.map((node: any) => node.key)).toEqual(['steady', 'heating', 'cooling', 'halted']);
+    expect(graph.initial).toBe('thermostat.steady');
+  });
+
+  it('halts from every running state on a breached floor, and leaves halted only by RESUME', () => {
+    for (const state of ['steady', 'heating', 'cooling']) {
+      const edges = graph.edges.filter((e: any) => key(e.source) === state);
+      expect(edges.filter((e: any) => e.guard === 'floorBreached').map((e: any) => key(e.target))).toEqual(['halted']);
+      expect(edges.filter((e: any) => e.event === 'RESUME').map((e: any) => key(e.target))).toEqual([state]);
+    }
+    const out = graph.edges.filter((e: any) => key(e.source) === 'halted' && key(e.target) !== 'halted');
+    expect(out.map((e: any) => [e.event, key(e.target)])).toEqual([['RESUME', 'steady']]);
   });
 });

@@ -23,20 +23,26 @@ export const KILL_GRACE_MS = 200;
 export const COST_BUDGET = 7;
 export const SPEND = 10;
 export const RAISED_BUDGET = 100;
+/**
+ * The thermostat of a path that halts on ROI: one step that costs and returns nothing (net ROI −1)
+ * fills its window below the floor; the fixing RESUME lowers the floor (ORCHESTRATOR_THERMOSTAT).
+ */
+export const THERMOSTAT = { window: 1, target: 0, floor: -0.5, minConcurrency: 1, maxConcurrency: 1, cooldownSteps: 0 };
+export const LOWERED_FLOOR = -1;
 
 export type Outcome = 'success' | 'failed' | 'timeout' | HaltReason;
-const HALTS: readonly Outcome[] = ['approval_required', 'budget_exceeded'];
+const HALTS: readonly Outcome[] = ['approval_required', 'budget_exceeded', 'roi_below_floor'];
 const isHalt = (outcome: Outcome): outcome is HaltReason => HALTS.includes(outcome);
 
 /**
  * What each stage may end with. Execution can end every way (its steps may fail, time out, wait
- * at a step's approval gate, or find the budget spent); closure may wait for the stage's
+ * at a step's approval gate, find the budget spent, or be halted by the ROI thermostat); closure may wait for the stage's
  * approval; the others hold a passing step or none.
  */
 export const OUTCOMES_IN: Record<Stage, readonly Outcome[]> = {
   planning: ['success'],
   policy_ingestion: ['success'],
-  execution: ['success', 'failed', 'timeout', 'approval_required', 'budget_exceeded'],
+  execution: ['success', 'failed', 'timeout', 'approval_required', 'budget_exceeded', 'roi_below_floor'],
   validation: ['success'],
   closure: ['success', 'approval_required'],
 };
@@ -164,7 +170,7 @@ export function planPaths(): PlanPath[] {
 // ---- A real plan that takes a path, and what a user does along it ----
 
 /** A user's action along a path: a run (first or resumed), or `approve` between runs. */
-export type Action = { kind: 'run'; resume: boolean; costBudget: number | null } | { kind: 'approve' };
+export type Action = { kind: 'run'; resume: boolean; costBudget: number | null; thermostatFloor?: number } | { kind: 'approve' };
 
 /** What a run action must end with. */
 export interface RunExpectation {
@@ -212,6 +218,8 @@ function planOf(path: PlanPath, trace: string): PlanInput {
     steps = [step('build', 'success'), fixtureStep('deploy', trace, after.options, { ...after.extra, needs: ['build'], requiresApproval: true })];
   } else if (first === 'budget_exceeded') {
     steps = [fixtureStep('spend', trace, { cost: SPEND }), fixtureStep('deploy', trace, after.options, { ...after.extra, needs: ['spend'] })];
+  } else if (first === 'roi_below_floor') {
+    steps = [fixtureStep('lose', trace, { cost: SPEND, value: 0 }), fixtureStep('deploy', trace, after.options, { ...after.extra, needs: ['lose'] })];
   } else {
     steps = [step('build', first)];
   }
@@ -219,6 +227,7 @@ function planOf(path: PlanPath, trace: string): PlanInput {
   return {
     requireApproval: closureWaits ? ['closure'] : [],
     ...(first === 'budget_exceeded' ? { budget: { cost: COST_BUDGET } } : {}),
+    ...(first === 'roi_below_floor' ? { thermostat: THERMOSTAT } : {}),
     stages: { planning: [step('outline', 'success')], execution: steps, closure: [step('announce', 'success')] },
   };
 }
@@ -229,7 +238,8 @@ function startedBy(path: PlanPath, move: Extract<Move, { kind: 'stage' }>, again
   if (move.stage === 'closure') return move.outcome === 'success' ? ['announce'] : [];
   if (move.stage !== 'execution') return [];
   if (again) return isHalt(move.outcome) ? [] : ['deploy'];
-  return [path.halt?.reason === 'budget_exceeded' && path.halt.stage === 'execution' ? 'spend' : 'build'];
+  const first: Record<string, string> = { budget_exceeded: 'spend', roi_below_floor: 'lose' };
+  return [(path.halt?.stage === 'execution' && first[path.halt.reason]) || 'build'];
 }
 
 /** The path as a user lives it: the plan, each action, and what each run ends with. */
@@ -237,6 +247,7 @@ export function scenarioOf(path: PlanPath): PathScenario {
   const actions: Action[] = [];
   const expected: (RunExpectation | null)[] = [];
   let costBudget: number | null = null;
+  let floor: { thermostatFloor?: number } = {};
   let current: RunExpectation = blankRun();
   actions.push({ kind: 'run', resume: false, costBudget });
   const stagesEntered: Stage[] = [];
@@ -249,7 +260,8 @@ export function scenarioOf(path: PlanPath): PathScenario {
         expected.push(null);
       }
       if (move.fix === 'fixed' && path.halt!.reason === 'budget_exceeded') costBudget = RAISED_BUDGET;
-      actions.push({ kind: 'run', resume: true, costBudget });
+      if (move.fix === 'fixed' && path.halt!.reason === 'roi_below_floor') floor = { thermostatFloor: LOWERED_FLOOR };
+      actions.push({ kind: 'run', resume: true, costBudget, ...floor });
       continue;
     }
     const again = stagesEntered.at(-1) === move.stage;

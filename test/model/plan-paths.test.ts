@@ -1,7 +1,8 @@
 /**
  * Model-based test of plans: every path of the orchestration machine through the halted states
- * (awaiting approval, budget exceeded) and back, each taken by a real plan of fixture steps run
- * with the CLI as a user runs it: run, `approve`, `--resume` (with `--cost-budget` raised). Every
+ * (awaiting approval, budget exceeded, ROI below floor) and back, each taken by a real plan of
+ * fixture steps run with the CLI as a user runs it: run, `approve`, `--resume` (with `--cost-budget`
+ * raised, or the thermostat's floor lowered). Every
  * invocation's exit code and report, and which step programs ran, say the path was taken.
  */
 import { join } from 'node:path';
@@ -17,23 +18,24 @@ const count = (predicate: (name: string) => boolean) => paths.filter((p) => pred
 
 describe('the plan model', () => {
   // Counted by hand. Without a halt: execution fails, times out, or passes and the run is done (3).
-  // A halt in execution (approval or budget) is answered by a fixing RESUME, or by one that fixes
-  // nothing (the stage halts again) and then a fixing one: 2 ways; then execution passes (done),
-  // fails or times out: 2 halts × 2 × 3 = 12. Closure's approval, answered either way, then done: 2.
-  // 3 + 12 + 2 = 17.
-  it('has 17 paths to a final state', ({ expect }) => {
-    expect(paths).toHaveLength(17);
+  // A halt in execution (approval, budget or ROI) is answered by a fixing RESUME, or by one that
+  // fixes nothing (the stage halts again) and then a fixing one: 2 ways; then execution passes
+  // (done), fails or times out: 3 halts × 2 × 3 = 18. Closure's approval, answered either way, then
+  // done: 2. 3 + 18 + 2 = 23.
+  it('has 23 paths to a final state', ({ expect }) => {
+    expect(paths).toHaveLength(23);
     const finals = paths.map((p) => p.final);
-    expect(finals.filter((f) => f === 'done')).toHaveLength(7);
-    expect(finals.filter((f) => f === 'failed')).toHaveLength(5);
-    expect(finals.filter((f) => f === 'timeout')).toHaveLength(5);
+    expect(finals.filter((f) => f === 'done')).toHaveLength(9);
+    expect(finals.filter((f) => f === 'failed')).toHaveLength(7);
+    expect(finals.filter((f) => f === 'timeout')).toHaveLength(7);
   });
 
   it('goes through each halted state, answered with and without a fix', ({ expect }) => {
     expect(count((n) => n.includes('execution:approval_required'))).toBe(6);
     expect(count((n) => n.includes('execution:budget_exceeded'))).toBe(6);
+    expect(count((n) => n.includes('execution:roi_below_floor'))).toBe(6);
     expect(count((n) => n.includes('closure:approval_required'))).toBe(2);
-    expect(count((n) => n.includes('RESUME(unfixed)'))).toBe(7);
+    expect(count((n) => n.includes('RESUME(unfixed)'))).toBe(10);
     expect(count((n) => !n.includes('RESUME'))).toBe(3);
     // At most one halt per path, and every fixing RESUME ends the halting.
     for (const path of paths) expect(path.moves.filter((m) => m.kind === 'resume' && m.fix === 'fixed').length).toBeLessThanOrEqual(1);
@@ -71,7 +73,8 @@ describe.concurrent('a real run takes each plan path', () => {
           continue;
         }
         const flags = [...(action.resume ? ['--resume'] : []), ...(action.costBudget === null ? [] : ['--cost-budget', String(action.costBudget)])];
-        const result = await runCli([out, '--plan', planPath, '--kill-grace-ms', String(KILL_GRACE_MS), ...flags]);
+        const env: Record<string, string> = action.thermostatFloor === undefined ? {} : { ORCHESTRATOR_THERMOSTAT: JSON.stringify({ floor: action.thermostatFloor }) };
+        const result = await runCli([out, '--plan', planPath, '--kill-grace-ms', String(KILL_GRACE_MS), ...flags], { env });
         const expected = scenario.expected[index]!;
         const report = reportOf(out);
         expect(result.exitCode, `${where}: ${result.stderr}`).toBe(expected.exitCode);

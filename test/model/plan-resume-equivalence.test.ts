@@ -43,8 +43,15 @@ async function perform(
       await approveRun(store, { by: 'model' });
       exitCodes.push(null);
     } else {
-      const config = { outputDir, plan, killGraceMs: KILL_GRACE_MS, resume: action.resume || (planted && index === from) };
-      const result = await runOrchestration(action.costBudget === null ? config : { ...config, costBudget: action.costBudget }, { store });
+      const config = {
+        outputDir,
+        plan,
+        killGraceMs: KILL_GRACE_MS,
+        resume: action.resume || (planted && index === from),
+        ...(action.costBudget === null ? {} : { costBudget: action.costBudget }),
+        ...(action.thermostatFloor === undefined ? {} : { thermostat: { floor: action.thermostatFloor } }),
+      };
+      const result = await runOrchestration(config, { store });
       exitCodes.push(result.exitCode);
     }
     onAction?.(index);
@@ -187,8 +194,8 @@ async function inBatches<T, R>(items: readonly T[], size: number, work: (item: T
 const scenarios = planPaths().map(scenarioOf);
 
 describe('the scenarios to resume from', () => {
-  it('are the 17 plan paths (and, below, the multi-step plan)', ({ expect }) => {
-    expect(scenarios).toHaveLength(17);
+  it('are the 23 plan paths (and, below, the multi-step plan)', ({ expect }) => {
+    expect(scenarios).toHaveLength(23);
   });
 });
 

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { openStore } from '../../checkpoint/open-store.js';
 import { EXIT } from '../../exit-codes.js';
 import { RunQueue } from '../../queue/run-queue.js';
-import { RUN_COLUMNS, type Scoreboard, scoreboard } from '../../queue/scoreboard.js';
+import { RUN_COLUMNS, SPEND_COLUMNS, type Scoreboard, scoreboard } from '../../queue/scoreboard.js';
 import { STORE_HELP, boardSetup, queueOption, wholeNumber } from './shared-store.js';
 
 export async function statusCommand(argv: string[]): Promise<number> {
@@ -61,7 +61,9 @@ function print(board: Scoreboard, json: boolean): void {
     for (const row of board.runs) process.stdout.write(`${JSON.stringify(row)}\n`);
     return;
   }
-  table([...RUN_COLUMNS], board.runs.map((row) => RUN_COLUMNS.map((key) => String(row[key]))));
+  const spending = board.runs.some((row) => row.spent > 0 || row.concurrency !== '-');
+  const columns = spending ? [...RUN_COLUMNS, ...SPEND_COLUMNS] : [...RUN_COLUMNS];
+  table(columns, board.runs.map((row) => columns.map((key) => String(row[key]))));
   if (board.steps.length === 0) return;
   process.stdout.write('\n');
   table(['step', 'success', 'failure'], board.steps.map((s) => [s.step, String(s.success), String(s.failure)]));
