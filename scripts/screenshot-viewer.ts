@@ -25,7 +25,7 @@ run.stderr.on('data', (chunk) => (stderr += chunk));
 const url = await new Promise<string>((resolveUrl, reject) => {
   const timer = setTimeout(() => reject(new Error(`no inspector URL: ${stderr}`)), 5_000);
   run.stderr.on('data', () => {
-    const found = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
+    const found = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(stderr)?.[1];
     if (found) {
       clearTimeout(timer);
       resolveUrl(found);

@@ -47,22 +47,29 @@ export function bridgeHtml(inspectorUrl: string): string {
 `;
 }
 
-/** The relay of `@statelyai/inspect/server`, reading the socket of the page's own host. */
+/**
+ * The relay of `@statelyai/inspect/server`, reading the socket of the page's own host with the
+ * page's token. Only the Stately protocol's own messages (`@xstate.*`) reach the other inspector,
+ * posted to its origin only: nothing of ours (the report, log tails) goes into that frame.
+ */
 export const BRIDGE_JS = `(() => {
   const iframe = document.getElementById('inspector');
+  const origin = new URL(iframe.src).origin;
+  const token = new URLSearchParams(location.search).get('token') || '';
   const buffer = [];
   let connected = false;
   window.addEventListener('message', (e) => {
     if (e.source === iframe.contentWindow && e.data && e.data.type === '@statelyai.connected') {
       connected = true;
-      for (const event of buffer) iframe.contentWindow.postMessage(event, '*');
+      for (const event of buffer) iframe.contentWindow.postMessage(event, origin);
       buffer.length = 0;
     }
   });
-  const ws = new WebSocket('ws://' + location.host + '/ws');
+  const ws = new WebSocket('ws://' + location.host + '/ws?token=' + encodeURIComponent(token));
   ws.onmessage = (event) => {
     const data = JSON.parse(event.data);
-    if (connected) iframe.contentWindow.postMessage(data, '*');
+    if (typeof data.type !== 'string' || !data.type.startsWith('@xstate.')) return;
+    if (connected) iframe.contentWindow.postMessage(data, origin);
     else buffer.push(data);
   };
 })();
@@ -93,6 +100,7 @@ main { flex: 1; display: flex; min-height: 0; }
 .exec-card .title { display: flex; gap: 8px; font-weight: 600; }
 .exec-card .status.success, .exec-card .status.skipped { color: var(--ok); } .exec-card .status:not(.success):not(.skipped) { color: var(--bad); }
 .exec-card .meta { color: var(--muted); font-size: 12px; }
+.exec-card details.logs summary { cursor: pointer; color: var(--muted); font-size: 12px; }
 .exec-card pre { margin: 4px 0 0; max-height: 120px; overflow: auto; background: #f3f4f6; padding: 4px 6px; font-size: 11px; white-space: pre-wrap; }
 .empty { color: var(--muted); }
 #timeline[hidden] { display: none; }

@@ -15,7 +15,7 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Reads the URL the CLI prints on stderr ("... at http://127.0.0.1:PORT/"). */
+/** Reads the URL the CLI prints on stderr ("... at http://127.0.0.1:PORT/?token=..."), token included. */
 export function urlIn(stderr: string): string | null {
-  return /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1] ?? null;
+  return /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(stderr)?.[1] ?? null;
 }

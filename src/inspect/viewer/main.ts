@@ -35,6 +35,13 @@ let shown = -1;
 const tails = new Map<string, string>();
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+/** The run's token, from the URL the orchestrator printed: every data and socket request carries it. */
+const token = new URLSearchParams(location.search).get('token') ?? '';
+const withToken = (path: string) => `${path}?token=${encodeURIComponent(token)}`;
+/** Past this many executions, the list shows the ones that did not succeed and the latest ones. */
+const MAX_CARDS = 200;
+/** Execution cards whose logs the user opened (by index): their logs are fetched, and kept open. */
+const opened = new Set<number>();
 
 function ensureGraph(definition: string | null): void {
   if (graph || !definition) return;
@@ -48,7 +55,7 @@ function ensureGraph(definition: string | null): void {
 
 async function machineFallback(): Promise<void> {
   if (graph) return;
-  const { definition } = (await (await fetch('/api/machine')).json()) as { definition: string };
+  const { definition } = (await (await fetch(withToken('/api/machine'))).json()) as { definition: string };
   ensureGraph(definition);
   show(shown);
 }
@@ -99,50 +106,102 @@ function renderExecutions(left: Set<string> | null): void {
   const executions = report?.stage_executions ?? [];
   const box = $('executions');
   if (executions.length === 0) {
-    box.innerHTML = '<p class="empty">none yet</p>';
+    const empty = document.createElement('p');
+    empty.className = 'empty';
+    empty.textContent = 'none yet';
+    box.replaceChildren(empty);
     return;
   }
-  box.replaceChildren(
-    ...executions.map((execution, i) => {
-      const card = document.createElement('div');
-      card.className = `exec-card${left && !left.has(execution.stage) ? ' future' : ''}`;
-      card.dataset.stage = execution.stage;
-      card.dataset.status = execution.status;
-      const title = document.createElement('div');
-      title.className = 'title';
-      title.innerHTML = `<span class="stage"></span><span class="status ${execution.status}"></span>`;
-      title.children[0]!.textContent = execution.stage;
-      title.children[1]!.textContent = execution.status;
-      const meta = document.createElement('div');
-      meta.className = 'meta';
-      meta.textContent = [
-        `attempt ${execution.attempt}`,
-        `exit ${execution.exit_code ?? '-'}`,
-        `${(execution.duration_ms / 1000).toFixed(2)} s`,
-        clock(execution.started_at_unix_ms),
-      ].join(' · ');
-      card.append(title, meta);
-      if (execution.error) {
-        const error = document.createElement('div');
-        error.className = 'meta error';
-        error.textContent = execution.error;
-        card.append(error);
-      }
-      for (const stream of ['stdout', 'stderr'] as const) {
-        const tail = tails.get(`${i}/${stream}`);
-        if (tail === undefined) {
-          if (execution[`${stream}_log`]) void loadTail(i, stream);
-          continue;
-        }
-        if (tail.trim() === '') continue;
-        const pre = document.createElement('pre');
-        pre.className = `log ${stream}`;
-        pre.textContent = `${stream}:\n${tail}`;
-        card.append(pre);
-      }
-      return card;
-    }),
-  );
+  const shownIndices = cardIndices(executions);
+  const cards = shownIndices.map((i) => executionCard(executions[i]!, i, left));
+  if (shownIndices.length < executions.length) {
+    const note = document.createElement('p');
+    note.className = 'empty more';
+    note.textContent = `${executions.length - shownIndices.length} more executions that succeeded are in the report`;
+    cards.push(note);
+  }
+  box.replaceChildren(...cards);
+}
+
+/** Every execution while they are few; else those that did not succeed, then the latest. */
+function cardIndices(executions: Execution[]): number[] {
+  if (executions.length <= MAX_CARDS) return executions.map((_e, i) => i);
+  const picked = new Set<number>();
+  executions.forEach((e, i) => {
+    if (e.status !== 'success' && e.status !== 'skipped' && picked.size < MAX_CARDS / 2) picked.add(i);
+  });
+  for (let i = executions.length - 1; i >= 0 && picked.size < MAX_CARDS; i--) picked.add(i);
+  return [...picked].sort((a, b) => a - b);
+}
+
+function executionCard(execution: Execution, i: number, left: Set<string> | null): HTMLElement {
+  const card = document.createElement('div');
+  card.className = `exec-card${left && !left.has(execution.stage) ? ' future' : ''}`;
+  card.dataset.stage = execution.stage;
+  card.dataset.status = execution.status;
+  card.dataset.index = String(i);
+  const title = document.createElement('div');
+  title.className = 'title';
+  title.append(span('stage', execution.stage), span(`status ${execution.status}`, execution.status));
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  meta.textContent = [
+    `attempt ${execution.attempt}`,
+    `exit ${execution.exit_code ?? '-'}`,
+    `${(execution.duration_ms / 1000).toFixed(2)} s`,
+    clock(execution.started_at_unix_ms),
+  ].join(' · ');
+  card.append(title, meta);
+  if (execution.error) {
+    const error = document.createElement('div');
+    error.className = 'meta error';
+    error.textContent = execution.error;
+    card.append(error);
+  }
+  if (execution.stdout_log || execution.stderr_log) card.append(logsOf(execution, i));
+  return card;
+}
+
+/** The card's logs, fetched when opened; a failed execution's are open from the start. */
+function logsOf(execution: Execution, i: number): HTMLElement {
+  const details = document.createElement('details');
+  details.className = 'logs';
+  const failed = execution.status !== 'success' && execution.status !== 'skipped';
+  details.open = opened.has(i) || (failed && !opened.has(-1 - i));
+  const summary = document.createElement('summary');
+  summary.textContent = 'logs';
+  details.append(summary);
+  details.addEventListener('toggle', () => {
+    if (details.open) {
+      opened.add(i);
+      opened.delete(-1 - i);
+      show(shown);
+    } else {
+      opened.delete(i);
+      opened.add(-1 - i); // closed by the user: stays closed
+    }
+  });
+  if (!details.open) return details;
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const tail = tails.get(`${i}/${stream}`);
+    if (tail === undefined) {
+      if (execution[`${stream}_log`]) void loadTail(i, stream);
+      continue;
+    }
+    if (tail.trim() === '') continue;
+    const pre = document.createElement('pre');
+    pre.className = `log ${stream}`;
+    pre.textContent = `${stream}:\n${tail}`;
+    details.append(pre);
+  }
+  return details;
+}
+
+function span(className: string, text: string): HTMLSpanElement {
+  const element = document.createElement('span');
+  element.className = className;
+  element.textContent = text;
+  return element;
 }
 
 async function loadTail(index: number, stream: 'stdout' | 'stderr'): Promise<void> {
@@ -150,7 +209,7 @@ async function loadTail(index: number, stream: 'stdout' | 'stderr'): Promise<voi
   tails.set(key, '');
   if (ended) return;
   try {
-    const response = await fetch(`/api/log/${index}/${stream}`);
+    const response = await fetch(withToken(`/api/log/${index}/${stream}`));
     tails.set(key, response.ok ? await response.text() : '');
   } catch {
     if (tails.get(key) === '') tails.delete(key); // the server is gone; the end-of-run message brings the tails
@@ -162,7 +221,7 @@ async function loadTail(index: number, stream: 'stdout' | 'stderr'): Promise<voi
 async function refreshReport(): Promise<void> {
   if (ended) return;
   try {
-    const response = await fetch('/api/report');
+    const response = await fetch(withToken('/api/report'));
     if (response.ok) report = (await response.json()) as Report | null;
   } catch {
     return; // the server stopped with the run
@@ -188,7 +247,7 @@ function clock(ms: number): string {
 }
 
 function startLive(): void {
-  const socket = new WebSocket(`ws://${location.host}/ws`);
+  const socket = new WebSocket(`ws://${location.host}${withToken('/ws')}`);
   socket.onmessage = (event) => {
     const message = JSON.parse(String(event.data)) as Message;
     if (message.type === RUN_ENDED) return onRunEnded(message as unknown as Parameters<typeof onRunEnded>[0]);
@@ -217,7 +276,7 @@ function startLive(): void {
 
 async function startReplay(): Promise<void> {
   const [entries] = await Promise.all([
-    fetch('/api/events').then((r) => r.json() as Promise<{ timestamp_unix_ms: number; message: Message }[]>),
+    fetch(withToken('/api/events')).then((r) => r.json() as Promise<{ timestamp_unix_ms: number; message: Message }[]>),
     refreshReport(),
   ]);
   for (const entry of entries) timeline.add(entry.message, entry.timestamp_unix_ms);
@@ -232,6 +291,8 @@ async function startReplay(): Promise<void> {
   $('prev').addEventListener('click', () => go(shown - 1));
   $('next').addEventListener('click', () => go(shown + 1));
   document.addEventListener('keydown', (event) => {
+    // The slider moves itself on its own arrow keys (and says so with `input`): one step, not two.
+    if (event.target === slider) return;
     if (event.key === 'ArrowLeft') go(shown - 1);
     if (event.key === 'ArrowRight') go(shown + 1);
   });
