@@ -2,16 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCREENSHOTS, launchBrowser, urlIn } from '../support/browser.js';
+import { SCREENSHOTS, describeWithBrowser, launchBrowser, urlIn } from '../support/browser.js';
 import { STAGE, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
 let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
 
 /** Starts `inspect <dir>` and resolves with its URL. */
 async function replay(dir: string) {
@@ -24,7 +18,14 @@ async function replay(dir: string) {
 
 const step = (page: import('playwright-core').Page) => page.locator('body').getAttribute('data-active-state');
 
-describe('autonomy-orchestrator inspect <output_dir>', () => {
+describeWithBrowser('autonomy-orchestrator inspect <output_dir>', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
   it('replays a finished run and steps back and forth through every transition', async () => {
     const dir = tempDir();
     const run = await runCli([dir, '--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', STAGE, '--executor-arg', 'fail']);
@@ -84,7 +85,9 @@ describe('autonomy-orchestrator inspect <output_dir>', () => {
     expect((await viewer.done).exitCode).toBe(0);
     await page.close();
   });
+});
 
+describe('autonomy-orchestrator inspect <output_dir> without a run', () => {
   it('says in one line when the directory holds no run (exit 2)', async () => {
     const dir = tempDir();
     const outcome = await runCli(['inspect', dir]);

@@ -1,18 +1,19 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCREENSHOTS, launchBrowser, urlIn } from '../support/browser.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SCREENSHOTS, describeWithBrowser, launchBrowser, urlIn } from '../support/browser.js';
 import { STAGE, startCli, tempDir, waitFor } from '../support/cli.js';
 
 let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
 
-describe('autonomy-orchestrator --inspect', () => {
+describeWithBrowser('autonomy-orchestrator --inspect', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
   it('shows each stage become active in turn, then the terminal state, in a real browser', async () => {
     const dir = tempDir();
     const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });

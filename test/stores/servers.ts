@@ -3,7 +3,7 @@
  * line naming the skipped suite on a developer's machine, a failing test under CI=true.
  */
 import { createConnection } from 'node:net';
-import { describe, it } from 'vitest';
+import { describeWhen } from '../support/requirement.js';
 
 export const PG_DSN = process.env.TEST_PG_DSN ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -25,22 +25,5 @@ export function reachable(url: string, defaultPort: number): Promise<boolean> {
 
 /** Runs `suite` when the server is up; otherwise says so loudly, or fails under CI. */
 export function describeWithServer(name: string, up: boolean, where: string, suite: () => void): void {
-  if (up) {
-    describe(name, suite);
-    return;
-  }
-  const message = `${name}: no server at ${where}`;
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('has its server (CI must not skip)', () => {
-        throw new Error(`${message}; CI=true, so this is a failure, not a skip (.ci/run starts the services)`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n${'!'.repeat(78)}\n!!! SKIPPED ${message}\n!!! start it (see .ci/run) to run this suite; CI=true fails instead of skipping\n${'!'.repeat(78)}\n\n`);
-  // Issue 5 asks exactly this: a machine without the server says loudly which store was skipped
-  // (the banner above), and CI must not skip (the CI=true branch above fails instead). The servers
-  // run on every developer machine and in CI (.ci/run starts them), so this is reached only by hand.
-  describe.skip(name, suite);
+  describeWhen(name, up, `no server at ${where}`, 'start it (see .ci/run)', suite);
 }
