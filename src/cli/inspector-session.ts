@@ -7,7 +7,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { InspectorServer } from '../inspect/inspector-server.js';
+import { InspectorServer, type PlanSteps } from '../inspect/inspector-server.js';
 import { type MessageTap, createMessageTap } from '../inspect/messages.js';
 import type { ViewFlags } from './program.js';
 
@@ -21,8 +21,8 @@ export class InspectorSession {
     this.tap = createMessageTap((messages) => server.publish(messages));
   }
 
-  static async start(flags: InspectFlags, outputDir: string, mode: 'live' | 'replay' = 'live'): Promise<InspectorSession> {
-    return new InspectorSession(await startServer(flags, outputDir, mode));
+  static async start(flags: InspectFlags, outputDir: string, plan?: PlanSteps): Promise<InspectorSession> {
+    return new InspectorSession(await startServer(flags, outputDir, 'live', plan));
   }
 
   readonly inspect = (event: InspectionEvent): void => this.tap.inspect(event);
@@ -33,13 +33,14 @@ export class InspectorSession {
   }
 }
 
-export async function startServer(flags: InspectFlags, outputDir: string, mode: 'live' | 'replay'): Promise<InspectorServer> {
+export async function startServer(flags: InspectFlags, outputDir: string, mode: 'live' | 'replay', plan?: PlanSteps): Promise<InspectorServer> {
   try {
     return await InspectorServer.start({
       outputDir,
       mode,
       port: flags.port,
       ...(flags.inspectorUrl ? { inspectorUrl: flags.inspectorUrl } : {}),
+      ...(plan ? { plan } : {}),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

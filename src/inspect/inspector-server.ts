@@ -16,6 +16,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -39,6 +40,11 @@ const CLOSE_GRACE_MS = 200;
 /** At the end of a run, the log tails sent with the report: the failed executions', this many at most. */
 const ENDED_TAILS = 20;
 
+/** What the viewer reads of a plan: its steps' ids and needs, per stage. */
+export interface PlanSteps {
+  stages?: Partial<Record<string, readonly { id: string; needs?: readonly string[] }[]>>;
+}
+
 export interface InspectorServerOptions {
   outputDir: string;
   mode: ViewerMode;
@@ -46,6 +52,8 @@ export interface InspectorServerOptions {
   port?: number;
   /** Serve a bridge to this inspector UI at `/` instead of the viewer (which stays at `/viewer`). */
   inspectorUrl?: string;
+  /** The run's plan, when it has one: the viewer shows each stage's progress against it. */
+  plan?: PlanSteps;
   /** The token every page, data and socket request must carry (default: 24 random bytes). */
   token?: string;
 }
@@ -57,6 +65,8 @@ export class InspectorServer {
   private readonly buffer = new MessageBuffer();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_VIEWER_PAYLOAD, perMessageDeflate: false });
   private cachedReport: { key: string; report: RunReport | null } | null = null;
+  /** The end-of-run message, for viewers that connect after it (`--inspect-keep`). */
+  private ended: string | null = null;
 
   private constructor(
     private readonly http: Server,
@@ -124,7 +134,8 @@ export class InspectorServer {
         if (tail) tails[`${index}/${stream}`] = tail[1];
       }
     });
-    this.broadcast(JSON.stringify({ type: RUN_ENDED_MESSAGE, report, tails }));
+    this.ended = JSON.stringify({ type: RUN_ENDED_MESSAGE, report, tails });
+    this.broadcast(this.ended);
   }
 
   /** Closes every viewer (a short grace, then the socket is cut) and the server. */
@@ -154,6 +165,7 @@ export class InspectorServer {
     socket.on('error', () => socket.terminate());
     socket.on('message', () => socket.close(1008, 'viewers are read-only'));
     for (const message of this.buffer.messages()) socket.send(message);
+    if (this.ended !== null) socket.send(this.ended);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -210,6 +222,7 @@ export class InspectorServer {
     if (path === '/viewer.css') return [CSS, VIEWER_CSS];
     if (path === '/bridge.js') return [JS, BRIDGE_JS];
     if (path === '/api/machine') return [JSON_TYPE, JSON.stringify({ definition: machineDefinition() })];
+    if (path === '/api/run') return [JSON_TYPE, JSON.stringify({ outputDir: resolve(outputDir), plan: planShape(this.options.plan) })];
     if (path === '/api/report') return [JSON_TYPE, JSON.stringify(this.report())];
     if (path === '/api/events') return [JSON_TYPE, JSON.stringify(readEventLog(eventLogPathIn(outputDir)))];
     const log = /^\/api\/log\/(\d{1,6})\/(stdout|stderr)$/.exec(path);
@@ -255,7 +268,7 @@ export class InspectorServer {
   }
 }
 
-const PUBLIC_PATHS = new Set(['/viewer.js', '/viewer.css', '/bridge.js']);
+const PUBLIC_PATHS = new Set(['/viewer.js', '/viewer.css', '/bridge.js', '/favicon.ico']);
 const HTML = 'text/html; charset=utf-8';
 const JS = 'text/javascript; charset=utf-8';
 const CSS = 'text/css; charset=utf-8';
@@ -290,4 +303,10 @@ function machineDefinition(): string {
   return JSON.stringify(orchestrationMachine.config, (_key, value: unknown) =>
     typeof value === 'function' ? { type: (value as { name: string }).name } : value,
   );
+}
+
+/** Each stage's step ids and needs: all the viewer needs of a plan (never its programs, args or env). */
+function planShape(plan: PlanSteps | undefined): Record<string, { id: string; needs: string[] }[]> | null {
+  if (!plan) return null;
+  return Object.fromEntries(Object.entries(plan.stages ?? {}).map(([stage, steps]) => [stage, (steps ?? []).map(({ id, needs }) => ({ id, needs: [...(needs ?? [])] }))]));
 }

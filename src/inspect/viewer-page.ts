@@ -15,6 +15,7 @@ export function viewerHtml(mode: ViewerMode): string {
 </head>
 <body data-mode="${mode}">
 <header><h1>autonomy-orchestrator</h1><span id="run-id"></span><span id="run-status" class="badge">connecting</span></header>
+<div id="banner" role="alert" hidden></div>
 <main>
   <section id="graph-pane"><svg id="graph" role="img" aria-label="state machine"></svg><p id="legend"></p></section>
   <aside id="panel">
@@ -24,9 +25,12 @@ export function viewerHtml(mode: ViewerMode): string {
       <button id="next" type="button" title="next transition (Right)">&#9654;</button>
       <span id="step-label"></span>
     </div>
+    <h2>Steps</h2>
+    <ul id="stages"></ul>
     <h2>Transitions</h2>
     <ol id="transitions"></ol>
     <h2>Stage executions</h2>
+    <input id="filter" type="search" placeholder="filter: step, stage or status (e.g. failed)" aria-label="filter executions">
     <div id="executions"><p class="empty">none yet</p></div>
   </aside>
 </main>
@@ -103,6 +107,16 @@ main { flex: 1; display: flex; min-height: 0; }
 .exec-card details.logs summary { cursor: pointer; color: var(--muted); font-size: 12px; }
 .exec-card pre { margin: 4px 0 0; max-height: 120px; overflow: auto; background: #f3f4f6; padding: 4px 6px; font-size: 11px; white-space: pre-wrap; }
 .empty { color: var(--muted); }
+#banner { padding: 8px 16px; font-weight: 600; border-bottom: 1px solid var(--line); }
+#banner.failed { background: #fee2e2; color: var(--bad); } #banner.crashed { background: #fef3c7; color: var(--warn); }
+#banner button { margin-left: 8px; } #banner code { font-weight: 400; }
+#stages { list-style: none; margin: 0; padding: 0; font-size: 12px; }
+#stages > li { margin-bottom: 4px; } #stages .stage { font-weight: 600; margin-right: 6px; }
+#stages ul.running { margin: 2px 0 0 12px; padding: 0; list-style: none; color: var(--active); font-family: ui-monospace, monospace; }
+#filter { width: 100%; margin-bottom: 8px; padding: 4px 6px; font: inherit; }
+.exec-card.root-cause { border: 2px solid var(--bad); }
+.exec-card[data-state="cancelled"] { opacity: .6; } .exec-card .status.cancelled { color: var(--muted); }
+.exec-card.flash { outline: 3px solid var(--active); }
 #timeline[hidden] { display: none; }
 #timeline { display: flex; gap: 6px; align-items: center; margin-top: 8px; }
 #timeline input { flex: 1; }

@@ -55,6 +55,11 @@ describeWithBrowser('autonomy-orchestrator inspect <output_dir>', () => {
     await page.locator('#step').fill('2');
     expect(await step(page)).toBe('execution');
     expect(await dimmed()).toEqual(['execution']);
+    // With the slider focused, an arrow key moves one step, not two.
+    await page.locator('#step').fill('1');
+    await page.focus('#step');
+    await page.keyboard.press('ArrowRight');
+    expect(await step(page)).toBe('execution');
     await page.click('#next');
     await page.click('#next'); // already at the last step
     expect(await step(page)).toBe('failed');
@@ -81,6 +86,10 @@ describeWithBrowser('autonomy-orchestrator inspect <output_dir>', () => {
     await page.locator('body[data-ready="true"]').waitFor({ state: 'attached' });
     expect(await step(page)).toBe('execution');
     expect(await page.locator('#step-label').textContent()).toBe('3 / 3: execution');
+    // It says the run did not finish, and how to continue it.
+    expect(await page.locator('#banner').textContent()).toBe(
+      `this run did not finish (killed or crashed): continue it with autonomy-orchestrator ${dir} --resume`,
+    );
     viewer.child.kill('SIGINT');
     expect((await viewer.done).exitCode).toBe(0);
     await page.close();

@@ -5,9 +5,23 @@
 import { GraphView } from './graph-view.js';
 import { type Message, RunTimeline, type Step } from './run-timeline.js';
 import { statechartOf } from './statechart.js';
+import {
+  type Failure,
+  type LiveSteps,
+  type PlanShape,
+  failureText,
+  isCancelled,
+  matchesFilter,
+  progressLine,
+  rootCauseIndex,
+  stageProgress,
+  stateOfExecution,
+} from './steps-view.js';
 
 interface Execution {
   stage: string;
+  step: string;
+  interrupted: boolean;
   status: string;
   exit_code: number | null;
   duration_ms: number;
@@ -24,6 +38,7 @@ interface Report {
   terminal_state: string | null;
   transitions: { from_stage: string | null; to_stage: string; event: string; timestamp_unix_ms: number }[];
   stage_executions: Execution[];
+  failure: Failure | null;
 }
 
 const RUN_ENDED = '@autonomy-orchestrator.run-ended';
@@ -42,6 +57,15 @@ const withToken = (path: string) => `${path}?token=${encodeURIComponent(token)}`
 const MAX_CARDS = 200;
 /** Execution cards whose logs the user opened (by index): their logs are fetched, and kept open. */
 const opened = new Set<number>();
+/** The stage actors' latest word on their steps under way, from the live stream. */
+const liveSteps: LiveSteps = new Map();
+/** When the page first saw each step running (`stage/step`): its elapsed time counts from there. */
+const runningSince = new Map<string, number>();
+let plan: PlanShape = null;
+let outputDir = '';
+let filter = '';
+/** The card the failure banner jumped to. */
+let flashed = -1;
 
 function ensureGraph(definition: string | null): void {
   if (graph || !definition) return;
@@ -76,6 +100,8 @@ function show(index: number): void {
   badge.className = `badge ${step?.final ? step.value : 'running'}`;
   document.body.dataset.runStatus = step?.final ? step.value : step ? 'running' : 'waiting';
   renderTransitions(steps, index);
+  renderSteps();
+  renderBanner();
   // Replaying, an execution is shown as done once its stage has been left; live, the report is now.
   renderExecutions(mode === 'replay' ? new Set(steps.slice(0, index).map((s) => s.value)) : null);
   if (mode === 'replay') {
@@ -93,12 +119,89 @@ function renderTransitions(steps: Step[], index: number): void {
       item.dataset.to = step.value;
       const time = document.createElement('span');
       time.className = 'time';
-      time.textContent = clock(step.atMs);
+      time.textContent = clock(reportTime(step, i) ?? step.atMs);
       item.append(time, `${step.from ?? '(start)'} → ${step.value}`);
       if (step.event) item.title = step.event;
       return item;
     }),
   );
+}
+
+/** The report's own time of a transition (the stream's messages are stamped when relayed). */
+function reportTime(step: Step, i: number): number | null {
+  if (step.final) return null;
+  const transition = report?.transitions[i];
+  return transition && transition.to_stage === step.value ? transition.timestamp_unix_ms : null;
+}
+
+/** Each stage's progress, and the steps running now with their elapsed time. */
+function renderSteps(): void {
+  const executions = report?.stage_executions ?? [];
+  const now = Date.now();
+  const rows = stageProgress(executions, mode === 'live' && !ended ? liveSteps : new Map(), plan).map((progress) => {
+    const row = document.createElement('li');
+    row.dataset.stage = progress.stage;
+    row.append(span('stage', progress.stage), ' ', span('progress', progressLine(progress)));
+    if (progress.running.length > 0) {
+      const running = document.createElement('ul');
+      running.className = 'running';
+      for (const id of progress.running.slice(0, 20)) {
+        const key = `${progress.stage}/${id}`;
+        if (!runningSince.has(key)) runningSince.set(key, now);
+        const item = document.createElement('li');
+        item.dataset.step = id;
+        item.textContent = `${id} running ${((now - runningSince.get(key)!) / 1000).toFixed(1)} s`;
+        running.append(item);
+      }
+      if (progress.running.length > 20) running.append(span('empty', `and ${progress.running.length - 20} more`));
+      row.append(running);
+    }
+    return row;
+  });
+  $('stages').replaceChildren(...rows);
+}
+
+/** Failure first: the failing stage, step, status, exit and error, with a link to its card. */
+function renderBanner(): void {
+  const banner = $('banner');
+  const failure = report?.failure ?? null;
+  const crashed = mode === 'replay' && report?.status === 'running';
+  if (!failure && !crashed) {
+    banner.hidden = true;
+    return;
+  }
+  const parts: (string | HTMLElement)[] = [];
+  if (failure) {
+    const index = rootCauseIndex(report!.stage_executions, failure);
+    parts.push(failureText(failure, report!.stage_executions[index]));
+    if (index >= 0) {
+      const jump = document.createElement('button');
+      jump.type = 'button';
+      jump.id = 'jump-to-failure';
+      jump.textContent = 'show';
+      jump.addEventListener('click', () => {
+        filter = '';
+        ($('filter') as HTMLInputElement).value = '';
+        flashed = index;
+        show(shown);
+        document.querySelector<HTMLElement>(`.exec-card[data-index="${index}"]`)?.scrollIntoView({ block: 'center' });
+      });
+      parts.push(' ', jump);
+    }
+  }
+  if (crashed) {
+    const dir = outputDir || '<output_dir>';
+    parts.push(`${failure ? ' · ' : ''}this run did not finish (killed or crashed): continue it with `, code(`autonomy-orchestrator ${dir} --resume`));
+  }
+  banner.replaceChildren(...parts);
+  banner.className = crashed && !failure ? 'crashed' : 'failed';
+  banner.hidden = false;
+}
+
+function code(text: string): HTMLElement {
+  const element = document.createElement('code');
+  element.textContent = text;
+  return element;
 }
 
 /** Executions of stages not yet `left` are dimmed; null shows them all. */
@@ -112,15 +215,23 @@ function renderExecutions(left: Set<string> | null): void {
     box.replaceChildren(empty);
     return;
   }
-  const shownIndices = cardIndices(executions);
+  const shownIndices = filter ? filteredIndices(executions) : cardIndices(executions);
   const cards = shownIndices.map((i) => executionCard(executions[i]!, i, left));
   if (shownIndices.length < executions.length) {
     const note = document.createElement('p');
     note.className = 'empty more';
-    note.textContent = `${executions.length - shownIndices.length} more executions that succeeded are in the report`;
+    note.textContent = filter
+      ? `${shownIndices.length} of the matching executions shown`
+      : `${executions.length - shownIndices.length} more executions that succeeded are in the report`;
     cards.push(note);
   }
   box.replaceChildren(...cards);
+}
+
+function filteredIndices(executions: Execution[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < executions.length && out.length < MAX_CARDS; i++) if (matchesFilter(executions[i]!, filter)) out.push(i);
+  return out;
 }
 
 /** Every execution while they are few; else those that did not succeed, then the latest. */
@@ -139,10 +250,16 @@ function executionCard(execution: Execution, i: number, left: Set<string> | null
   card.className = `exec-card${left && !left.has(execution.stage) ? ' future' : ''}`;
   card.dataset.stage = execution.stage;
   card.dataset.status = execution.status;
+  card.dataset.step = execution.step;
+  card.dataset.state = stateOfExecution(execution);
   card.dataset.index = String(i);
+  if (i === rootCauseIndex(report?.stage_executions ?? [], report?.failure ?? null)) card.classList.add('root-cause');
+  if (i === flashed) card.classList.add('flash');
   const title = document.createElement('div');
   title.className = 'title';
-  title.append(span('stage', execution.stage), span(`status ${execution.status}`, execution.status));
+  const label = isCancelled(execution) ? 'cancelled' : execution.status;
+  title.append(span('stage', execution.step && execution.step !== execution.stage ? `${execution.stage} / ${execution.step}` : execution.stage));
+  title.append(span(`status ${isCancelled(execution) ? 'cancelled' : execution.status}`, label));
   const meta = document.createElement('div');
   meta.className = 'meta';
   meta.textContent = [
@@ -166,12 +283,15 @@ function executionCard(execution: Execution, i: number, left: Set<string> | null
 function logsOf(execution: Execution, i: number): HTMLElement {
   const details = document.createElement('details');
   details.className = 'logs';
-  const failed = execution.status !== 'success' && execution.status !== 'skipped';
+  const failed = execution.status !== 'success' && execution.status !== 'skipped' && !isCancelled(execution);
   details.open = opened.has(i) || (failed && !opened.has(-1 - i));
   const summary = document.createElement('summary');
   summary.textContent = 'logs';
   details.append(summary);
+  const openedAtFirst = details.open;
   details.addEventListener('toggle', () => {
+    // A details element made open fires a toggle too: only a change by the user counts.
+    if (details.open === openedAtFirst) return;
     if (details.open) {
       opened.add(i);
       opened.delete(-1 - i);
@@ -222,7 +342,10 @@ async function refreshReport(): Promise<void> {
   if (ended) return;
   try {
     const response = await fetch(withToken('/api/report'));
-    if (response.ok) report = (await response.json()) as Report | null;
+    const fetched = response.ok ? ((await response.json()) as Report | null) : null;
+    // A poll answered before the run ended must not replace the final report the end brought.
+    if (ended) return;
+    if (fetched) report = fetched;
   } catch {
     return; // the server stopped with the run
   }
@@ -246,11 +369,54 @@ function clock(ms: number): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** A stage actor's snapshot: which of its steps run now. Re-renders at most once a frame. */
+function noteStageSteps(message: Message): boolean {
+  const snapshot = message.snapshot as { input?: { stage?: string }; scheduler?: { active?: Record<string, { status: string }> } } | undefined;
+  const stage = snapshot?.input?.stage;
+  if (message.rootId === message.sessionId || !stage || !snapshot?.scheduler) return false;
+  liveSteps.set(stage, snapshot.scheduler.active ?? {});
+  for (const key of runningSince.keys()) {
+    const [keyStage, id] = key.split('/') as [string, string];
+    if (keyStage === stage && snapshot.scheduler.active?.[id]?.status !== 'running') runningSince.delete(key);
+  }
+  if (!frameQueued) {
+    frameQueued = true;
+    requestAnimationFrame(() => {
+      frameQueued = false;
+      renderSteps();
+    });
+  }
+  return true;
+}
+let frameQueued = false;
+
+/** What the server knows of the run besides its report: its output dir and plan. */
+async function loadRunInfo(): Promise<void> {
+  try {
+    const info = (await (await fetch(withToken('/api/run'))).json()) as { outputDir: string; plan: PlanShape };
+    outputDir = info.outputDir;
+    plan = info.plan;
+  } catch {
+    // the server stopped with the run
+  }
+}
+
+function setUpFilter(): void {
+  const input = $('filter') as HTMLInputElement;
+  input.addEventListener('input', () => {
+    filter = input.value;
+    show(shown);
+  });
+}
+
 function startLive(): void {
+  void loadRunInfo();
+  setUpFilter();
   const socket = new WebSocket(`ws://${location.host}${withToken('/ws')}`);
   socket.onmessage = (event) => {
     const message = JSON.parse(String(event.data)) as Message;
     if (message.type === RUN_ENDED) return onRunEnded(message as unknown as Parameters<typeof onRunEnded>[0]);
+    if (noteStageSteps(message)) return;
     if (timeline.add(message)) {
       ensureGraph(timeline.definition);
       show(timeline.steps.length - 1);
@@ -275,7 +441,9 @@ function startLive(): void {
 }
 
 async function startReplay(): Promise<void> {
-  const [entries] = await Promise.all([
+  setUpFilter();
+  const [, entries] = await Promise.all([
+    loadRunInfo(),
     fetch(withToken('/api/events')).then((r) => r.json() as Promise<{ timestamp_unix_ms: number; message: Message }[]>),
     refreshReport(),
   ]);
