@@ -30,6 +30,7 @@ export function viewerHtml(mode: ViewerMode): string {
     <h2>Transitions</h2>
     <ol id="transitions"></ol>
     <h2>Stage executions</h2>
+    <div id="gantt" aria-label="timeline of executions"></div>
     <input id="filter" type="search" placeholder="filter: step, stage or status (e.g. failed)" aria-label="filter executions">
     <div id="executions"><p class="empty">none yet</p></div>
   </aside>
@@ -117,6 +118,15 @@ main { flex: 1; display: flex; min-height: 0; }
 .exec-card.root-cause { border: 2px solid var(--bad); }
 .exec-card[data-state="cancelled"] { opacity: .6; } .exec-card .status.cancelled { color: var(--muted); }
 .exec-card.flash { outline: 3px solid var(--active); }
+#gantt { font-size: 11px; margin-bottom: 8px; }
+.gantt-axis { position: relative; color: var(--muted); text-align: right; border-bottom: 1px solid var(--line); margin-left: 110px; }
+.gantt-cursor { position: absolute; top: 0; width: 2px; height: 1000px; background: var(--active); opacity: .5; pointer-events: none; }
+.gantt-row { display: flex; align-items: center; height: 14px; }
+.gantt-label { width: 110px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; }
+.gantt-track { position: relative; flex: 1; height: 10px; background: #f3f4f6; }
+.gantt-bar { position: absolute; top: 0; height: 10px; border-radius: 2px; background: var(--ok); }
+.gantt-bar.failed { background: var(--bad); } .gantt-bar.cancelled { background: #9ca3af; } .gantt-bar.skipped { background: #86efac; }
+#gantt { overflow: hidden; }
 #timeline[hidden] { display: none; }
 #timeline { display: flex; gap: 6px; align-items: center; margin-top: 8px; }
 #timeline input { flex: 1; }

@@ -1,37 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCREENSHOTS, describeWithBrowser, launchBrowser, urlIn } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
 import { STAGE, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
-let browser: Browser;
 
 /** Starts `inspect <dir>` and resolves with its URL. */
 async function replay(dir: string) {
   const viewer = startCli(['inspect', dir]);
   let stderr = '';
   viewer.child.stderr.on('data', (chunk) => (stderr += chunk));
-  await waitFor(() => urlIn(stderr) !== null, 5_000, 'the replay URL');
+  await waitFor(() => urlIn(stderr) !== null, 20_000, 'the replay URL');
   return { ...viewer, url: urlIn(stderr)! };
 }
 
 const step = (page: import('playwright-core').Page) => page.locator('body').getAttribute('data-active-state');
 
-describeWithBrowser('autonomy-orchestrator inspect <output_dir>', () => {
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
+describeWithBrowser('autonomy-orchestrator inspect <output_dir>', (browser) => {
   it('replays a finished run and steps back and forth through every transition', async () => {
     const dir = tempDir();
     const run = await runCli([dir, '--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', STAGE, '--executor-arg', 'fail']);
     expect(run.exitCode).toBe(1);
     const viewer = await replay(dir);
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    const page = await browser().newPage({ viewport: { width: 1400, height: 800 } });
     await page.goto(viewer.url);
     await page.locator('body[data-ready="true"]').waitFor({ state: 'attached' });
 
@@ -81,7 +72,7 @@ describeWithBrowser('autonomy-orchestrator inspect <output_dir>', () => {
     run.child.kill('SIGKILL');
     await run.done;
     const viewer = await replay(dir);
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     await page.goto(viewer.url);
     await page.locator('body[data-ready="true"]').waitFor({ state: 'attached' });
     expect(await step(page)).toBe('execution');

@@ -1,23 +1,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SCREENSHOTS, describeWithBrowser, launchBrowser, urlIn } from '../support/browser.js';
+import { expect, it } from 'vitest';
+import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
 import { STAGE, startCli, tempDir, waitFor } from '../support/cli.js';
 
-let browser: Browser;
 
-describeWithBrowser('autonomy-orchestrator --inspect', () => {
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
+describeWithBrowser('autonomy-orchestrator --inspect', (browser) => {
   it('shows each stage become active in turn, then the terminal state, in a real browser', async () => {
     const dir = tempDir();
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    const page = await browser().newPage({ viewport: { width: 1400, height: 800 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     // Every state the page highlights, in order, however fast the run moves.
@@ -36,7 +27,7 @@ describeWithBrowser('autonomy-orchestrator --inspect', () => {
     const run = startCli([dir, '--inspect', ...flags('manager', 'go-planning'), ...flags('executor', 'go-execution')]);
     let stderr = '';
     run.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => urlIn(stderr) !== null, 5_000, 'the inspector URL');
+    await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');
     const url = urlIn(stderr)!;
     expect(stderr).toContain(`autonomy-orchestrator: inspector at ${url}`);
 
@@ -88,7 +79,7 @@ describeWithBrowser('autonomy-orchestrator --inspect', () => {
 
   it('shows a failed stage with its exit code and the tail of its log', async () => {
     const dir = tempDir();
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    const page = await browser().newPage({ viewport: { width: 1400, height: 800 } });
     const run = startCli([
       dir,
       '--inspect',
@@ -97,7 +88,7 @@ describeWithBrowser('autonomy-orchestrator --inspect', () => {
     ]);
     let stderr = '';
     run.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => urlIn(stderr) !== null, 5_000, 'the inspector URL');
+    await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');
     await page.goto(urlIn(stderr)!);
     await page.locator('#state-failed.active').waitFor();
     await page.locator('body[data-ended="true"]').waitFor({ state: 'attached' });
@@ -112,14 +103,7 @@ describeWithBrowser('autonomy-orchestrator --inspect', () => {
   });
 });
 
-describeWithBrowser('autonomy-orchestrator --inspect with a plan', () => {
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
+describeWithBrowser('autonomy-orchestrator --inspect with a plan', (browser) => {
   it('shows steps running, the failing step first, and its siblings as cancelled by it; filters the executions', async () => {
     const dir = tempDir();
     const gate = join(dir, 'fail-now');
@@ -143,7 +127,7 @@ describeWithBrowser('autonomy-orchestrator --inspect with a plan', () => {
     let stderr = '';
     run.child.stderr.on('data', (chunk) => (stderr += chunk));
     await waitFor(() => urlIn(stderr) !== null, 10_000, 'the inspector URL');
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await browser().newPage({ viewport: { width: 1400, height: 900 } });
     page.setDefaultTimeout(15_000);
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -170,6 +154,11 @@ describeWithBrowser('autonomy-orchestrator --inspect with a plan', () => {
     expect(states).toEqual(['bad failed', 's1 cancelled', 's2 cancelled', 's3 cancelled']);
     expect(await page.locator('.exec-card[data-step="s1"] .status').textContent()).toBe('cancelled');
     expect(await page.locator('.exec-card[data-step="s1"] .stage').textContent()).toBe('execution / s1');
+    // The timeline: one bar per execution, by the report's times.
+    const bars = await page.locator('#gantt .gantt-row').evaluateAll((rows) =>
+      rows.map((row) => `${row.querySelector('.gantt-label')!.textContent} ${row.querySelector('.gantt-bar')!.className.replace('gantt-bar ', '')}`).sort(),
+    );
+    expect(bars).toEqual(['bad #1 failed', 's1 #1 cancelled', 's2 #1 cancelled', 's3 #1 cancelled']);
 
     await page.fill('#filter', 'cancelled');
     expect(await page.locator('.exec-card').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.step).sort())).toEqual(['s1', 's2', 's3']);

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { ROOT } from './cli.js';
 import { describeWhen } from './requirement.js';
 
@@ -26,6 +27,15 @@ export function urlIn(stderr: string): string | null {
  * Runs a browser suite when Debian's Chromium is installed; otherwise skips it loudly, saying what
  * to install (or fails, under CI=true).
  */
-export function describeWithBrowser(name: string, suite: () => void): void {
-  describeWhen(name, existsSync(CHROMIUM), `no browser at ${CHROMIUM}`, 'install it (`sudo apt-get install chromium` on Debian/Ubuntu; .ci/run does)', suite);
+export function describeWithBrowser(name: string, suite: (browser: () => Browser) => void): void {
+  describeWhen(name, existsSync(CHROMIUM), `no browser at ${CHROMIUM}`, 'install it (`sudo apt-get install chromium` on Debian/Ubuntu; .ci/run does)', () => {
+    let browser: Browser | undefined;
+    beforeAll(async () => {
+      browser = await launchBrowser();
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
+    suite(() => browser!);
+  });
 }

@@ -2,6 +2,7 @@
  * The viewer page: draws the machine, follows the run live over the relay's socket or replays
  * it from the event log, and lists transitions and stage executions beside the graph.
  */
+import { renderGantt } from './gantt.js';
 import { GraphView } from './graph-view.js';
 import { type Message, RunTimeline, type Step } from './run-timeline.js';
 import { statechartOf } from './statechart.js';
@@ -209,6 +210,7 @@ function renderExecutions(left: Set<string> | null): void {
   const executions = report?.stage_executions ?? [];
   const box = $('executions');
   if (executions.length === 0) {
+    $('gantt').replaceChildren();
     const empty = document.createElement('p');
     empty.className = 'empty';
     empty.textContent = 'none yet';
@@ -216,6 +218,9 @@ function renderExecutions(left: Set<string> | null): void {
     return;
   }
   const shownIndices = filter ? filteredIndices(executions) : cardIndices(executions);
+  const step = timeline.steps[shown];
+  const cursor = mode === 'replay' && step ? (reportTime(step, shown) ?? step.atMs) : null;
+  renderGantt($('gantt'), executions, shownIndices, cursor, mode === 'live' && !ended && report?.status === 'running' ? Date.now() : null);
   const cards = shownIndices.map((i) => executionCard(executions[i]!, i, left));
   if (shownIndices.length < executions.length) {
     const note = document.createElement('p');
