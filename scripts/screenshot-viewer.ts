@@ -35,7 +35,7 @@ const url = await new Promise<string>((resolveUrl, reject) => {
 const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 });
 await page.goto(url);
 await page.locator('#state-execution.active').waitFor();
-await page.locator('.exec-card pre').first().waitFor();
+await page.locator('.exec-card').first().waitFor();
 await page.screenshot({ path: out });
 await browser.close();
 await new Promise((r) => run.on('close', r));
