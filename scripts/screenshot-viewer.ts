@@ -25,7 +25,7 @@ run.stderr.on('data', (chunk) => (stderr += chunk));
 const url = await new Promise<string>((resolveUrl, reject) => {
   const timer = setTimeout(() => reject(new Error(`no inspector URL: ${stderr}`)), 5_000);
   run.stderr.on('data', () => {
-    const found = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
+    const found = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(stderr)?.[1];
     if (found) {
       clearTimeout(timer);
       resolveUrl(found);
@@ -35,7 +35,7 @@ const url = await new Promise<string>((resolveUrl, reject) => {
 const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, deviceScaleFactor: 1 });
 await page.goto(url);
 await page.locator('#state-execution.active').waitFor();
-await page.locator('.exec-card pre').first().waitFor();
+await page.locator('.exec-card').first().waitFor();
 await page.screenshot({ path: out });
 await browser.close();
 await new Promise((r) => run.on('close', r));

@@ -1,59 +1,46 @@
 /**
- * `--inspect` for one run: the inspector server, the WebSocket inspector that feeds it, and
- * opening the browser.
+ * `--inspect` for one run: the inspector server, the run's inspection messages published to it in
+ * process (no socket a local program could also publish on), and opening the browser.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent } from 'xstate';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { InspectorServer } from '../inspect/inspector-server.js';
+import { InspectorServer, type PlanSteps } from '../inspect/inspector-server.js';
+import { type MessageTap, createMessageTap } from '../inspect/messages.js';
 import type { ViewFlags } from './program.js';
 
 type InspectFlags = NonNullable<ViewFlags['inspect']>;
 
 export class InspectorSession {
-  private sent = 0;
+  private readonly tap: MessageTap;
 
-  private constructor(
-    readonly server: InspectorServer,
-    private readonly inspector: ReturnType<typeof createWebSocketInspector>,
-  ) {}
-
-  static async start(flags: InspectFlags, outputDir: string, mode: 'live' | 'replay' = 'live'): Promise<InspectorSession> {
-    const server = await startServer(flags, outputDir, mode);
-    let session: InspectorSession | null = null;
-    const inspector = createWebSocketInspector({
-      url: server.socketUrl,
-      // Counts what is sent, so that the end of the run can wait for the relay to have it all.
-      filter: () => {
-        if (session) session.sent++;
-        return true;
-      },
-    });
-    session = new InspectorSession(server, inspector);
-    await server.waitForProducer();
-    return session;
+  private constructor(readonly server: InspectorServer) {
+    // The same messages the Stately inspector reads (messages.ts holds them to its converter).
+    this.tap = createMessageTap((messages) => server.publish(messages));
   }
 
-  readonly inspect = (event: InspectionEvent): void => this.inspector.inspect.next?.(event);
+  static async start(flags: InspectFlags, outputDir: string, plan?: PlanSteps): Promise<InspectorSession> {
+    return new InspectorSession(await startServer(flags, outputDir, 'live', plan));
+  }
 
-  /** Lets the last messages reach the relay and its viewers, then stops sending. */
+  readonly inspect = (event: InspectionEvent): void => this.tap.inspect(event);
+
+  /** Lets the last messages reach the viewers. */
   async finish(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    await this.server.drain(this.sent);
-    this.inspector.stop();
+    await this.tap.settled();
   }
 }
 
-export async function startServer(flags: InspectFlags, outputDir: string, mode: 'live' | 'replay'): Promise<InspectorServer> {
+export async function startServer(flags: InspectFlags, outputDir: string, mode: 'live' | 'replay', plan?: PlanSteps): Promise<InspectorServer> {
   try {
     return await InspectorServer.start({
       outputDir,
       mode,
       port: flags.port,
       ...(flags.inspectorUrl ? { inspectorUrl: flags.inspectorUrl } : {}),
+      ...(plan ? { plan } : {}),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

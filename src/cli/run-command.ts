@@ -32,7 +32,7 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: A
   const eventLog = new EventLogWriter(eventLogPathIn(outputDir), config.resume === true);
   // The server (ws, the viewer) loads only for --inspect: a plain run does not pay for it.
   const session = view.inspect ? await import('./inspector-session.js') : null;
-  const inspector = session && view.inspect ? await session.InspectorSession.start(view.inspect, outputDir) : null;
+  const inspector = session && view.inspect ? await session.InspectorSession.start(view.inspect, outputDir, config.plan) : null;
   if (session && inspector && view.inspect) {
     const { openInBrowser } = session;
     say(`inspector at ${inspector.server.url}`);

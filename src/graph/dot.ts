@@ -1,6 +1,6 @@
 /** A Graphviz DOT rendering of a machine graph: `dot -Tsvg machine.dot > machine.svg`. */
 import { type MachineGraph, nodeNamer } from './machine-graph.js';
-import { edgeText } from './mermaid.js';
+import { mergedEdges } from './mermaid.js';
 
 export function toDot(graph: MachineGraph): string {
   const name = (id: string) => quote(nodeNamer(graph)(id));
@@ -11,8 +11,11 @@ export function toDot(graph: MachineGraph): string {
   for (const node of graph.nodes) {
     lines.push(`  ${quote(node.key)}${node.type === 'final' ? ' [shape=doublecircle]' : ''};`);
   }
-  for (const edge of graph.edges) {
-    lines.push(`  ${name(edge.source)} -> ${name(edge.target)} [label=${quote(edgeText(edge))}];`);
+  // The terminal states side by side, at the end of the flow.
+  const finals = graph.nodes.filter((node) => node.type === 'final');
+  if (finals.length > 1) lines.push(`  { rank=same; ${finals.map((node) => `${quote(node.key)};`).join(' ')} }`);
+  for (const edge of mergedEdges(graph)) {
+    lines.push(`  ${name(edge.source)} -> ${name(edge.target)} [label=${edge.texts.map(quote).join(' + "\\n" + ')}];`);
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;

@@ -15,6 +15,7 @@ export function viewerHtml(mode: ViewerMode): string {
 </head>
 <body data-mode="${mode}">
 <header><h1>autonomy-orchestrator</h1><span id="run-id"></span><span id="run-status" class="badge">connecting</span></header>
+<div id="banner" role="alert" hidden></div>
 <main>
   <section id="graph-pane"><svg id="graph" role="img" aria-label="state machine"></svg><p id="legend"></p></section>
   <aside id="panel">
@@ -24,9 +25,13 @@ export function viewerHtml(mode: ViewerMode): string {
       <button id="next" type="button" title="next transition (Right)">&#9654;</button>
       <span id="step-label"></span>
     </div>
+    <h2>Steps</h2>
+    <ul id="stages"></ul>
     <h2>Transitions</h2>
     <ol id="transitions"></ol>
     <h2>Stage executions</h2>
+    <div id="gantt" aria-label="timeline of executions"></div>
+    <input id="filter" type="search" placeholder="filter: step, stage or status (e.g. failed)" aria-label="filter executions">
     <div id="executions"><p class="empty">none yet</p></div>
   </aside>
 </main>
@@ -47,22 +52,29 @@ export function bridgeHtml(inspectorUrl: string): string {
 `;
 }
 
-/** The relay of `@statelyai/inspect/server`, reading the socket of the page's own host. */
+/**
+ * The relay of `@statelyai/inspect/server`, reading the socket of the page's own host with the
+ * page's token. Only the Stately protocol's own messages (`@xstate.*`) reach the other inspector,
+ * posted to its origin only: nothing of ours (the report, log tails) goes into that frame.
+ */
 export const BRIDGE_JS = `(() => {
   const iframe = document.getElementById('inspector');
+  const origin = new URL(iframe.src).origin;
+  const token = new URLSearchParams(location.search).get('token') || '';
   const buffer = [];
   let connected = false;
   window.addEventListener('message', (e) => {
     if (e.source === iframe.contentWindow && e.data && e.data.type === '@statelyai.connected') {
       connected = true;
-      for (const event of buffer) iframe.contentWindow.postMessage(event, '*');
+      for (const event of buffer) iframe.contentWindow.postMessage(event, origin);
       buffer.length = 0;
     }
   });
-  const ws = new WebSocket('ws://' + location.host + '/ws');
+  const ws = new WebSocket('ws://' + location.host + '/ws?token=' + encodeURIComponent(token));
   ws.onmessage = (event) => {
     const data = JSON.parse(event.data);
-    if (connected) iframe.contentWindow.postMessage(data, '*');
+    if (typeof data.type !== 'string' || !data.type.startsWith('@xstate.')) return;
+    if (connected) iframe.contentWindow.postMessage(data, origin);
     else buffer.push(data);
   };
 })();
@@ -93,8 +105,28 @@ main { flex: 1; display: flex; min-height: 0; }
 .exec-card .title { display: flex; gap: 8px; font-weight: 600; }
 .exec-card .status.success, .exec-card .status.skipped { color: var(--ok); } .exec-card .status:not(.success):not(.skipped) { color: var(--bad); }
 .exec-card .meta { color: var(--muted); font-size: 12px; }
+.exec-card details.logs summary { cursor: pointer; color: var(--muted); font-size: 12px; }
 .exec-card pre { margin: 4px 0 0; max-height: 120px; overflow: auto; background: #f3f4f6; padding: 4px 6px; font-size: 11px; white-space: pre-wrap; }
 .empty { color: var(--muted); }
+#banner { padding: 8px 16px; font-weight: 600; border-bottom: 1px solid var(--line); }
+#banner.failed { background: #fee2e2; color: var(--bad); } #banner.crashed { background: #fef3c7; color: var(--warn); }
+#banner button { margin-left: 8px; } #banner code { font-weight: 400; }
+#stages { list-style: none; margin: 0; padding: 0; font-size: 12px; }
+#stages > li { margin-bottom: 4px; } #stages .stage { font-weight: 600; margin-right: 6px; }
+#stages ul.running { margin: 2px 0 0 12px; padding: 0; list-style: none; color: var(--active); font-family: ui-monospace, monospace; }
+#filter { width: 100%; margin-bottom: 8px; padding: 4px 6px; font: inherit; }
+.exec-card.root-cause { border: 2px solid var(--bad); }
+.exec-card[data-state="cancelled"] { opacity: .6; } .exec-card .status.cancelled { color: var(--muted); }
+.exec-card.flash { outline: 3px solid var(--active); }
+#gantt { font-size: 11px; margin-bottom: 8px; }
+.gantt-axis { position: relative; color: var(--muted); text-align: right; border-bottom: 1px solid var(--line); margin-left: 110px; }
+.gantt-cursor { position: absolute; top: 0; width: 2px; height: 1000px; background: var(--active); opacity: .5; pointer-events: none; }
+.gantt-row { display: flex; align-items: center; height: 14px; }
+.gantt-label { width: 110px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-family: ui-monospace, monospace; }
+.gantt-track { position: relative; flex: 1; height: 10px; background: #f3f4f6; }
+.gantt-bar { position: absolute; top: 0; height: 10px; border-radius: 2px; background: var(--ok); }
+.gantt-bar.failed { background: var(--bad); } .gantt-bar.cancelled { background: #9ca3af; } .gantt-bar.skipped { background: #86efac; }
+#gantt { overflow: hidden; }
 #timeline[hidden] { display: none; }
 #timeline { display: flex; gap: 6px; align-items: center; margin-top: 8px; }
 #timeline input { flex: 1; }

@@ -195,7 +195,7 @@ describe('inspector flags', () => {
     const url = urlIn(stderr)!;
     const page = await (await fetch(url)).text();
     expect(page).toContain('<iframe id="inspector" src="https://stately.ai/inspect">');
-    expect(await (await fetch(`${url}bridge.js`)).text()).toContain('@statelyai.connected');
+    expect(await (await fetch(new URL('/bridge.js', url))).text()).toContain('@statelyai.connected');
     run.child.kill('SIGINT');
     const outcome = await run.done;
     expect(outcome.exitCode).toBe(0);

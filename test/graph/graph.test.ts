@@ -164,22 +164,30 @@ describe('the Mermaid and DOT renderings', () => {
     expect(lines).toContain('  planning --> policy_ingestion : done [stagePassed]');
     expect(lines).toContain('  validation --> blocked : done [stagePassedAndBlocked]');
     expect(lines).toContain('  closure --> done : done [stagePassed]');
-    expect(lines).toContain('  execution --> failed : error');
+    // Parallel edges are one arrow with every label.
+    expect(lines).toContain('  execution --> failed : done | error');
+    const pairs = lines.filter((line) => line.includes(' --> ') && !line.includes('[*]')).map((line) => line.split(' : ')[0]);
+    expect(new Set(pairs).size).toBe(pairs.length);
     for (const terminal of TERMINALS) expect(lines).toContain(`  ${terminal} --> [*]`);
     for (const stage of STAGES) expect(lines).not.toContain(`  ${stage} --> [*]`);
     const firstSeen = STAGES.map((stage) => lines.findIndex((line) => line.startsWith(`  ${stage} --> `)));
     expect([...firstSeen].sort((a, b) => a - b)).toEqual(firstSeen);
   });
 
-  it('DOT: one digraph, terminal states drawn double, the same edges as the JSON', () => {
+  it('DOT: one digraph, terminal states drawn double and ranked together, one arrow per pair of states with every edge of the JSON', () => {
     const dot = machineDot();
     expect(dot.startsWith('digraph "orchestration" {\n')).toBe(true);
     expect(dot.endsWith('}\n')).toBe(true);
     expect(dot).toContain('"__initial" -> "planning";');
     for (const terminal of TERMINALS) expect(dot).toContain(`"${terminal}" [shape=doublecircle];`);
     expect(dot).toContain('"validation" -> "blocked" [label="done [stagePassedAndBlocked]"];');
+    expect(dot).toContain(`{ rank=same; ${TERMINALS.map((t) => `"${t}";`).join(' ')} }`);
+    expect(dot).toContain('"execution" -> "failed" [label="done" + "\\n" + "error"];');
     const edgeLines = dot.split('\n').filter((line) => line.includes(' -> ') && !line.includes('__initial'));
-    expect(edgeLines).toHaveLength(JSON.parse(machineGraphJson()).edges.length);
+    const edges = JSON.parse(machineGraphJson()).edges as { source: string; target: string }[];
+    expect(edgeLines).toHaveLength(new Set(edges.map((e) => `${e.source}>${e.target}`)).size);
+    const labelCount = edgeLines.reduce((n, line) => n + line.split('" + "\\n" + "').length, 0);
+    expect(labelCount).toBe(edges.length);
   });
 });
 

@@ -1,36 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCREENSHOTS, launchBrowser, urlIn } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
 import { STAGE, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
 
 /** Starts `inspect <dir>` and resolves with its URL. */
 async function replay(dir: string) {
   const viewer = startCli(['inspect', dir]);
   let stderr = '';
   viewer.child.stderr.on('data', (chunk) => (stderr += chunk));
-  await waitFor(() => urlIn(stderr) !== null, 5_000, 'the replay URL');
+  await waitFor(() => urlIn(stderr) !== null, 20_000, 'the replay URL');
   return { ...viewer, url: urlIn(stderr)! };
 }
 
 const step = (page: import('playwright-core').Page) => page.locator('body').getAttribute('data-active-state');
 
-describe('autonomy-orchestrator inspect <output_dir>', () => {
+describeWithBrowser('autonomy-orchestrator inspect <output_dir>', (browser) => {
   it('replays a finished run and steps back and forth through every transition', async () => {
     const dir = tempDir();
     const run = await runCli([dir, '--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', STAGE, '--executor-arg', 'fail']);
     expect(run.exitCode).toBe(1);
     const viewer = await replay(dir);
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    const page = await browser().newPage({ viewport: { width: 1400, height: 800 } });
     await page.goto(viewer.url);
     await page.locator('body[data-ready="true"]').waitFor({ state: 'attached' });
 
@@ -54,6 +46,11 @@ describe('autonomy-orchestrator inspect <output_dir>', () => {
     await page.locator('#step').fill('2');
     expect(await step(page)).toBe('execution');
     expect(await dimmed()).toEqual(['execution']);
+    // With the slider focused, an arrow key moves one step, not two.
+    await page.locator('#step').fill('1');
+    await page.focus('#step');
+    await page.keyboard.press('ArrowRight');
+    expect(await step(page)).toBe('execution');
     await page.click('#next');
     await page.click('#next'); // already at the last step
     expect(await step(page)).toBe('failed');
@@ -75,16 +72,22 @@ describe('autonomy-orchestrator inspect <output_dir>', () => {
     run.child.kill('SIGKILL');
     await run.done;
     const viewer = await replay(dir);
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     await page.goto(viewer.url);
     await page.locator('body[data-ready="true"]').waitFor({ state: 'attached' });
     expect(await step(page)).toBe('execution');
     expect(await page.locator('#step-label').textContent()).toBe('3 / 3: execution');
+    // It says the run did not finish, and how to continue it.
+    expect(await page.locator('#banner').textContent()).toBe(
+      `this run did not finish (killed or crashed): continue it with autonomy-orchestrator ${dir} --resume`,
+    );
     viewer.child.kill('SIGINT');
     expect((await viewer.done).exitCode).toBe(0);
     await page.close();
   });
+});
 
+describe('autonomy-orchestrator inspect <output_dir> without a run', () => {
   it('says in one line when the directory holds no run (exit 2)', async () => {
     const dir = tempDir();
     const outcome = await runCli(['inspect', dir]);

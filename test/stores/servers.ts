@@ -3,7 +3,7 @@
  * line naming the skipped suite on a developer's machine, a failing test under CI=true.
  */
 import { createConnection } from 'node:net';
-import { describeIf } from '../support/requirement.js';
+import { describeWhen } from '../support/requirement.js';
 
 export const PG_DSN = process.env.TEST_PG_DSN ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -25,7 +25,5 @@ export function reachable(url: string, defaultPort: number): Promise<boolean> {
 
 /** Runs `suite` when the server is up; otherwise says so loudly, or fails under CI. */
 export function describeWithServer(name: string, up: boolean, where: string, suite: () => void): void {
-  // A machine without the server says loudly which store was skipped; CI must not skip. The servers
-  // run on every developer machine and in CI (.ci/run starts them), so the skip is reached only by hand.
-  describeIf(name, up, `no server at ${where}`, 'start it (see .ci/run) to run this suite', suite);
+  describeWhen(name, up, `no server at ${where}`, 'start it (see .ci/run)', suite);
 }

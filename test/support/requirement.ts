@@ -1,10 +1,11 @@
 /**
- * A suite that needs something this machine may lack (a server, root for a small tmpfs): without
- * it, a loud line naming the skipped suite on a developer's machine, a failing test under CI=true.
+ * A suite that needs something the machine may lack (a server, a browser): run it when it is
+ * there; otherwise say so loudly on a developer's machine, and fail under CI=true (`.ci/run`
+ * provides everything, so a skip there would hide a broken setup).
  */
 import { describe, it } from 'vitest';
 
-export function describeIf(name: string, available: boolean, missing: string, remedy: string, suite: () => void): void {
+export function describeWhen(name: string, available: boolean, missing: string, remedy: string, suite: () => void): void {
   if (available) {
     describe(name, suite);
     return;
@@ -18,6 +19,6 @@ export function describeIf(name: string, available: boolean, missing: string, re
     });
     return;
   }
-  process.stderr.write(`\n${'!'.repeat(78)}\n!!! SKIPPED ${message}\n!!! ${remedy}; CI=true fails instead of skipping\n${'!'.repeat(78)}\n\n`);
+  process.stderr.write(`\n${'!'.repeat(78)}\n!!! SKIPPED ${message}\n!!! ${remedy} to run this suite; CI=true fails instead of skipping\n${'!'.repeat(78)}\n\n`);
   describe.skip(name, suite);
 }

@@ -2,12 +2,27 @@
  * The viewer page: draws the machine, follows the run live over the relay's socket or replays
  * it from the event log, and lists transitions and stage executions beside the graph.
  */
+import { renderGantt } from './gantt.js';
 import { GraphView } from './graph-view.js';
 import { type Message, RunTimeline, type Step } from './run-timeline.js';
 import { statechartOf } from './statechart.js';
+import {
+  type Failure,
+  type LiveSteps,
+  type PlanShape,
+  failureText,
+  isCancelled,
+  matchesFilter,
+  progressLine,
+  rootCauseIndex,
+  stageProgress,
+  stateOfExecution,
+} from './steps-view.js';
 
 interface Execution {
   stage: string;
+  step: string;
+  interrupted: boolean;
   status: string;
   exit_code: number | null;
   duration_ms: number;
@@ -24,6 +39,7 @@ interface Report {
   terminal_state: string | null;
   transitions: { from_stage: string | null; to_stage: string; event: string; timestamp_unix_ms: number }[];
   stage_executions: Execution[];
+  failure: Failure | null;
 }
 
 const RUN_ENDED = '@autonomy-orchestrator.run-ended';
@@ -35,6 +51,22 @@ let shown = -1;
 const tails = new Map<string, string>();
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+/** The run's token, from the URL the orchestrator printed: every data and socket request carries it. */
+const token = new URLSearchParams(location.search).get('token') ?? '';
+const withToken = (path: string) => `${path}?token=${encodeURIComponent(token)}`;
+/** Past this many executions, the list shows the ones that did not succeed and the latest ones. */
+const MAX_CARDS = 200;
+/** Execution cards whose logs the user opened (by index): their logs are fetched, and kept open. */
+const opened = new Set<number>();
+/** The stage actors' latest word on their steps under way, from the live stream. */
+const liveSteps: LiveSteps = new Map();
+/** When the page first saw each step running (`stage/step`): its elapsed time counts from there. */
+const runningSince = new Map<string, number>();
+let plan: PlanShape = null;
+let outputDir = '';
+let filter = '';
+/** The card the failure banner jumped to. */
+let flashed = -1;
 
 function ensureGraph(definition: string | null): void {
   if (graph || !definition) return;
@@ -48,7 +80,7 @@ function ensureGraph(definition: string | null): void {
 
 async function machineFallback(): Promise<void> {
   if (graph) return;
-  const { definition } = (await (await fetch('/api/machine')).json()) as { definition: string };
+  const { definition } = (await (await fetch(withToken('/api/machine'))).json()) as { definition: string };
   ensureGraph(definition);
   show(shown);
 }
@@ -69,6 +101,8 @@ function show(index: number): void {
   badge.className = `badge ${step?.final ? step.value : 'running'}`;
   document.body.dataset.runStatus = step?.final ? step.value : step ? 'running' : 'waiting';
   renderTransitions(steps, index);
+  renderSteps();
+  renderBanner();
   // Replaying, an execution is shown as done once its stage has been left; live, the report is now.
   renderExecutions(mode === 'replay' ? new Set(steps.slice(0, index).map((s) => s.value)) : null);
   if (mode === 'replay') {
@@ -86,7 +120,7 @@ function renderTransitions(steps: Step[], index: number): void {
       item.dataset.to = step.value;
       const time = document.createElement('span');
       time.className = 'time';
-      time.textContent = clock(step.atMs);
+      time.textContent = clock(reportTime(step, i) ?? step.atMs);
       item.append(time, `${step.from ?? '(start)'} → ${step.value}`);
       if (step.event) item.title = step.event;
       return item;
@@ -94,55 +128,205 @@ function renderTransitions(steps: Step[], index: number): void {
   );
 }
 
+/** The report's own time of a transition (the stream's messages are stamped when relayed). */
+function reportTime(step: Step, i: number): number | null {
+  if (step.final) return null;
+  const transition = report?.transitions[i];
+  return transition && transition.to_stage === step.value ? transition.timestamp_unix_ms : null;
+}
+
+/** Each stage's progress, and the steps running now with their elapsed time. */
+function renderSteps(): void {
+  const executions = report?.stage_executions ?? [];
+  const now = Date.now();
+  const rows = stageProgress(executions, mode === 'live' && !ended ? liveSteps : new Map(), plan).map((progress) => {
+    const row = document.createElement('li');
+    row.dataset.stage = progress.stage;
+    row.append(span('stage', progress.stage), ' ', span('progress', progressLine(progress)));
+    if (progress.running.length > 0) {
+      const running = document.createElement('ul');
+      running.className = 'running';
+      for (const id of progress.running.slice(0, 20)) {
+        const key = `${progress.stage}/${id}`;
+        if (!runningSince.has(key)) runningSince.set(key, now);
+        const item = document.createElement('li');
+        item.dataset.step = id;
+        item.textContent = `${id} running ${((now - runningSince.get(key)!) / 1000).toFixed(1)} s`;
+        running.append(item);
+      }
+      if (progress.running.length > 20) running.append(span('empty', `and ${progress.running.length - 20} more`));
+      row.append(running);
+    }
+    return row;
+  });
+  $('stages').replaceChildren(...rows);
+}
+
+/** Failure first: the failing stage, step, status, exit and error, with a link to its card. */
+function renderBanner(): void {
+  const banner = $('banner');
+  const failure = report?.failure ?? null;
+  const crashed = mode === 'replay' && report?.status === 'running';
+  if (!failure && !crashed) {
+    banner.hidden = true;
+    return;
+  }
+  const parts: (string | HTMLElement)[] = [];
+  if (failure) {
+    const index = rootCauseIndex(report!.stage_executions, failure);
+    parts.push(failureText(failure, report!.stage_executions[index]));
+    if (index >= 0) {
+      const jump = document.createElement('button');
+      jump.type = 'button';
+      jump.id = 'jump-to-failure';
+      jump.textContent = 'show';
+      jump.addEventListener('click', () => {
+        filter = '';
+        ($('filter') as HTMLInputElement).value = '';
+        flashed = index;
+        show(shown);
+        document.querySelector<HTMLElement>(`.exec-card[data-index="${index}"]`)?.scrollIntoView({ block: 'center' });
+      });
+      parts.push(' ', jump);
+    }
+  }
+  if (crashed) {
+    const dir = outputDir || '<output_dir>';
+    parts.push(`${failure ? ' · ' : ''}this run did not finish (killed or crashed): continue it with `, code(`autonomy-orchestrator ${dir} --resume`));
+  }
+  banner.replaceChildren(...parts);
+  banner.className = crashed && !failure ? 'crashed' : 'failed';
+  banner.hidden = false;
+}
+
+function code(text: string): HTMLElement {
+  const element = document.createElement('code');
+  element.textContent = text;
+  return element;
+}
+
 /** Executions of stages not yet `left` are dimmed; null shows them all. */
 function renderExecutions(left: Set<string> | null): void {
   const executions = report?.stage_executions ?? [];
   const box = $('executions');
   if (executions.length === 0) {
-    box.innerHTML = '<p class="empty">none yet</p>';
+    $('gantt').replaceChildren();
+    const empty = document.createElement('p');
+    empty.className = 'empty';
+    empty.textContent = 'none yet';
+    box.replaceChildren(empty);
     return;
   }
-  box.replaceChildren(
-    ...executions.map((execution, i) => {
-      const card = document.createElement('div');
-      card.className = `exec-card${left && !left.has(execution.stage) ? ' future' : ''}`;
-      card.dataset.stage = execution.stage;
-      card.dataset.status = execution.status;
-      const title = document.createElement('div');
-      title.className = 'title';
-      title.innerHTML = `<span class="stage"></span><span class="status ${execution.status}"></span>`;
-      title.children[0]!.textContent = execution.stage;
-      title.children[1]!.textContent = execution.status;
-      const meta = document.createElement('div');
-      meta.className = 'meta';
-      meta.textContent = [
-        `attempt ${execution.attempt}`,
-        `exit ${execution.exit_code ?? '-'}`,
-        `${(execution.duration_ms / 1000).toFixed(2)} s`,
-        clock(execution.started_at_unix_ms),
-      ].join(' · ');
-      card.append(title, meta);
-      if (execution.error) {
-        const error = document.createElement('div');
-        error.className = 'meta error';
-        error.textContent = execution.error;
-        card.append(error);
-      }
-      for (const stream of ['stdout', 'stderr'] as const) {
-        const tail = tails.get(`${i}/${stream}`);
-        if (tail === undefined) {
-          if (execution[`${stream}_log`]) void loadTail(i, stream);
-          continue;
-        }
-        if (tail.trim() === '') continue;
-        const pre = document.createElement('pre');
-        pre.className = `log ${stream}`;
-        pre.textContent = `${stream}:\n${tail}`;
-        card.append(pre);
-      }
-      return card;
-    }),
-  );
+  const shownIndices = filter ? filteredIndices(executions) : cardIndices(executions);
+  const step = timeline.steps[shown];
+  const cursor = mode === 'replay' && step ? (reportTime(step, shown) ?? step.atMs) : null;
+  renderGantt($('gantt'), executions, shownIndices, cursor, mode === 'live' && !ended && report?.status === 'running' ? Date.now() : null);
+  const cards = shownIndices.map((i) => executionCard(executions[i]!, i, left));
+  if (shownIndices.length < executions.length) {
+    const note = document.createElement('p');
+    note.className = 'empty more';
+    note.textContent = filter
+      ? `${shownIndices.length} of the matching executions shown`
+      : `${executions.length - shownIndices.length} more executions that succeeded are in the report`;
+    cards.push(note);
+  }
+  box.replaceChildren(...cards);
+}
+
+function filteredIndices(executions: Execution[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < executions.length && out.length < MAX_CARDS; i++) if (matchesFilter(executions[i]!, filter)) out.push(i);
+  return out;
+}
+
+/** Every execution while they are few; else those that did not succeed, then the latest. */
+function cardIndices(executions: Execution[]): number[] {
+  if (executions.length <= MAX_CARDS) return executions.map((_e, i) => i);
+  const picked = new Set<number>();
+  executions.forEach((e, i) => {
+    if (e.status !== 'success' && e.status !== 'skipped' && picked.size < MAX_CARDS / 2) picked.add(i);
+  });
+  for (let i = executions.length - 1; i >= 0 && picked.size < MAX_CARDS; i--) picked.add(i);
+  return [...picked].sort((a, b) => a - b);
+}
+
+function executionCard(execution: Execution, i: number, left: Set<string> | null): HTMLElement {
+  const card = document.createElement('div');
+  card.className = `exec-card${left && !left.has(execution.stage) ? ' future' : ''}`;
+  card.dataset.stage = execution.stage;
+  card.dataset.status = execution.status;
+  card.dataset.step = execution.step;
+  card.dataset.state = stateOfExecution(execution);
+  card.dataset.index = String(i);
+  if (i === rootCauseIndex(report?.stage_executions ?? [], report?.failure ?? null)) card.classList.add('root-cause');
+  if (i === flashed) card.classList.add('flash');
+  const title = document.createElement('div');
+  title.className = 'title';
+  const label = isCancelled(execution) ? 'cancelled' : execution.status;
+  title.append(span('stage', execution.step && execution.step !== execution.stage ? `${execution.stage} / ${execution.step}` : execution.stage));
+  title.append(span(`status ${isCancelled(execution) ? 'cancelled' : execution.status}`, label));
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  meta.textContent = [
+    `attempt ${execution.attempt}`,
+    `exit ${execution.exit_code ?? '-'}`,
+    `${(execution.duration_ms / 1000).toFixed(2)} s`,
+    clock(execution.started_at_unix_ms),
+  ].join(' · ');
+  card.append(title, meta);
+  if (execution.error) {
+    const error = document.createElement('div');
+    error.className = 'meta error';
+    error.textContent = execution.error;
+    card.append(error);
+  }
+  if (execution.stdout_log || execution.stderr_log) card.append(logsOf(execution, i));
+  return card;
+}
+
+/** The card's logs, fetched when opened; a failed execution's are open from the start. */
+function logsOf(execution: Execution, i: number): HTMLElement {
+  const details = document.createElement('details');
+  details.className = 'logs';
+  const failed = execution.status !== 'success' && execution.status !== 'skipped' && !isCancelled(execution);
+  details.open = opened.has(i) || (failed && !opened.has(-1 - i));
+  const summary = document.createElement('summary');
+  summary.textContent = 'logs';
+  details.append(summary);
+  const openedAtFirst = details.open;
+  details.addEventListener('toggle', () => {
+    // A details element made open fires a toggle too: only a change by the user counts.
+    if (details.open === openedAtFirst) return;
+    if (details.open) {
+      opened.add(i);
+      opened.delete(-1 - i);
+      show(shown);
+    } else {
+      opened.delete(i);
+      opened.add(-1 - i); // closed by the user: stays closed
+    }
+  });
+  if (!details.open) return details;
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const tail = tails.get(`${i}/${stream}`);
+    if (tail === undefined) {
+      if (execution[`${stream}_log`]) void loadTail(i, stream);
+      continue;
+    }
+    if (tail.trim() === '') continue;
+    const pre = document.createElement('pre');
+    pre.className = `log ${stream}`;
+    pre.textContent = `${stream}:\n${tail}`;
+    details.append(pre);
+  }
+  return details;
+}
+
+function span(className: string, text: string): HTMLSpanElement {
+  const element = document.createElement('span');
+  element.className = className;
+  element.textContent = text;
+  return element;
 }
 
 async function loadTail(index: number, stream: 'stdout' | 'stderr'): Promise<void> {
@@ -150,7 +334,7 @@ async function loadTail(index: number, stream: 'stdout' | 'stderr'): Promise<voi
   tails.set(key, '');
   if (ended) return;
   try {
-    const response = await fetch(`/api/log/${index}/${stream}`);
+    const response = await fetch(withToken(`/api/log/${index}/${stream}`));
     tails.set(key, response.ok ? await response.text() : '');
   } catch {
     if (tails.get(key) === '') tails.delete(key); // the server is gone; the end-of-run message brings the tails
@@ -162,8 +346,11 @@ async function loadTail(index: number, stream: 'stdout' | 'stderr'): Promise<voi
 async function refreshReport(): Promise<void> {
   if (ended) return;
   try {
-    const response = await fetch('/api/report');
-    if (response.ok) report = (await response.json()) as Report | null;
+    const response = await fetch(withToken('/api/report'));
+    const fetched = response.ok ? ((await response.json()) as Report | null) : null;
+    // A poll answered before the run ended must not replace the final report the end brought.
+    if (ended) return;
+    if (fetched) report = fetched;
   } catch {
     return; // the server stopped with the run
   }
@@ -187,11 +374,54 @@ function clock(ms: number): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** A stage actor's snapshot: which of its steps run now. Re-renders at most once a frame. */
+function noteStageSteps(message: Message): boolean {
+  const snapshot = message.snapshot as { input?: { stage?: string }; scheduler?: { active?: Record<string, { status: string }> } } | undefined;
+  const stage = snapshot?.input?.stage;
+  if (message.rootId === message.sessionId || !stage || !snapshot?.scheduler) return false;
+  liveSteps.set(stage, snapshot.scheduler.active ?? {});
+  for (const key of runningSince.keys()) {
+    const [keyStage, id] = key.split('/') as [string, string];
+    if (keyStage === stage && snapshot.scheduler.active?.[id]?.status !== 'running') runningSince.delete(key);
+  }
+  if (!frameQueued) {
+    frameQueued = true;
+    requestAnimationFrame(() => {
+      frameQueued = false;
+      renderSteps();
+    });
+  }
+  return true;
+}
+let frameQueued = false;
+
+/** What the server knows of the run besides its report: its output dir and plan. */
+async function loadRunInfo(): Promise<void> {
+  try {
+    const info = (await (await fetch(withToken('/api/run'))).json()) as { outputDir: string; plan: PlanShape };
+    outputDir = info.outputDir;
+    plan = info.plan;
+  } catch {
+    // the server stopped with the run
+  }
+}
+
+function setUpFilter(): void {
+  const input = $('filter') as HTMLInputElement;
+  input.addEventListener('input', () => {
+    filter = input.value;
+    show(shown);
+  });
+}
+
 function startLive(): void {
-  const socket = new WebSocket(`ws://${location.host}/ws`);
+  void loadRunInfo();
+  setUpFilter();
+  const socket = new WebSocket(`ws://${location.host}${withToken('/ws')}`);
   socket.onmessage = (event) => {
     const message = JSON.parse(String(event.data)) as Message;
     if (message.type === RUN_ENDED) return onRunEnded(message as unknown as Parameters<typeof onRunEnded>[0]);
+    if (noteStageSteps(message)) return;
     if (timeline.add(message)) {
       ensureGraph(timeline.definition);
       show(timeline.steps.length - 1);
@@ -216,8 +446,10 @@ function startLive(): void {
 }
 
 async function startReplay(): Promise<void> {
-  const [entries] = await Promise.all([
-    fetch('/api/events').then((r) => r.json() as Promise<{ timestamp_unix_ms: number; message: Message }[]>),
+  setUpFilter();
+  const [, entries] = await Promise.all([
+    loadRunInfo(),
+    fetch(withToken('/api/events')).then((r) => r.json() as Promise<{ timestamp_unix_ms: number; message: Message }[]>),
     refreshReport(),
   ]);
   for (const entry of entries) timeline.add(entry.message, entry.timestamp_unix_ms);
@@ -232,6 +464,8 @@ async function startReplay(): Promise<void> {
   $('prev').addEventListener('click', () => go(shown - 1));
   $('next').addEventListener('click', () => go(shown + 1));
   document.addEventListener('keydown', (event) => {
+    // The slider moves itself on its own arrow keys (and says so with `input`): one step, not two.
+    if (event.target === slider) return;
     if (event.key === 'ArrowLeft') go(shown - 1);
     if (event.key === 'ArrowRight') go(shown + 1);
   });
