@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { checkpointOf, reportOf, runCli, tempDir } from '../support/cli.js';
-import { describeIf } from '../support/requirement.js';
+import { describeWhen } from '../support/requirement.js';
 
 function mountTmpfs(dir: string, size: string): boolean {
   mkdirSync(dir, { recursive: true });
@@ -45,7 +45,7 @@ function expectOneLineNaming(stderr: string, file: string): void {
   expect(stderr).not.toMatch(/\n\s+at /);
 }
 
-describeIf('a full disk', canMountTmpfs(), 'not root, or no tmpfs mount here', 'run as root (CI does) to mount the small tmpfs this suite fills', () => {
+describeWhen('a full disk', canMountTmpfs(), 'not root, or no tmpfs mount here', 'run as root (CI does; the suite mounts a small tmpfs)', () => {
   it('with 12 KiB free: one line naming the file, exit 1, checkpoint intact, lock released; --resume finishes once space is back', async () => {
     const disk = smallDisk();
     const filler = join(disk, 'filler');
