@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { planSchema } from '../plan/schema.js';
+import { laterConfigSchema } from './later.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -24,6 +25,8 @@ export const orchestrationConfigSchema = z.strictObject({
   costBudget: z.optional(z.number().check(z.gte(0))),
   /** The run's wall-clock budget; overrides the plan's `maxWallMs`. */
   maxWallMs: z.optional(z.int().check(z.gte(1), z.lte(MAX_TIMER_MS))),
+  /** V0's later flags (loops and gates); absent, the run is V0's seed run. */
+  later: z.optional(laterConfigSchema),
   plan: z._default(planSchema, () => ({ version: 1 as const, requireApproval: [], notify: [], stages: {} })),
 });
 

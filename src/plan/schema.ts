@@ -113,6 +113,7 @@ export const planSchema = z.strictObject({
 });
 
 export type Step = z.infer<typeof stepSchema>;
+export type StepInput = z.input<typeof stepSchema>;
 export type NotifyHook = z.infer<typeof notifyHookSchema>;
 export type Plan = z.infer<typeof planSchema>;
 export type PlanInput = z.input<typeof planSchema>;

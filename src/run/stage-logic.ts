@@ -158,6 +158,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
       spentCost: next.spentCost,
       gate: outcome.kind === 'awaiting_approval' ? outcome.gate : null,
       step: outcome.kind === 'failed' ? outcome.stepId : null,
+      ...(outcome.kind === 'failed' && outcome.signature ? { signature: outcome.signature } : {}),
     };
     return { ...base, status: 'done', output } as StageSnapshot;
   };
