@@ -11,6 +11,8 @@ export const laterConfigSchema = z.strictObject({
   executionMaxIterations: z.optional(z.int().check(z.gte(1, { error: 'must be >= 1' }), z.lte(1000))),
   /** `--reviewer-remediation-max-cycles`: validation → execution cycles; adapts +1 once when given. */
   reviewerRemediationMaxCycles: z.optional(z.int().check(z.gte(0), z.lte(1000))),
+  /** V0's one-time +1 of each budget given (caps 5 and 3); false keeps the budgets exact. */
+  adaptive: z._default(z.boolean(), true),
   /** The validation step whose JSON artifacts hold the reviewer's `next_step_plan`. */
   reviewerStep: z.optional(z.string().check(z.minLength(1))),
   /** Steps handed to the executor when the reviewer gives none (the planner's `remediation_steps`). */

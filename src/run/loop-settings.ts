@@ -15,9 +15,9 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
   const external = later.hardGatesFile === undefined ? { rules: [], failed: false } : readRulesFile(later.hardGatesFile);
   return {
     executionMaxIterations: later.executionMaxIterations ?? 1,
-    executionAdaptive: later.executionMaxIterations !== undefined,
+    executionAdaptive: later.adaptive && later.executionMaxIterations !== undefined,
     remediationMaxCycles: later.reviewerRemediationMaxCycles ?? 0,
-    remediationAdaptive: later.reviewerRemediationMaxCycles !== undefined,
+    remediationAdaptive: later.adaptive && later.reviewerRemediationMaxCycles !== undefined,
     remediationPossible: reviewer !== null && (plan.stages.execution ?? []).length > 0,
     plannedRemediationSteps: later.remediationSteps,
     gates: gatesWanted(later)
