@@ -258,7 +258,8 @@ export class RunSession {
       this.addExecution(record);
       // A step that succeeded never runs again: its count is in its record, not in the checkpoint
       // (which would otherwise grow with every step of the run).
-      if (record.status === 'success') delete this.attempts[key];
+      // With loops a step runs again in a later cycle: its count goes on, so its logs are kept apart.
+      if (record.status === 'success' && !input.loop) delete this.attempts[key];
       this.report.cost.spent += record.cost;
       if (!this.stopped && input.loop && input.stage === 'validation' && step.id === reviewerStepOf(this.config.later, this.config.plan)) {
         this.actor.send({ type: 'REVIEWER_NEXT_STEPS', steps: reviewerNextSteps(step) });
