@@ -8,6 +8,17 @@ import { STAGES } from '../../machines/stages.js';
 import { type LaterConfig, gatesWanted } from '../config/later.js';
 import type { Plan } from '../plan/schema.js';
 
+/** What the later flags set (the rest of the later settings come from a plan, or their defaults). */
+const FLAG_KEYS = ['executionMaxIterations', 'reviewerRemediationMaxCycles', 'reviewerStep', 'policyStatus', 'ciStatus', 'reviewStatus', 'hardGatesFile'] as const;
+
+/** The later settings of a run: its plan's `loops`, with the later flags given over them. */
+export function laterOf(config: { later?: LaterConfig | undefined; plan: Plan }): LaterConfig | undefined {
+  if (config.plan.loops === undefined) return config.later;
+  if (config.later === undefined) return config.plan.loops;
+  const given = Object.fromEntries(FLAG_KEYS.filter((key) => config.later![key] !== undefined).map((key) => [key, config.later![key]]));
+  return { ...config.plan.loops, ...given };
+}
+
 export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): LoopSettings | null {
   if (later === undefined) return null;
   const reviewer = reviewerStepOf(later, plan);

@@ -22,7 +22,7 @@ import { VERSION } from '../version.js';
 import { removeStaleTempFiles } from '../checkpoint/durable-write.js';
 import { CoalescedWriter } from './coalesced-writer.js';
 import { laterFieldsOf } from '../report/later-fields.js';
-import { loopSettingsOf, reviewerStepOf } from './loop-settings.js';
+import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
 import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt } from './loop-steps.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
@@ -215,7 +215,7 @@ export class RunSession {
   }
 
   private loopSettings() {
-    return loopSettingsOf(this.config.later, this.config.plan);
+    return loopSettingsOf(laterOf(this.config), this.config.plan);
   }
 
   private runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished> {
@@ -261,7 +261,7 @@ export class RunSession {
       // With loops a step runs again in a later cycle: its count goes on, so its logs are kept apart.
       if (record.status === 'success' && !input.loop) delete this.attempts[key];
       this.report.cost.spent += record.cost;
-      if (!this.stopped && input.loop && input.stage === 'validation' && step.id === reviewerStepOf(this.config.later, this.config.plan)) {
+      if (!this.stopped && input.loop && input.stage === 'validation' && step.id === reviewerStepOf(laterOf(this.config), this.config.plan)) {
         this.actor.send({ type: 'REVIEWER_NEXT_STEPS', steps: reviewerNextSteps(step) });
       }
       return {

@@ -326,3 +326,28 @@ describe.concurrent('bad input: exit 2, upstream\'s one line, no stack trace', (
     expect(result.stderr).not.toContain('s3cret-value');
   });
 });
+
+describe.concurrent('a plan declares the same loops and gates', () => {
+  it('attempts, a reviewer step and its cycles, gates; a later flag given on the command line wins', async ({ expect }) => {
+    const s = scene();
+    const plan = join(s.dir, 'plan.json');
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        loops: { executionMaxIterations: 2, adaptive: false, reviewerStep: 'review', reviewerRemediationMaxCycles: 1, policyStatus: 'allow', ciStatus: 'success', reviewStatus: 'approved' },
+        stages: {
+          execution: [{ id: 'build', bin: SCRIPTED, args: ['executor', '-', '0.1=fail'], env: s.env }],
+          validation: [{ id: 'review', bin: SCRIPTED, args: ['reviewer', s.review, '1=fail'], env: s.env, expectedArtifacts: [s.review] }],
+        },
+      }),
+    );
+    const result = await runCli([s.out, '--plan', plan]);
+    expect(result.exitCode).toBe(0);
+    expect(sideEffects(s.effects)).toEqual(['execution 0.1', 'execution 0.2', 'validation 1', 'execution 1.1', 'validation 2']);
+    expect(reportOf(s.out).adaptive_policy_decisions).toEqual([]);
+
+    const blocked = await runCli([s.out, '--plan', plan, '--ci-status', 'failure']);
+    expect(blocked.exitCode).toBe(3);
+    expect(reportOf(s.out).blocked_reason_codes).toEqual(['GATE_CI_NOT_SUCCESS']);
+  });
+});
