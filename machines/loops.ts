@@ -153,33 +153,43 @@ export function nextAttempt(loops: LoopState): LoopState {
   return { ...loops, executionAttempt: loops.executionAttempt + 1 };
 }
 
-export function adaptExecution(loops: LoopState, signature: string): LoopState {
-  const previous = loops.settings.executionMaxIterations;
+/** V0's adaptive policy: a budget grows by one, once per run; the decision is kept for the report. */
+const BUDGETS = {
+  execution: { setting: 'executionMaxIterations', adapted: 'executionAdapted', action: 'increase_execution_budget', reason: 'ADAPTIVE_RETRY_BUDGET_INCREASED' },
+  remediation: { setting: 'remediationMaxCycles', adapted: 'remediationAdapted', action: 'increase_remediation_cycles', reason: 'ADAPTIVE_REMEDIATION_CYCLES_INCREASED' },
+} as const;
+
+function adaptBudget(loops: LoopState, kind: keyof typeof BUDGETS, signature: string): LoopState {
+  const budget = BUDGETS[kind];
+  const previous = loops.settings[budget.setting];
   const decision: AdaptiveDecision = {
-    action: 'increase_execution_budget',
-    reason_code: 'ADAPTIVE_RETRY_BUDGET_INCREASED',
+    action: budget.action,
+    reason_code: budget.reason,
     trigger_signature: signature,
     previous_value: previous,
     new_value: previous + 1,
   };
   return {
     ...loops,
-    settings: { ...loops.settings, executionMaxIterations: previous + 1 },
-    executionAdapted: true,
+    settings: { ...loops.settings, [budget.setting]: previous + 1 },
+    [budget.adapted]: true,
     adaptiveDecisions: [...loops.adaptiveDecisions, decision],
   };
 }
 
+export function adaptExecution(loops: LoopState, signature: string): LoopState {
+  return adaptBudget(loops, 'execution', signature);
+}
+
+/** The record of a budget spent: `<command>` with args `[<reason>, <max>]`. */
+function budgetRecord(stage: Stage, key: string, command: string, reason: string, max: number, error: string): LoopRecord {
+  return { stage, idempotency_key: key, command, args: [reason, String(max)], status: 'failed', error };
+}
+
 export function executionBudgetRecord(loops: LoopState): LoopRecord {
   const max = loops.settings.executionMaxIterations;
-  return {
-    stage: 'execution',
-    idempotency_key: 'stage:Execution:budget',
-    command: 'execution.iteration_budget',
-    args: ['max_iterations_exhausted', String(max)],
-    status: 'failed',
-    error: `Execution iteration budget exhausted after ${max} attempt(s)`,
-  };
+  const error = `Execution iteration budget exhausted after ${max} attempt(s)`;
+  return budgetRecord('execution', 'stage:Execution:budget', 'execution.iteration_budget', 'max_iterations_exhausted', max, error);
 }
 
 // --- remediation cycles -----------------------------------------------------------------------
@@ -203,20 +213,7 @@ export function remediationAdaptable(loops: LoopState): boolean {
 }
 
 export function adaptRemediation(loops: LoopState, signature: string): LoopState {
-  const previous = loops.settings.remediationMaxCycles;
-  const decision: AdaptiveDecision = {
-    action: 'increase_remediation_cycles',
-    reason_code: 'ADAPTIVE_REMEDIATION_CYCLES_INCREASED',
-    trigger_signature: signature,
-    previous_value: previous,
-    new_value: previous + 1,
-  };
-  return {
-    ...loops,
-    settings: { ...loops.settings, remediationMaxCycles: previous + 1 },
-    remediationAdapted: true,
-    adaptiveDecisions: [...loops.adaptiveDecisions, decision],
-  };
+  return adaptBudget(loops, 'remediation', signature);
 }
 
 export function startCycle(loops: LoopState): LoopState {
@@ -225,14 +222,8 @@ export function startCycle(loops: LoopState): LoopState {
 
 export function remediationBudgetRecord(loops: LoopState): LoopRecord {
   const max = loops.settings.remediationMaxCycles;
-  return {
-    stage: 'validation',
-    idempotency_key: 'stage:Validation:remediation_budget',
-    command: 'remediation.cycle_budget',
-    args: ['max_cycles_exhausted', String(max)],
-    status: 'failed',
-    error: `Remediation cycle budget exhausted after ${max} cycle(s)`,
-  };
+  const error = `Remediation cycle budget exhausted after ${max} cycle(s)`;
+  return budgetRecord('validation', 'stage:Validation:remediation_budget', 'remediation.cycle_budget', 'max_cycles_exhausted', max, error);
 }
 
 export function adaptRecord(stage: 'execution' | 'validation', decision: AdaptiveDecision): LoopRecord {

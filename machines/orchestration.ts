@@ -98,7 +98,15 @@ export interface ReviewerNextStepsEvent {
   steps: string[];
 }
 
-export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextStepsEvent;
+/** Sent by the runner when the manager's artifacts hold V0's planner output: budgets and steps for later stages. */
+export interface PlannerOutputEvent {
+  type: 'PLANNER_OUTPUT';
+  executionMaxIterations?: number;
+  remediationMaxCycles?: number;
+  remediationSteps?: string[];
+}
+
+export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextStepsEvent | PlannerOutputEvent;
 
 /** The id every stage gives its invoked work; the done/error events are named after it. */
 export const STAGE_WORK_ID = 'stageWork';
@@ -185,6 +193,22 @@ export const orchestrationMachine = setup({
       const { steps } = event as ReviewerNextStepsEvent;
       return context.loops && steps.length > 0 ? { loops: { ...context.loops, reviewerNextSteps: steps } } : {};
     }),
+    applyPlannerOutput: assign(({ context, event }) => {
+      if (!context.loops) return {};
+      const { executionMaxIterations, remediationMaxCycles, remediationSteps } = event as PlannerOutputEvent;
+      const { settings } = context.loops;
+      return {
+        loops: {
+          ...context.loops,
+          settings: {
+            ...settings,
+            executionMaxIterations: executionMaxIterations ?? settings.executionMaxIterations,
+            remediationMaxCycles: remediationMaxCycles ?? settings.remediationMaxCycles,
+            plannedRemediationSteps: remediationSteps ?? settings.plannedRemediationSteps,
+          },
+        },
+      };
+    }),
     decideGates: assign(({ context }) => (context.loops ? { loops: loop.withGateDecisions(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
     completeStage: assign(({ context, event }) => {
@@ -252,7 +276,13 @@ export const orchestrationMachine = setup({
         { target: 'blocked', actions: 'decideHardGates' },
       ],
     },
-    planning: stageState('planning', [{ guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' }]),
+    planning: {
+      ...stageState('planning', [{ guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' }]),
+      on: {
+        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'planning' } } },
+        PLANNER_OUTPUT: { actions: 'applyPlannerOutput' },
+      },
+    },
     policy_ingestion: stageState('policy_ingestion', [{ guard: 'stagePassed', target: 'execution', actions: 'completeStage' }]),
     execution: stageState('execution', [{ guard: 'stagePassed', target: 'validation', actions: 'completeStage' }], [
       // An attempt re-enters execution while attempts are left; the budget may adapt once.

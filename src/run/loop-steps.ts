@@ -9,7 +9,7 @@ import type { StageWorkInput } from '../../machines/orchestration.js';
 import { stageTitle } from '../../machines/stages.js';
 import type { Step } from '../plan/schema.js';
 import type { StageExecution } from '../report/schema.js';
-import { idempotencyKeyOf } from './stage-work.js';
+import { emptyRecord, idempotencyKeyOf } from './stage-work.js';
 
 /** An execution step in a run with loops: V0's attempt key and the attempt's and cycle's environment. */
 export function stepForAttempt(input: StageWorkInput, step: Step): Step {
@@ -60,23 +60,5 @@ export function reviewerNextSteps(step: Step): string[] {
 }
 
 export function loopRecordExecution(record: LoopRecord): StageExecution {
-  const now = Date.now();
-  return {
-    ...record,
-    env_keys: [],
-    started_at_unix_secs: Math.floor(now / 1000),
-    duration_ms: 0,
-    exit_code: null,
-    missing_artifacts: [],
-    malformed_artifacts: [],
-    step: '',
-    attempt: 0,
-    started_at_unix_ms: now,
-    timeout_ms: null,
-    signal: null,
-    stdout_log: null,
-    stderr_log: null,
-    interrupted: false,
-    cost: 0,
-  };
+  return emptyRecord({ ...record, env_keys: [], step: '', attempt: 0 });
 }

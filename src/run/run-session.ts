@@ -24,6 +24,7 @@ import { CoalescedWriter } from './coalesced-writer.js';
 import { laterFieldsOf } from '../report/later-fields.js';
 import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
 import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt } from './loop-steps.js';
+import { readPlannerOutput } from './planner-output.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
@@ -261,6 +262,8 @@ export class RunSession {
       // With loops a step runs again in a later cycle: its count goes on, so its logs are kept apart.
       if (record.status === 'success' && !input.loop) delete this.attempts[key];
       this.report.cost.spent += record.cost;
+      const planner = this.applyPlannerOutput(input, step, record);
+      if (planner) return planner;
       if (!this.stopped && input.loop && input.stage === 'validation' && step.id === reviewerStepOf(laterOf(this.config), this.config.plan)) {
         this.actor.send({ type: 'REVIEWER_NEXT_STEPS', steps: reviewerNextSteps(step) });
       }
@@ -279,6 +282,19 @@ export class RunSession {
       this.addExecution(record);
       return { stepId: step.id, status: 'failed', error: record.error, finishedAtMs: Date.now(), cost: 0, cancelled: false };
     }
+  }
+
+  /** With loops, a successful manager's planner output (planner-output.ts); a bad one fails the step. */
+  private applyPlannerOutput(input: StageWorkInput, step: Step, record: StageExecution): StepFinished | null {
+    if (this.stopped || !input.loop || input.stage !== 'planning' || record.status !== 'success') return null;
+    const outcome = readPlannerOutput(step);
+    if (outcome.kind === 'none') return null;
+    this.addExecution(loopRecordExecution(outcome.record));
+    if (outcome.kind === 'applied') {
+      this.actor.send(outcome.event);
+      return null;
+    }
+    return { stepId: step.id, status: 'failed', error: outcome.record.error, finishedAtMs: Date.now(), cost: record.cost, cancelled: false };
   }
 
   private addExecution(record: StageExecution): void {

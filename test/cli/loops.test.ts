@@ -351,3 +351,46 @@ describe.concurrent('a plan declares the same loops and gates', () => {
     expect(reportOf(s.out).blocked_reason_codes).toEqual(['GATE_CI_NOT_SUCCESS']);
   });
 });
+
+describe.concurrent("the planner output in the manager's JSON artifacts", () => {
+  const manager = (artifact: string, json: string) => ['--manager-bin', 'sh', '--manager-arg', '-c', '--manager-arg', `printf '%s' '${json}' > ${artifact}`, '--manager-expected-artifact', artifact];
+  const executor = ['--executor-bin', SCRIPTED, '--executor-arg', 'executor', '--executor-arg', '-', '--executor-arg', '0.1=fail'];
+
+  it('sets the budgets of later stages (with any later flag)', async ({ expect }) => {
+    const s = scene();
+    const plan = join(s.dir, 'plan.json');
+    const result = await runCli([s.out, ...manager(plan, '{"planner_output":{"execution_max_iterations":2}}'), ...executor, '--reviewer-remediation-max-cycles', '0'], { env: s.env });
+    expect(result.exitCode).toBe(0);
+    expect(sideEffects(s.effects)).toEqual(['execution 0.1', 'execution 0.2']);
+    const report = reportOf(s.out);
+    expect(records(report).slice(0, 2)).toEqual([
+      ['planning', 'stage:Planning', 'sh', 'success'],
+      ['planning', 'stage:Planning:planner_output', 'planning.planner_output.apply', 'success'],
+    ]);
+    expect(report.stage_executions[1].args).toEqual([plan]);
+    expect(report.loops.execution_max_iterations).toBe(2);
+
+    // Without a later flag the artifact is only an artifact: one attempt, the run fails.
+    const t = scene();
+    const plain = await runCli([t.out, ...manager(join(t.dir, 'plan.json'), '{"execution_max_iterations":2}'), '--executor-bin', STAGE, '--executor-arg', 'fail'], { env: t.env });
+    expect(plain.exitCode).toBe(1);
+    expect(sideEffects(t.effects)).toEqual(['execution 1']);
+    expect(reportOf(t.out)).not.toHaveProperty('loops');
+  });
+
+  it("fails planning with upstream's message for a bad value", async ({ expect }) => {
+    for (const [json, error] of [
+      ['{"execution_max_iterations":0}', 'Planner output execution_max_iterations must be >= 1 when provided'],
+      ['{"remediation_steps":"fix it"}', "Invalid planner output artifact '%s': remediation_steps:"],
+    ]) {
+      const s = scene();
+      const plan = join(s.dir, 'plan.json');
+      const result = await runCli([s.out, ...manager(plan, json!), ...executor, '--ci-status', 'success'], { env: s.env });
+      expect(result.exitCode).toBe(1);
+      const last = reportOf(s.out).stage_executions.at(-1);
+      expect([last.command, last.status]).toEqual(['planning.planner_output.apply', 'failed']);
+      expect(last.error).toContain(error!.replace('%s', plan));
+      expect(sideEffects(s.effects)).toEqual([]);
+    }
+  });
+});

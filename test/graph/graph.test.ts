@@ -68,7 +68,7 @@ describe('the graph as JSON', () => {
     const ids = new Set(graph.nodes.map((node: any) => node.id));
     for (const edge of graph.edges) {
       expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
-      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'always']).toContain(edge.event);
+      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always']).toContain(edge.event);
       expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : edge.event.startsWith('xstate.error.') ? 'error' : edge.event);
       // Only the gates decide without an event.
       expect(edge.event === 'always').toBe(GATES.includes(key(edge.source)));
