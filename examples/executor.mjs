@@ -8,4 +8,7 @@ const plan = JSON.parse(readFileSync(planPath, 'utf8'));
 mkdirSync(outDir, { recursive: true });
 const done = plan.actions.map((action) => ({ id: action.id, status: 'done' }));
 for (const step of done) console.log(`executor: ${step.id} done`);
-writeFileSync(join(outDir, 'result.json'), `${JSON.stringify({ key: process.env.ORCHESTRATOR_IDEMPOTENCY_KEY, done }, null, 2)}\n`);
+// In a remediation cycle (loops and gates), the reviewer's steps arrive in ORCHESTRATOR_REMEDIATION_STEPS.
+const fixes = (process.env.ORCHESTRATOR_REMEDIATION_STEPS ?? '').split(' || ').filter(Boolean);
+for (const fix of fixes) console.log(`executor: applying ${fix}`);
+writeFileSync(join(outDir, 'result.json'), `${JSON.stringify({ key: process.env.ORCHESTRATOR_IDEMPOTENCY_KEY, done, fixes }, null, 2)}\n`);

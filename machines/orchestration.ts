@@ -5,6 +5,8 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { IdSet } from './id-set.js';
+import * as loop from './loops.js';
+import type { LoopRecord, LoopSettings, LoopState } from './loops.js';
 import type { Stage, StageStatus } from './stages.js';
 import type { PersistedThermostat } from './thermostat.js';
 
@@ -22,6 +24,8 @@ export interface StageWorkInput {
   spentCost: number;
   /** The ROI thermostat as the previous stage left it (a plan with a thermostat only). */
   thermostat?: PersistedThermostat;
+  /** With loops: the execution attempt, the remediation cycle and its steps (see loops.ts). */
+  loop?: { attempt: number; cycle: number; steps: string[] };
 }
 
 /** Why a run stops short of its end without failing; it goes on after `--resume`. */
@@ -40,6 +44,8 @@ export interface StageWorkOutput {
   /** With a failure: the step that failed. */
   step?: string | null;
   thermostat?: PersistedThermostat;
+  /** With a failure: `stage=…;status=…;command=…;exit=…`, the adaptive policy's trigger signature. */
+  signature?: string | null;
 }
 
 export interface OrchestrationInput {
@@ -49,6 +55,8 @@ export interface OrchestrationInput {
   completedSteps?: Partial<Record<Stage, IdSet>>;
   approvals?: string[];
   spentCost?: number;
+  /** V0's later flags: attempts, remediation cycles, gates. Absent: the machine runs straight. */
+  loops?: LoopSettings | null;
 }
 
 export interface StageFailure {
@@ -74,6 +82,8 @@ export interface OrchestrationContext {
   failure: StageFailure | null;
   halt: Halt | null;
   thermostat?: PersistedThermostat;
+  /** Only with V0's later flags: the loop counters and gate decisions. */
+  loops?: LoopState;
 }
 
 /** Sent by the runner after it restores a halted run: approvals and budget may have changed. */
@@ -87,7 +97,21 @@ export interface WallTimeoutEvent {
   type: 'WALL_TIMEOUT';
 }
 
-export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent;
+/** Sent by the runner when the reviewer's artifacts hold a `next_step_plan`. */
+export interface ReviewerNextStepsEvent {
+  type: 'REVIEWER_NEXT_STEPS';
+  steps: string[];
+}
+
+/** Sent by the runner when the manager's artifacts hold V0's planner output: budgets and steps for later stages. */
+export interface PlannerOutputEvent {
+  type: 'PLANNER_OUTPUT';
+  executionMaxIterations?: number;
+  remediationMaxCycles?: number;
+  remediationSteps?: string[];
+}
+
+export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextStepsEvent | PlannerOutputEvent;
 
 /** The id every stage gives its invoked work; the done/error events are named after it. */
 export const STAGE_WORK_ID = 'stageWork';
@@ -97,6 +121,25 @@ const PASSING: readonly string[] = ['success', 'skipped'];
 
 function outputOf(event: unknown): StageWorkOutput {
   return (event as { output: StageWorkOutput }).output;
+}
+
+/** A stage that failed with a non-zero exit (only those loop), in a run with loops. */
+function loopsOnFailure(context: OrchestrationContext, event: unknown): LoopState | null {
+  return context.loops && outputOf(event).status === 'failed' ? context.loops : null;
+}
+
+function signatureOf(event: unknown): string {
+  const { stage, signature } = outputOf(event);
+  return signature ?? `stage=${stage};status=Failed;command=;exit=none`;
+}
+
+/** A remediation cycle runs execution and validation again from their start. */
+function withoutLoopedStages(context: OrchestrationContext) {
+  const { execution: _e, validation: _v, ...completedSteps } = context.completedSteps;
+  return {
+    completedStages: context.completedStages.filter((stage) => stage !== 'execution' && stage !== 'validation'),
+    completedSteps,
+  };
 }
 
 export const orchestrationMachine = setup({
@@ -118,8 +161,62 @@ export const orchestrationMachine = setup({
     stageOverBudget: ({ event }) => outputOf(event).status === 'budget_exceeded',
     stageRoiBelowFloor: ({ event }) => outputOf(event).status === 'roi_below_floor',
     haltedIn: ({ context }, params: { stage: Stage }) => context.halt?.stage === params.stage,
+    // Loops and gates (loops.ts); all false without context.loops.
+    attemptLeft: ({ context, event }) => {
+      const loops = loopsOnFailure(context, event);
+      return loops !== null && loop.attemptsLeft(loops);
+    },
+    attemptBudgetAdaptable: ({ context, event }) => {
+      const loops = loopsOnFailure(context, event);
+      return loops !== null && loop.executionAdaptable(loops);
+    },
+    attemptsExhausted: ({ context, event }) => loopsOnFailure(context, event) !== null,
+    cycleLeft: ({ context, event }) => {
+      const loops = loopsOnFailure(context, event);
+      return loops !== null && loop.remediationWanted(loops) && loop.cyclesLeft(loops);
+    },
+    cycleBudgetAdaptable: ({ context, event }) => {
+      const loops = loopsOnFailure(context, event);
+      return loops !== null && loop.remediationWanted(loops) && loop.remediationAdaptable(loops);
+    },
+    cyclesExhausted: ({ context, event }) => {
+      const loops = loopsOnFailure(context, event);
+      return loops !== null && loop.remediationWanted(loops);
+    },
+    stagePassedToGates: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.gates ?? null) !== null,
+    gatesPassedAndBlocked: ({ context }) => context.simulateBlocked && (!context.loops || loop.gatesPass(context.loops)),
+    gatesPassed: ({ context }) => !context.loops || loop.gatesPass(context.loops),
+    hardGatesPassed: ({ context }) => !context.loops || loop.hardGatesPass(context.loops),
   },
   actions: {
+    /** Writes one of V0's synthetic records; the runner provides it (src/run/loop-records.ts). */
+    recordLoop: (_, _params: LoopRecord) => {},
+    nextAttempt: assign(({ context }) => ({ loops: loop.nextAttempt(context.loops!) })),
+    adaptAttemptBudget: assign(({ context, event }) => ({ loops: loop.adaptExecution(context.loops!, signatureOf(event)) })),
+    adaptCycleBudget: assign(({ context, event }) => ({ loops: loop.adaptRemediation(context.loops!, signatureOf(event)) })),
+    startCycle: assign(({ context }) => ({ loops: loop.startCycle(context.loops!), ...withoutLoopedStages(context) })),
+    acceptReviewerSteps: assign(({ context, event }) => {
+      const { steps } = event as ReviewerNextStepsEvent;
+      return context.loops && steps.length > 0 ? { loops: { ...context.loops, reviewerNextSteps: steps } } : {};
+    }),
+    applyPlannerOutput: assign(({ context, event }) => {
+      if (!context.loops) return {};
+      const { executionMaxIterations, remediationMaxCycles, remediationSteps } = event as PlannerOutputEvent;
+      const { settings } = context.loops;
+      return {
+        loops: {
+          ...context.loops,
+          settings: {
+            ...settings,
+            executionMaxIterations: executionMaxIterations ?? settings.executionMaxIterations,
+            remediationMaxCycles: remediationMaxCycles ?? settings.remediationMaxCycles,
+            plannedRemediationSteps: remediationSteps ?? settings.plannedRemediationSteps,
+          },
+        },
+      };
+    }),
+    decideGates: assign(({ context }) => (context.loops ? { loops: loop.withGateDecisions(context.loops) } : {})),
+    decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
     completeStage: assign(({ context, event }) => {
       const { stage, completedSteps, spentCost } = outputOf(event);
       return {
@@ -168,7 +265,7 @@ export const orchestrationMachine = setup({
   },
 }).createMachine({
   id: 'orchestration',
-  initial: 'planning',
+  initial: 'hard_gates',
   context: ({ input }) => ({
     runId: input.runId,
     simulateBlocked: input.simulateBlocked,
@@ -178,16 +275,78 @@ export const orchestrationMachine = setup({
     spentCost: input.spentCost ?? 0,
     failure: null,
     halt: null,
+    ...(input.loops ? { loops: loop.initialLoopState(input.loops) } : {}),
   }),
   states: {
-    planning: stageState('planning', [{ guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' }]),
+    // The deny list, before anything runs (passes at once without hard gates).
+    hard_gates: {
+      always: [
+        { guard: 'hardGatesPassed', target: 'planning', actions: 'decideHardGates' },
+        { target: 'blocked', actions: 'decideHardGates' },
+      ],
+    },
+    planning: {
+      ...stageState('planning', [{ guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' }]),
+      on: {
+        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'planning' } } },
+        PLANNER_OUTPUT: { actions: 'applyPlannerOutput' },
+      },
+    },
     policy_ingestion: stageState('policy_ingestion', [{ guard: 'stagePassed', target: 'execution', actions: 'completeStage' }]),
-    execution: stageState('execution', [{ guard: 'stagePassed', target: 'validation', actions: 'completeStage' }]),
-    validation: stageState('validation', [
-      // --simulate-blocked: stop after validation, closure is never entered (as V0).
-      { guard: 'stagePassedAndBlocked', target: 'blocked', actions: 'completeStage' },
-      { guard: 'stagePassed', target: 'closure', actions: 'completeStage' },
-    ]),
+    execution: stageState('execution', [{ guard: 'stagePassed', target: 'validation', actions: 'completeStage' }], [
+      // An attempt re-enters execution while attempts are left; the budget may adapt once.
+      { guard: 'attemptLeft', target: 'execution', reenter: true, actions: ['nextAttempt'] },
+      {
+        guard: 'attemptBudgetAdaptable',
+        target: 'execution',
+        reenter: true,
+        actions: ['adaptAttemptBudget', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.adaptRecord('execution', context.loops!.adaptiveDecisions.at(-1)!) }, 'nextAttempt'],
+      },
+      {
+        guard: 'attemptsExhausted',
+        target: 'failed',
+        actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.executionBudgetRecord(context.loops!) }],
+      },
+    ] as const),
+    validation: {
+      ...stageState(
+        'validation',
+        [
+          // Gate flags given: the gates decide after validation, before closure.
+          { guard: 'stagePassedToGates', target: 'gates', actions: 'completeStage' },
+          // --simulate-blocked: stop after validation, closure is never entered (as V0).
+          { guard: 'stagePassedAndBlocked', target: 'blocked', actions: 'completeStage' },
+          { guard: 'stagePassed', target: 'closure', actions: 'completeStage' },
+        ],
+        [
+          // The reviewer's remediation loop: back to execution while cycles are left.
+          { guard: 'cycleLeft', target: 'execution', actions: ['startCycle'] },
+          {
+            guard: 'cycleBudgetAdaptable',
+            target: 'execution',
+            actions: ['adaptCycleBudget', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.adaptRecord('validation', context.loops!.adaptiveDecisions.at(-1)!) }, 'startCycle'],
+          },
+          {
+            guard: 'cyclesExhausted',
+            target: 'failed',
+            actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }],
+          },
+        ] as const,
+      ),
+      on: {
+        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'validation' } } },
+        REVIEWER_NEXT_STEPS: { actions: 'acceptReviewerSteps' },
+      },
+    },
+    // The fail-closed gates (policy, ci, review), after validation and before closure.
+    gates: {
+      entry: 'decideGates',
+      always: [
+        { guard: 'gatesPassedAndBlocked', target: 'blocked' },
+        { guard: 'gatesPassed', target: 'closure' },
+        { target: 'blocked' },
+      ],
+    },
     closure: stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]),
     // Halted: the run stops here (reported `blocked`, exit 3) and goes on after --resume.
     awaiting_approval: haltedState(),
@@ -201,13 +360,16 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked';
-  target: Stage | 'done' | 'blocked';
+  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates';
+  target: Stage | 'done' | 'blocked' | 'gates';
   actions: 'completeStage';
 };
 
-/** Every stage invokes its work and leaves on its outcome: pass, halt, timeout, or any other failure. */
-function stageState(stage: Stage, passes: PassTransition[]) {
+/**
+ * Every stage invokes its work and leaves on its outcome: pass, halt, timeout, or any other
+ * failure. `loops` come before the failures they catch (a non-zero exit, with loops on).
+ */
+function stageState<L extends readonly object[]>(stage: Stage, passes: PassTransition[], loops: L = [] as unknown as L) {
   return {
     invoke: {
       id: STAGE_WORK_ID,
@@ -218,6 +380,7 @@ function stageState(stage: Stage, passes: PassTransition[]) {
         { guard: 'stageAwaitsApproval', target: 'awaiting_approval', actions: 'recordHalt' },
         { guard: 'stageOverBudget', target: 'budget_exceeded', actions: 'recordHalt' },
         { guard: 'stageRoiBelowFloor', target: 'roi_below_floor', actions: 'recordHalt' },
+        ...loops,
         { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
         { target: 'failed', actions: 'recordFailure' },
       ],
@@ -251,6 +414,9 @@ function stageInput(context: OrchestrationContext, stage: Stage): StageWorkInput
     approvals: context.approvals,
     spentCost: context.spentCost,
     ...(context.thermostat ? { thermostat: context.thermostat } : {}),
+    ...(context.loops
+      ? { loop: { attempt: context.loops.executionAttempt, cycle: context.loops.remediationCycle, steps: context.loops.remediationSteps } }
+      : {}),
   };
 }
 

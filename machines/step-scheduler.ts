@@ -60,7 +60,7 @@ export interface PersistedScheduler {
   /** Cost spent by the whole run so far (earlier stages included). */
   spentCost: number;
   /** Set once a step failed for good: nothing new starts, running siblings are cancelled. */
-  failure: { stepId: string; status: StageStatus; error: string | null } | null;
+  failure: { stepId: string; status: StageStatus; error: string | null; signature?: string | null } | null;
 }
 
 /** The persisted state and what is derived from it (never persisted: rebuilt on restore). */
@@ -83,12 +83,14 @@ export interface StepFinished {
   value?: number;
   /** The step was stopped because a sibling failed (or the run stopped). */
   cancelled: boolean;
+  /** A failure's `stage=…;status=…;command=…;exit=…` (the loops' adaptive policy reads it). */
+  signature?: string | null;
 }
 
 export type StageVerdict =
   | { kind: 'running' }
   | { kind: 'passed' }
-  | { kind: 'failed'; stepId: string; status: StageStatus; error: string | null }
+  | { kind: 'failed'; stepId: string; status: StageStatus; error: string | null; signature?: string | null }
   | { kind: 'awaiting_approval'; gate: string }
   | { kind: 'budget_exceeded'; spent: number; budget: number };
 
@@ -208,7 +210,12 @@ export function markFinished(config: PreparedConfig, state: SchedulerState, even
     return { ...state, active, spentCost };
   }
   active[event.stepId] = { ...base, failures, status: 'failed' };
-  const failure = state.failure ?? { stepId: event.stepId, status: event.status, error: event.error };
+  const failure = state.failure ?? {
+    stepId: event.stepId,
+    status: event.status,
+    error: event.error,
+    ...(event.signature ? { signature: event.signature } : {}),
+  };
   return { ...state, active, spentCost, failure };
 }
 

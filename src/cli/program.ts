@@ -7,6 +7,7 @@ import { type SettingKey, type Settings, resolveSettings } from '../config/layer
 import type { OrchestrationConfigInput } from '../config/schema.js';
 import type { PlanInput, Step } from '../plan/schema.js';
 import { VERSION } from '../version.js';
+import { type LaterFlags, addLaterOptions, laterConfigFrom, laterFlagsGiven, parseValidationInvocations } from './later-flags.js';
 
 /** How a run is shown: terminal progress, JSON Lines, the inspector. */
 export interface ViewFlags {
@@ -55,7 +56,7 @@ interface SettingFlags {
   maxWallMs?: number;
 }
 
-interface RunFlags extends SettingFlags {
+interface RunFlags extends SettingFlags, LaterFlags {
   resume: boolean;
   resumeOrStart: boolean;
   simulateBlocked: boolean;
@@ -109,7 +110,7 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 
-  const run = settingOptions(
+  const run: Command = settingOptions(
     program
       .command('run [output_dir]')
       .description('run (or --resume) an orchestration; the command name may be left out, as in V0')
@@ -124,7 +125,9 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .option('--executor-bin <bin>', 'program run in the execution stage')
     .option('--executor-arg <arg>', 'argument for the executor, passed verbatim (repeatable)', collect, [])
     .option('--executor-env <KEY=VALUE>', 'environment pair added for the executor (repeatable)', collectEnv('--executor-env'), [])
-    .option('--executor-expected-artifact <path>', 'file the executor must produce (repeatable)', collect, [])
+    .option('--executor-expected-artifact <path>', 'file the executor must produce (repeatable)', collect, []);
+  // V0's later flags (loops and gates): src/cli/later-flags.ts.
+  addLaterOptions(run)
     .option('--store <address>', "keep the checkpoint in file:DIR, postgres://… or redis://…, keyed by --run-id (default: the output directory's name)")
     .option('--run-id <id>', 'with --store: the key (and a fresh run\'s id) of this run in the store')
     .option('--json', 'write one JSON object per run event (JSON Lines) to stdout; other output goes to stderr', false)
@@ -142,7 +145,7 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .action((outputDir: string | undefined, flags: RunFlags) => {
-      request = runRequest(outputDir, flags);
+      request = runRequest(outputDir, flags, laterFlagsGiven(argv) ? laterConfigFrom(flags, argv, valueFlagsOf(run)) : null);
     });
   // V0 users ask `--help` for the flags: the default command's help comes with the program's.
   program.addHelpText('after', () => `\nThe default command, run:\n\n${run.helpInformation()}`);
@@ -178,7 +181,10 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
       request = approveRequest(outputDir, flags);
     });
 
-  program.parse(route(argv), { from: 'user' });
+  const routed = route(argv);
+  // Upstream reads native validations from the raw command line, before its parser: so do its errors.
+  if (routed[0] === 'run') parseValidationInvocations(routed.slice(1), valueFlagsOf(run));
+  program.parse(routed, { from: 'user' });
   if (request === null) throw new CommanderError(2, 'commander.noCommand', 'no command given');
   return request;
 }
@@ -191,6 +197,11 @@ interface ApproveFlags {
   store?: string;
   runId?: string;
   debug: boolean;
+}
+
+/** The run command's flags that take a value: the token after one is that value, not a flag. */
+function valueFlagsOf(command: Command): Set<string> {
+  return new Set(command.options.filter((o) => o.required || o.optional).map((o) => o.long ?? ''));
 }
 
 function approveRequest(outputDir: string | undefined, flags: ApproveFlags): CliRequest {
@@ -241,7 +252,7 @@ function route(argv: readonly string[]): string[] {
   return ['run', ...argv];
 }
 
-function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest {
+function runRequest(outputDir: string | undefined, flags: RunFlags, later: ReturnType<typeof laterConfigFrom> | null): CliRequest {
   const settings = settingsFrom(outputDir, flags);
   const value = <T extends string | number>(key: SettingKey) => (settings[key].value ?? undefined) as T | undefined;
   const warnings: string[] = [];
@@ -251,10 +262,14 @@ function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest 
   if (planPath !== null && (manager || executor)) {
     throw new CommanderError(2, 'commander.conflict', '--plan cannot be combined with --manager-bin or --executor-bin: put those steps in the plan');
   }
+  if (planPath !== null && (later?.validationSteps.length ?? 0) > 0) {
+    throw new CommanderError(2, 'commander.conflict', '--plan cannot be combined with --reviewer-bin or --validation-bin: put those steps in the plan');
+  }
   const plan: PlanInput = {
     stages: {
       ...(manager ? { planning: [{ ...manager, idempotencyKey: 'stage:Planning' }] } : {}),
       ...(executor ? { execution: [{ ...executor, idempotencyKey: 'stage:Execution' }] } : {}),
+      ...(later && later.validationSteps.length > 0 ? { validation: later.validationSteps } : {}),
     },
   };
   const optional = (key: SettingKey) => (settings[key].value !== null ? { [key]: settings[key].value } : {});
@@ -283,6 +298,7 @@ function runRequest(outputDir: string | undefined, flags: RunFlags): CliRequest 
       ...optional('feePct'),
       ...optional('burnPct'),
       ...(settings.thermostat.value !== null ? { thermostat: JSON.parse(String(settings.thermostat.value)) as Record<string, number> } : {}),
+      ...(later ? { later: later.later } : {}),
       plan,
     },
   };

@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { planSchema } from '../plan/schema.js';
 import { thermostatSchema } from '../plan/thermostat.js';
+import { laterConfigSchema } from './later.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -34,6 +35,8 @@ export const orchestrationConfigSchema = z.strictObject({
   burnPct: z._default(z.number().check(z.gte(0), z.lte(100)), 2),
   /** Thermostat settings laid over the plan's `thermostat`, field by field. */
   thermostat: z.optional(thermostatSchema),
+  /** V0's later flags (loops and gates); absent, the run is V0's seed run. */
+  later: z.optional(laterConfigSchema),
   plan: z._default(planSchema, () => ({ version: 1 as const, requireApproval: [], notify: [], stages: {} })),
 });
 

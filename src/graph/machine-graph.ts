@@ -48,7 +48,7 @@ export function machineGraph(machine: AnyStateMachine = orchestrationMachine): M
     machine: root.id,
     initial: initial?.id ?? null,
     nodes: root.children.map(toNode),
-    edges: root.children.flatMap((node) => node.edges.map(toEdge)),
+    edges: root.children.flatMap((node) => [...node.edges.map(toEdge), ...alwaysEdges(node)]),
   };
 }
 
@@ -66,6 +66,23 @@ function toEdge(edge: DirectedGraphEdge): GraphEdge {
     guard: nameOfGuard(edge.transition.guard),
     actions: edge.transition.actions.map(nameOfAction),
   };
+}
+
+/**
+ * Eventless transitions (a gate decides as soon as it is entered): XState's directed graph leaves
+ * them out, the diagrams show them as `always`, in priority order.
+ */
+function alwaysEdges(node: DirectedGraphNode): GraphEdge[] {
+  return (node.stateNode.always ?? []).flatMap((transition) =>
+    (transition.target ?? []).map((target) => ({
+      source: node.id,
+      target: target.id,
+      event: 'always',
+      label: 'always',
+      guard: nameOfGuard(transition.guard),
+      actions: transition.actions.map(nameOfAction),
+    })),
+  );
 }
 
 /** `xstate.done.actor.stageWork` → `done`: every stage invokes one actor, so its id adds nothing. */

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { STAGES, type Stage, TERMINAL_STATES } from '../../machines/stages.js';
 import { thermostatSchema } from './thermostat.js';
+import { laterConfigSchema } from '../config/later.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 const positiveMs = () =>
@@ -102,6 +103,12 @@ export const planSchema = z.strictObject({
   thermostat: z.optional(thermostatSchema),
   /** Stages that need approval before they start. */
   requireApproval: z._default(z.array(z.enum(STAGES)), []),
+  /**
+   * Loops and gates, as V0's later flags set them (which override these): execution attempts, the
+   * reviewer step whose `next_step_plan` drives remediation cycles back to execution, their caps,
+   * the gates after validation and hard-gate rules before planning.
+   */
+  loops: z.optional(laterConfigSchema),
   /** Hooks run when the run ends: a failing hook is recorded in the report, never changes the outcome. */
   notify: z._default(z.array(notifyHookSchema), []),
   stages: z._default(
@@ -116,6 +123,7 @@ export const planSchema = z.strictObject({
 });
 
 export type Step = z.infer<typeof stepSchema>;
+export type StepInput = z.input<typeof stepSchema>;
 export type NotifyHook = z.infer<typeof notifyHookSchema>;
 export type Plan = z.infer<typeof planSchema>;
 export type PlanInput = z.input<typeof planSchema>;

@@ -7,6 +7,7 @@ import '../zod-messages.js';
 import { STAGE_STATUSES, STAGES, TERMINAL_STATES } from '../../machines/stages.js';
 import { once } from '../once.js';
 import { thermostatReportSchemas } from './thermostat.js';
+import { laterReportShape } from './later-fields.js';
 
 export const stageSchema = z.enum(STAGES);
 export const terminalStateSchema = z.enum(TERMINAL_STATES);
@@ -85,7 +86,7 @@ export const reportSchemas = once(() => {
 
   /** Why a run stopped `blocked`: the report's `blocked`, the checkpoint's `halt`. */
   const haltSchema = z.object({
-    reason: z.enum(['simulated', 'approval_required', 'budget_exceeded', 'roi_below_floor']),
+    reason: z.enum(['simulated', 'approval_required', 'budget_exceeded', 'roi_below_floor', 'gates', 'hard_gates']),
     stage: stageSchema,
     gate: z.nullable(z.string()),
   });
@@ -126,6 +127,8 @@ export const reportSchemas = once(() => {
     started_at_unix_ms: z.int(),
     updated_at_unix_ms: z.int(),
     orchestrator_max_rss_kib: z.int(),
+    // V0's later fields, present once a later flag is given (later-fields.ts)
+    ...laterReportShape,
   });
 
   return { transitionSchema, stageFailureSchema, notificationSchema, haltSchema, approvalSchema, runReportSchema };

@@ -26,7 +26,9 @@ export function summarizeReport(report: RunReport, extra: { eventLog?: { path: s
   if (report.terminal_state) lines.push(`  ${' '.repeat(24)}  ${report.current_stage ?? '(start)'} => ${report.terminal_state}`);
   lines.push('', 'Stages:');
   const entered = new Set(report.transitions.map((t) => t.to_stage));
-  for (const stage of STAGES) {
+  // With loops a stage runs more than once: the records in the order they ran, keyed by attempt.
+  if (report.loops) for (const execution of report.stage_executions) lines.push(...describeExecution(execution, true));
+  for (const stage of report.loops ? [] : STAGES) {
     const executions = report.stage_executions.filter((e) => e.stage === stage);
     if (executions.length === 0) {
       lines.push(`  ${stage.padEnd(26)} ${entered.has(stage) ? 'no program (passes through)' : 'not reached'}`);
@@ -46,6 +48,7 @@ export function summarizeReport(report: RunReport, extra: { eventLog?: { path: s
     const { reason, stage, gate } = report.blocked;
     lines.push('', `Blocked: ${reason} in ${stage}${gate ? ` (waits for ${gate})` : ''}`);
   }
+  lines.push(...describeLoops(report));
   if (report.cost.spent > 0 || report.cost.budget !== null) {
     lines.push('', `Cost: ${report.cost.spent}${report.cost.budget !== null ? ` of a budget of ${report.cost.budget}` : ''}`);
   }
@@ -55,9 +58,24 @@ export function summarizeReport(report: RunReport, extra: { eventLog?: { path: s
   return `${lines.join('\n')}\n`;
 }
 
-function describeExecution(e: StageExecution): string[] {
+/** V0's later fields, when the run had later flags: attempts, cycles, gate decisions. */
+function describeLoops(report: RunReport): string[] {
+  if (!report.loops) return [];
+  const { loops } = report;
+  const lines = ['', 'Loops:'];
+  lines.push(`  execution attempt:  ${loops.execution_attempt} of ${loops.execution_max_iterations}`);
+  lines.push(`  remediation cycle:  ${loops.remediation_cycle} of ${loops.remediation_max_cycles}`);
+  for (const d of report.adaptive_policy_decisions ?? []) lines.push(`  adapted:            ${d.action} ${d.previous_value} -> ${d.new_value} (${d.reason_code})`);
+  for (const step of report.reviewer_next_steps ?? []) lines.push(`  reviewer next step: ${step}`);
+  for (const g of report.gate_decisions ?? []) lines.push(`  gate ${g.gate.padEnd(14)}${g.status} ${g.passed ? 'passed' : `failed (${g.reason_code})`}`);
+  for (const h of (report.hard_gate_results ?? []).filter((r) => !r.passed)) lines.push(`  hard gate ${h.id}: failed (${h.reason_code})`);
+  if ((report.blocked_reason_codes ?? []).length > 0) lines.push(`  blocked by:         ${report.blocked_reason_codes!.join(', ')}`);
+  return lines;
+}
+
+function describeExecution(e: StageExecution, keyed = false): string[] {
   const exit = e.exit_code === null ? (e.signal ? `signal ${e.signal}` : 'no exit code') : `exit ${e.exit_code}`;
-  const where = e.step ? `${e.stage}/${e.step}` : e.stage;
+  const where = keyed ? (e.idempotency_key ?? e.stage) : e.step ? `${e.stage}/${e.step}` : e.stage;
   const spend = e.value !== undefined ? `  cost ${e.cost}, value ${e.value}` : '';
   const lines = [`  ${where.padEnd(26)} ${e.status.padEnd(16)} ${exit.padEnd(10)} ${seconds(e.duration_ms).padStart(8)}  attempt ${e.attempt}  ${e.command}${spend}`];
   if (e.error) lines.push(`      error:  ${e.error}`);

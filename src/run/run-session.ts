@@ -23,6 +23,10 @@ import { removeStaleTempFiles } from '../checkpoint/durable-write.js';
 import { CoalescedWriter } from './coalesced-writer.js';
 import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
+import { laterFieldsOf } from '../report/later-fields.js';
+import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
+import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt } from './loop-steps.js';
+import { readPlannerOutput } from './planner-output.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
@@ -208,7 +212,10 @@ export class RunSession {
     });
     // The machine declares its stage actor by input and output alone (a promise placeholder); the
     // real one is richer actor logic with the same input and output, so the types differ.
-    const machine = orchestrationMachine.provide({ actors: { runStage: stageLogic as never } });
+    const machine = orchestrationMachine.provide({
+      actors: { runStage: stageLogic as never },
+      actions: { recordLoop: (_, record) => this.addExecution(loopRecordExecution(record)) },
+    });
     const inspect = (event: InspectionEvent) => {
       this.recorder.observe(event);
       this.onChildSnapshot(event);
@@ -228,6 +235,9 @@ export class RunSession {
       context.completedSteps ??= {};
       context.spentCost ??= 0;
       context.halt ??= null;
+      // Gate statuses given at resume decide too; the loop counters are progress.
+      const settings = this.loopSettings();
+      if (context.loops && settings) context.loops.settings = { ...context.loops.settings, gates: settings.gates };
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }
     return createActor(machine, { input: this.input(), inspect });
@@ -240,7 +250,12 @@ export class RunSession {
       simulateBlocked: this.config.simulateBlocked,
       completedStages: this.plan.mode === 'snapshot' ? [] : this.plan.completedStages,
       approvals: this.approvals.map((a) => a.gate),
+      loops: this.loopSettings(),
     };
+  }
+
+  private loopSettings() {
+    return loopSettingsOf(laterOf(this.config), this.config.plan);
   }
 
   private runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished> {
@@ -250,7 +265,8 @@ export class RunSession {
     return work.finally(() => this.inFlight.delete(work));
   }
 
-  private async doRunStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished> {
+  private async doRunStep(input: StageWorkInput, planStep: Step, signal: AbortSignal): Promise<StepFinished> {
+    const step = stepForAttempt(input, planStep);
     const key = `${input.stage}/${step.id}`;
     const attempt = (this.attempts[key] ?? 0) + 1;
     this.attempts[key] = attempt;
@@ -285,8 +301,14 @@ export class RunSession {
       this.addExecution(record);
       // A step that succeeded never runs again: its count is in its record, not in the checkpoint
       // (which would otherwise grow with every step of the run).
-      if (record.status === 'success') delete this.attempts[key];
+      // With loops a step runs again in a later cycle: its count goes on, so its logs are kept apart.
+      if (record.status === 'success' && !input.loop) delete this.attempts[key];
       this.report.cost.spent += record.cost;
+      const planner = this.applyPlannerOutput(input, step, record);
+      if (planner) return planner;
+      if (!this.stopped && input.loop && input.stage === 'validation' && step.id === reviewerStepOf(laterOf(this.config), this.config.plan)) {
+        this.actor.send({ type: 'REVIEWER_NEXT_STEPS', steps: reviewerNextSteps(step) });
+      }
       return {
         stepId: step.id,
         status: record.status,
@@ -295,6 +317,7 @@ export class RunSession {
         cost: record.cost,
         ...(record.value !== undefined ? { value: record.value } : {}),
         cancelled: record.interrupted,
+        ...(input.loop && record.status !== 'success' ? { signature: failureSignature(record) } : {}),
       };
     } catch (error) {
       // A bug, not the program's doing: still one record for the attempt, and the step fails closed.
@@ -302,6 +325,19 @@ export class RunSession {
       this.addExecution(record);
       return { stepId: step.id, status: 'failed', error: record.error, finishedAtMs: Date.now(), cost: 0, cancelled: false };
     }
+  }
+
+  /** With loops, a successful manager's planner output (planner-output.ts); a bad one fails the step. */
+  private applyPlannerOutput(input: StageWorkInput, step: Step, record: StageExecution): StepFinished | null {
+    if (this.stopped || !input.loop || input.stage !== 'planning' || record.status !== 'success') return null;
+    const outcome = readPlannerOutput(step);
+    if (outcome.kind === 'none') return null;
+    this.addExecution(loopRecordExecution(outcome.record));
+    if (outcome.kind === 'applied') {
+      this.actor.send(outcome.event);
+      return null;
+    }
+    return { stepId: step.id, status: 'failed', error: outcome.record.error, finishedAtMs: Date.now(), cost: record.cost, cancelled: false };
   }
 
   private addExecution(record: StageExecution): void {
@@ -407,7 +443,12 @@ export class RunSession {
     const context = (this.resumable?.context ?? this.actor.getSnapshot().context) as unknown as OrchestrationContext;
     if (this.halted && context.halt) return context.halt;
     const snapshot = this.actor.getSnapshot();
-    if (snapshot.status === 'done' && snapshot.value === 'blocked') return { reason: 'simulated', stage: 'validation', gate: null };
+    if (snapshot.status === 'done' && snapshot.value === 'blocked') {
+      const { loops } = snapshot.context;
+      if (loops?.blockedBy === 'hard_gates') return { reason: 'hard_gates', stage: 'planning', gate: null };
+      if (loops?.blockedBy === 'gates') return { reason: 'gates', stage: 'validation', gate: null };
+      return { reason: 'simulated', stage: 'validation', gate: null };
+    }
     return null;
   }
 
@@ -492,6 +533,8 @@ export class RunSession {
   }
 
   private saveReport(): void {
+    const loops = this.actor.getSnapshot().context.loops;
+    if (loops) Object.assign(this.report, laterFieldsOf(loops));
     this.report.current_stage = this.recorder.currentStage;
     this.report.updated_at_unix_ms = Date.now();
     this.report.orchestrator_max_rss_kib = process.resourceUsage().maxRSS;

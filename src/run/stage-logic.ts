@@ -173,6 +173,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
       gate: outcome.kind === 'awaiting_approval' ? outcome.gate : null,
       step: outcome.kind === 'failed' ? outcome.stepId : null,
       ...(thermostat ? { thermostat } : {}),
+      ...(outcome.kind === 'failed' && outcome.signature ? { signature: outcome.signature } : {}),
     };
     return { ...base, status: 'done', output } as StageSnapshot;
   };

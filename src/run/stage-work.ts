@@ -158,22 +158,31 @@ export function failedExecution(stage: Stage, step: Step, attempt: number, error
 }
 
 function bareRecord(stage: Stage, step: Step, attempt: number): StageExecution {
-  const now = Date.now();
-  return {
+  return emptyRecord({
     stage,
     idempotency_key: idempotencyKeyOf(stage, step),
     command: step.bin,
     args: step.args,
     env_keys: Object.keys(step.env),
+    status: 'failed',
+    error: null,
+    step: step.id,
+    attempt,
+  });
+}
+
+type RecordIdentity = Pick<StageExecution, 'stage' | 'idempotency_key' | 'command' | 'args' | 'env_keys' | 'status' | 'error' | 'step' | 'attempt'>;
+
+/** A record of no program run (skipped, or the orchestrator's own): what a run would measure, empty. */
+export function emptyRecord(identity: RecordIdentity): StageExecution {
+  const now = Date.now();
+  return {
+    ...identity,
     started_at_unix_secs: Math.floor(now / 1000),
     duration_ms: 0,
     exit_code: null,
-    status: 'failed',
-    error: null,
     missing_artifacts: [],
     malformed_artifacts: [],
-    step: step.id,
-    attempt,
     started_at_unix_ms: now,
     timeout_ms: null,
     signal: null,

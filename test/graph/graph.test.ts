@@ -17,6 +17,8 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 // Written out by hand: the expectations must not come from the code under test.
 const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
 const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
+/** Gates decide as soon as they are entered (eventless): the deny list first, the fail-closed gates before closure. */
+const GATES = ['hard_gates', 'gates'];
 /** Where a run halts (reported blocked) until --resume: not final. */
 const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
 
@@ -54,12 +56,13 @@ describe('the graph as JSON', () => {
   it('is plain data: parsing it back gives the same object', () => {
     expect(graph).toEqual(JSON.parse(JSON.stringify(machineGraph())));
     expect(graph.machine).toBe('orchestration');
-    expect(graph.initial).toBe('orchestration.planning');
+    expect(graph.initial).toBe('orchestration.hard_gates');
   });
 
-  it('has every stage, in order, then every terminal state, as a node', () => {
-    expect(graph.nodes.map((node: any) => node.key)).toEqual([...STAGES, ...HALTED, ...TERMINALS]);
-    expect(graph.nodes.map((node: any) => node.id)).toEqual([...STAGES, ...HALTED, ...TERMINALS].map((k) => `orchestration.${k}`));
+  it('has the hard gates, every stage in order with the gates before closure, then every terminal state, as a node', () => {
+    const order = ['hard_gates', 'planning', 'policy_ingestion', 'execution', 'validation', 'gates', 'closure', ...HALTED, ...TERMINALS];
+    expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
+    expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
   });
 
@@ -67,9 +70,48 @@ describe('the graph as JSON', () => {
     const ids = new Set(graph.nodes.map((node: any) => node.id));
     for (const edge of graph.edges) {
       expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
-      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'WALL_TIMEOUT', 'RESUME']).toContain(edge.event);
+      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always']).toContain(edge.event);
       expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : edge.event.startsWith('xstate.error.') ? 'error' : edge.event);
+      // Only the gates decide without an event.
+      expect(edge.event === 'always').toBe(GATES.includes(key(edge.source)));
     }
+  });
+
+  it('loops: an attempt re-enters execution, a remediation cycle goes back from validation, each guarded by its budget', () => {
+    const loops = (stage: string) => edgesFrom(stage).filter((e: any) => e.label === 'done' && e.guard !== null).map((e: any) => [e.guard, key(e.target)]);
+    expect(loops('execution')).toEqual(
+      expect.arrayContaining([
+        ['attemptLeft', 'execution'],
+        ['attemptBudgetAdaptable', 'execution'],
+        ['attemptsExhausted', 'failed'],
+      ]),
+    );
+    expect(loops('validation')).toEqual(
+      expect.arrayContaining([
+        ['cycleLeft', 'execution'],
+        ['cycleBudgetAdaptable', 'execution'],
+        ['cyclesExhausted', 'failed'],
+      ]),
+    );
+    // The loops catch a failure before the catch-all failure edges.
+    for (const stage of ['execution', 'validation']) {
+      const guards = edgesFrom(stage).map((e: any) => e.guard);
+      expect(guards.indexOf('stageTimedOut')).toBeGreaterThan(Math.max(guards.indexOf('attemptsExhausted'), guards.indexOf('cyclesExhausted')));
+    }
+  });
+
+  it('gates: the hard gates lead to planning or blocked; the gates after validation to closure or blocked', () => {
+    const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
+    expect(edges('hard_gates')).toEqual([
+      ['hardGatesPassed', 'planning'],
+      [null, 'blocked'],
+    ]);
+    expect(edges('gates')).toEqual([
+      ['gatesPassedAndBlocked', 'blocked'],
+      ['gatesPassed', 'closure'],
+      [null, 'blocked'],
+    ]);
+    expect(edgesFrom('validation').find((e: any) => e.guard === 'stagePassedToGates')?.target).toBe('orchestration.gates');
   });
 
   it('leaves no terminal state', () => {
@@ -110,9 +152,14 @@ describe('the graph as JSON', () => {
     }
   });
 
-  it('reaches blocked only from validation, and checks blocked before closure there', () => {
+  it('reaches blocked only from validation and the gates, and checks blocked before closure there', () => {
     const intoBlocked = graph.edges.filter((edge: any) => key(edge.target) === 'blocked');
-    expect(intoBlocked.map((edge: any) => [key(edge.source), edge.guard])).toEqual([['validation', 'stagePassedAndBlocked']]);
+    expect(intoBlocked.map((edge: any) => [key(edge.source), edge.guard])).toEqual([
+      ['hard_gates', null],
+      ['validation', 'stagePassedAndBlocked'],
+      ['gates', 'gatesPassedAndBlocked'],
+      ['gates', null],
+    ]);
     const targets = edgesFrom('validation').map((edge: any) => key(edge.target));
     expect(targets.indexOf('blocked')).toBeLessThan(targets.indexOf('closure'));
   });
@@ -157,15 +204,19 @@ describe('closure when the run is blocked', () => {
 });
 
 describe('the Mermaid and DOT renderings', () => {
-  it('Mermaid: a stateDiagram-v2 starting at planning, stages in order, final states ending', () => {
+  it('Mermaid: a stateDiagram-v2 starting at the hard gates, stages in order, final states ending', () => {
     const lines = machineMermaid().trimEnd().split('\n');
     expect(lines[0]).toBe('stateDiagram-v2');
-    expect(lines[1]).toBe('  [*] --> planning');
+    expect(lines[1]).toBe('  [*] --> hard_gates');
+    expect(lines[2]).toBe('  hard_gates --> planning : always [hardGatesPassed]');
+    expect(lines).toContain('  execution --> execution : done [attemptLeft] | done [attemptBudgetAdaptable]');
+    expect(lines).toContain('  validation --> execution : done [cycleLeft] | done [cycleBudgetAdaptable]');
     expect(lines).toContain('  planning --> policy_ingestion : done [stagePassed]');
     expect(lines).toContain('  validation --> blocked : done [stagePassedAndBlocked]');
     expect(lines).toContain('  closure --> done : done [stagePassed]');
     // Parallel edges are one arrow with every label.
-    expect(lines).toContain('  execution --> failed : done | error');
+    expect(lines).toContain('  planning --> failed : done | error');
+    expect(lines).toContain('  execution --> failed : done [attemptsExhausted] | done | error');
     const pairs = lines.filter((line) => line.includes(' --> ') && !line.includes('[*]')).map((line) => line.split(' : ')[0]);
     expect(new Set(pairs).size).toBe(pairs.length);
     for (const terminal of TERMINALS) expect(lines).toContain(`  ${terminal} --> [*]`);
@@ -178,11 +229,11 @@ describe('the Mermaid and DOT renderings', () => {
     const dot = machineDot();
     expect(dot.startsWith('digraph "orchestration" {\n')).toBe(true);
     expect(dot.endsWith('}\n')).toBe(true);
-    expect(dot).toContain('"__initial" -> "planning";');
+    expect(dot).toContain('"__initial" -> "hard_gates";');
     for (const terminal of TERMINALS) expect(dot).toContain(`"${terminal}" [shape=doublecircle];`);
     expect(dot).toContain('"validation" -> "blocked" [label="done [stagePassedAndBlocked]"];');
     expect(dot).toContain(`{ rank=same; ${TERMINALS.map((t) => `"${t}";`).join(' ')} }`);
-    expect(dot).toContain('"execution" -> "failed" [label="done" + "\\n" + "error"];');
+    expect(dot).toContain('"planning" -> "failed" [label="done" + "\\n" + "error"];');
     const edgeLines = dot.split('\n').filter((line) => line.includes(' -> ') && !line.includes('__initial'));
     const edges = JSON.parse(machineGraphJson()).edges as { source: string; target: string }[];
     expect(edgeLines).toHaveLength(new Set(edges.map((e) => `${e.source}>${e.target}`)).size);

@@ -1,0 +1,295 @@
+/**
+ * Loops and gates (V0's later contract): the execution attempts, the reviewer's remediation
+ * cycles, the fail-closed gates and the hard-gate deny list. Pure: the settings come in with the
+ * machine's input, the counters live in its context (and so in the checkpoint), the decisions are
+ * data the report copies. Nothing here reads a clock, a file or the environment.
+ */
+import type { Stage } from './stages.js';
+
+/** V0's adaptive policy: each budget goes up by one, once per run, while under its cap. */
+export const EXECUTION_ITERATIONS_CAP = 5;
+export const REMEDIATION_CYCLES_CAP = 3;
+
+export const POLICY_STATUSES = ['allow', 'deny', 'unknown'] as const;
+export const CI_STATUSES = ['success', 'pending', 'failure', 'missing'] as const;
+export const REVIEW_STATUSES = ['approved', 'changes_requested', 'missing'] as const;
+
+export interface GateInputs {
+  policy: (typeof POLICY_STATUSES)[number];
+  ci: (typeof CI_STATUSES)[number];
+  review: (typeof REVIEW_STATUSES)[number];
+}
+
+export interface GateDecision {
+  gate: 'policy' | 'ci' | 'review';
+  status: string;
+  passed: boolean;
+  reason_code: string | null;
+}
+
+export const HARD_GATE_CATEGORIES = ['secrets', 'auth', 'git_history', 'infra_destructive'] as const;
+export type HardGateCategory = (typeof HARD_GATE_CATEGORIES)[number];
+
+export interface HardGateRule {
+  id: string;
+  category: HardGateCategory;
+  pattern: string;
+  mode: 'match_any_invocation_arg';
+}
+
+export interface HardGateResult {
+  id: string;
+  passed: boolean;
+  reason_code: string | null;
+}
+
+export const HARD_GATE_EXTERNAL_RULES_LOAD_FAILED = 'HARD_GATE_EXTERNAL_RULES_LOAD_FAILED';
+
+const HARD_GATE_CODES: Record<HardGateCategory, string> = {
+  secrets: 'HARD_GATE_SECRET_POLICY_VIOLATION',
+  auth: 'HARD_GATE_AUTH_POLICY_VIOLATION',
+  git_history: 'HARD_GATE_GIT_HISTORY_REWRITE_FORBIDDEN',
+  infra_destructive: 'HARD_GATE_INFRA_DESTRUCTIVE_OPERATION',
+};
+
+export const BUILTIN_HARD_GATES: readonly HardGateRule[] = (
+  [
+    ['builtin-secrets-1', 'secrets', 'dump-secrets'],
+    ['builtin-secrets-2', 'secrets', 'export-credentials'],
+    ['builtin-auth-1', 'auth', 'modify-sudoers'],
+    ['builtin-auth-2', 'auth', 'chmod-auth'],
+    ['builtin-git-history-1', 'git_history', '--force-push'],
+    ['builtin-git-history-2', 'git_history', 'filter-branch'],
+    ['builtin-infra-1', 'infra_destructive', 'terraform-destroy'],
+    ['builtin-infra-2', 'infra_destructive', 'drop-database'],
+  ] as const
+).map(([id, category, pattern]) => ({ id, category, pattern, mode: 'match_any_invocation_arg' as const }));
+
+/** What the run was started with; kept in context so that a resumed run loops the same way. */
+export interface LoopSettings {
+  executionMaxIterations: number;
+  /** `--execution-max-iterations` was given: its budget may adapt once. */
+  executionAdaptive: boolean;
+  remediationMaxCycles: number;
+  /** `--reviewer-remediation-max-cycles` was given: its budget may adapt once. */
+  remediationAdaptive: boolean;
+  /** A reviewer and an executor are configured: only then does a failed validation loop back. */
+  remediationPossible: boolean;
+  /** The planner's (or the plan's) steps, used when the reviewer gave none. */
+  plannedRemediationSteps: string[];
+  /** Null: the gates are not evaluated (no gate flag given). */
+  gates: GateInputs | null;
+  /** Null: no hard gates. `tokens` are the programs and arguments the run would start. */
+  hardGates: { rules: HardGateRule[]; tokens: string[]; loadFailed: boolean } | null;
+}
+
+export interface AdaptiveDecision {
+  action: 'increase_execution_budget' | 'increase_remediation_cycles';
+  reason_code: 'ADAPTIVE_RETRY_BUDGET_INCREASED' | 'ADAPTIVE_REMEDIATION_CYCLES_INCREASED';
+  trigger_signature: string;
+  previous_value: number;
+  new_value: number;
+}
+
+/** The loop counters and decisions of a run. */
+export interface LoopState {
+  settings: LoopSettings;
+  /** The current execution attempt, 1-based; starts over at each remediation cycle. */
+  executionAttempt: number;
+  executionAdapted: boolean;
+  /** Remediation cycles started; 0 on the first pass. */
+  remediationCycle: number;
+  remediationAdapted: boolean;
+  /** The steps handed to the executor in the current cycle. */
+  remediationSteps: string[];
+  /** The reviewer's last non-empty `next_step_plan`. */
+  reviewerNextSteps: string[];
+  adaptiveDecisions: AdaptiveDecision[];
+  gateDecisions: GateDecision[];
+  hardGateResults: HardGateResult[];
+  blockedReasonCodes: string[];
+  /** What blocked the run, if a gate did. */
+  blockedBy: 'gates' | 'hard_gates' | null;
+}
+
+/** A record the orchestrator itself writes (V0's synthetic `command` names); the runner adds the rest. */
+export interface LoopRecord {
+  stage: Stage;
+  idempotency_key: string;
+  command: string;
+  args: string[];
+  status: 'success' | 'failed';
+  error: string | null;
+}
+
+export function initialLoopState(settings: LoopSettings): LoopState {
+  return {
+    settings,
+    executionAttempt: 1,
+    executionAdapted: false,
+    remediationCycle: 0,
+    remediationAdapted: false,
+    remediationSteps: [],
+    reviewerNextSteps: [],
+    adaptiveDecisions: [],
+    gateDecisions: [],
+    hardGateResults: [],
+    blockedReasonCodes: [],
+    blockedBy: null,
+  };
+}
+
+// --- execution attempts -----------------------------------------------------------------------
+
+export function attemptsLeft(loops: LoopState): boolean {
+  return loops.executionAttempt < loops.settings.executionMaxIterations;
+}
+
+export function executionAdaptable(loops: LoopState): boolean {
+  return loops.settings.executionAdaptive && !loops.executionAdapted && loops.settings.executionMaxIterations < EXECUTION_ITERATIONS_CAP;
+}
+
+export function nextAttempt(loops: LoopState): LoopState {
+  return { ...loops, executionAttempt: loops.executionAttempt + 1 };
+}
+
+/** V0's adaptive policy: a budget grows by one, once per run; the decision is kept for the report. */
+const BUDGETS = {
+  execution: { setting: 'executionMaxIterations', adapted: 'executionAdapted', action: 'increase_execution_budget', reason: 'ADAPTIVE_RETRY_BUDGET_INCREASED' },
+  remediation: { setting: 'remediationMaxCycles', adapted: 'remediationAdapted', action: 'increase_remediation_cycles', reason: 'ADAPTIVE_REMEDIATION_CYCLES_INCREASED' },
+} as const;
+
+function adaptBudget(loops: LoopState, kind: keyof typeof BUDGETS, signature: string): LoopState {
+  const budget = BUDGETS[kind];
+  const previous = loops.settings[budget.setting];
+  const decision: AdaptiveDecision = {
+    action: budget.action,
+    reason_code: budget.reason,
+    trigger_signature: signature,
+    previous_value: previous,
+    new_value: previous + 1,
+  };
+  return {
+    ...loops,
+    settings: { ...loops.settings, [budget.setting]: previous + 1 },
+    [budget.adapted]: true,
+    adaptiveDecisions: [...loops.adaptiveDecisions, decision],
+  };
+}
+
+export function adaptExecution(loops: LoopState, signature: string): LoopState {
+  return adaptBudget(loops, 'execution', signature);
+}
+
+/** The record of a budget spent: `<command>` with args `[<reason>, <max>]`. */
+function budgetRecord(stage: Stage, key: string, command: string, reason: string, max: number, error: string): LoopRecord {
+  return { stage, idempotency_key: key, command, args: [reason, String(max)], status: 'failed', error };
+}
+
+export function executionBudgetRecord(loops: LoopState): LoopRecord {
+  const max = loops.settings.executionMaxIterations;
+  const error = `Execution iteration budget exhausted after ${max} attempt(s)`;
+  return budgetRecord('execution', 'stage:Execution:budget', 'execution.iteration_budget', 'max_iterations_exhausted', max, error);
+}
+
+// --- remediation cycles -----------------------------------------------------------------------
+
+/** The steps a new cycle would hand to the executor: the reviewer's, else the planned ones. */
+export function remediationStepsOf(loops: LoopState): string[] {
+  return loops.reviewerNextSteps.length > 0 ? loops.reviewerNextSteps : loops.settings.plannedRemediationSteps;
+}
+
+/** A failed validation may loop back at all: a reviewer and an executor, and steps to hand over. */
+export function remediationWanted(loops: LoopState): boolean {
+  return loops.settings.remediationPossible && remediationStepsOf(loops).length > 0;
+}
+
+export function cyclesLeft(loops: LoopState): boolean {
+  return loops.remediationCycle < loops.settings.remediationMaxCycles;
+}
+
+export function remediationAdaptable(loops: LoopState): boolean {
+  return loops.settings.remediationAdaptive && !loops.remediationAdapted && loops.settings.remediationMaxCycles < REMEDIATION_CYCLES_CAP;
+}
+
+export function adaptRemediation(loops: LoopState, signature: string): LoopState {
+  return adaptBudget(loops, 'remediation', signature);
+}
+
+export function startCycle(loops: LoopState): LoopState {
+  return { ...loops, remediationCycle: loops.remediationCycle + 1, remediationSteps: remediationStepsOf(loops), executionAttempt: 1 };
+}
+
+export function remediationBudgetRecord(loops: LoopState): LoopRecord {
+  const max = loops.settings.remediationMaxCycles;
+  const error = `Remediation cycle budget exhausted after ${max} cycle(s)`;
+  return budgetRecord('validation', 'stage:Validation:remediation_budget', 'remediation.cycle_budget', 'max_cycles_exhausted', max, error);
+}
+
+export function adaptRecord(stage: 'execution' | 'validation', decision: AdaptiveDecision): LoopRecord {
+  const title = stage === 'execution' ? 'Execution' : 'Validation';
+  return {
+    stage,
+    idempotency_key: `stage:${title}:adaptive_policy`,
+    command: `${stage}.policy.adapt`,
+    args: [decision.reason_code, decision.trigger_signature, String(decision.previous_value), String(decision.new_value)],
+    status: 'success',
+    error: null,
+  };
+}
+
+// --- gates --------------------------------------------------------------------------------------
+
+export function gateDecisionsOf(gates: GateInputs): GateDecision[] {
+  const decide = (gate: GateDecision['gate'], status: string, pass: string, code: string): GateDecision => ({
+    gate,
+    status,
+    passed: status === pass,
+    reason_code: status === pass ? null : code,
+  });
+  return [
+    decide('policy', gates.policy, 'allow', 'GATE_POLICY_DENIED_OR_UNKNOWN'),
+    decide('ci', gates.ci, 'success', 'GATE_CI_NOT_SUCCESS'),
+    decide('review', gates.review, 'approved', 'GATE_REVIEW_NOT_APPROVED'),
+  ];
+}
+
+export function gatesPass(loops: LoopState): boolean {
+  return loops.settings.gates === null || gateDecisionsOf(loops.settings.gates).every((d) => d.passed);
+}
+
+export function withGateDecisions(loops: LoopState): LoopState {
+  if (loops.settings.gates === null) return loops;
+  const gateDecisions = gateDecisionsOf(loops.settings.gates);
+  const failing = gateDecisions.filter((d) => !d.passed).map((d) => d.reason_code!);
+  return { ...loops, gateDecisions, blockedReasonCodes: failing, blockedBy: failing.length > 0 ? 'gates' : loops.blockedBy };
+}
+
+// --- hard gates ---------------------------------------------------------------------------------
+
+/** Every rule, passed or not: a rule fails when any token contains its pattern (case-insensitive). */
+export function hardGateResultsOf(hard: NonNullable<LoopSettings['hardGates']>): HardGateResult[] {
+  const tokens = hard.tokens.map((t) => t.toLowerCase());
+  const results = hard.rules.map((rule) => {
+    const hit = tokens.some((token) => token.includes(rule.pattern.toLowerCase()));
+    return { id: rule.id, passed: !hit, reason_code: hit ? HARD_GATE_CODES[rule.category] : null };
+  });
+  if (hard.loadFailed) results.push({ id: 'external-rules', passed: false, reason_code: HARD_GATE_EXTERNAL_RULES_LOAD_FAILED });
+  return results;
+}
+
+export function hardGatesPass(loops: LoopState): boolean {
+  return loops.settings.hardGates === null || hardGateResultsOf(loops.settings.hardGates).every((r) => r.passed);
+}
+
+export function withHardGateResults(loops: LoopState): LoopState {
+  if (loops.settings.hardGates === null) return loops;
+  const hardGateResults = hardGateResultsOf(loops.settings.hardGates);
+  const codes = [...new Set(hardGateResults.filter((r) => !r.passed).map((r) => r.reason_code!))];
+  return {
+    ...loops,
+    hardGateResults,
+    blockedReasonCodes: [...new Set([...loops.blockedReasonCodes, ...codes])],
+    blockedBy: codes.length > 0 ? 'hard_gates' : loops.blockedBy,
+  };
+}

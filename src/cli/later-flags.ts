@@ -1,0 +1,165 @@
+/**
+ * V0's later flags (loops and gates) on the run command, with upstream's names, syntax, defaults
+ * and error messages. Native validations are read from the raw command line, as upstream does:
+ * each `--validation-arg`/`--validation-env` binds to the latest `--validation-bin`.
+ */
+import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
+import type { LaterConfigInput } from '../config/later.js';
+import type { StepInput } from '../plan/schema.js';
+
+export interface LaterFlags {
+  executionMaxIterations?: number;
+  reviewerRemediationMaxCycles?: number;
+  reviewerBin?: string;
+  reviewerArg: string[];
+  reviewerEnv: [string, string][];
+  reviewerExpectedArtifact: string[];
+  validationBin: string[];
+  validationArg: string[];
+  validationEnv: string[];
+  policyStatus?: string;
+  ciStatus?: string;
+  reviewStatus?: string;
+  hardGatesFile?: string;
+}
+
+const LATER_FLAGS = [
+  '--execution-max-iterations',
+  '--reviewer-remediation-max-cycles',
+  '--reviewer-bin',
+  '--reviewer-arg',
+  '--reviewer-env',
+  '--reviewer-expected-artifact',
+  '--validation-bin',
+  '--validation-arg',
+  '--validation-env',
+  '--policy-status',
+  '--ci-status',
+  '--review-status',
+  '--hard-gates-file',
+];
+
+/** The reviewer's step id and V0's key for it. */
+export const REVIEWER_STEP = 'reviewer';
+
+export function addLaterOptions(command: Command): Command {
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  return command
+    .addOption(new Option('--execution-max-iterations <n>', 'attempts of the execution stage (default 1; +1 once after the last fails)').argParser(budget('--execution-max-iterations', 1)))
+    .addOption(new Option('--reviewer-remediation-max-cycles <n>', 'validation -> execution cycles on the reviewer\'s next steps (default 0; +1 once)').argParser(budget('--reviewer-remediation-max-cycles', 0)))
+    .option('--reviewer-bin <bin>', 'program run in the validation stage (its JSON artifacts\' next_step_plan drives remediation)')
+    .option('--reviewer-arg <arg>', 'argument for the reviewer (repeatable)', collect, [])
+    .option('--reviewer-env <KEY=VALUE>', 'environment pair added for the reviewer (repeatable)', envPair, [])
+    .option('--reviewer-expected-artifact <path>', 'file the reviewer must produce (repeatable)', collect, [])
+    .option('--validation-bin <cmd>', 'native validation command, run in order when there is no reviewer (repeatable)', collect, [])
+    .option('--validation-arg <arg>', 'argument for the latest --validation-bin (repeatable)', collect, [])
+    .option('--validation-env <KEY=VALUE>', 'environment pair for the latest --validation-bin (repeatable)', collect, [])
+    .addOption(new Option('--policy-status <status>', 'policy gate input (fail-closed: unknown)').choices(POLICY_STATUSES))
+    .addOption(new Option('--ci-status <status>', 'CI gate input (fail-closed: missing)').choices(CI_STATUSES))
+    .addOption(new Option('--review-status <status>', 'review gate input (fail-closed: missing)').choices(REVIEW_STATUSES))
+    .option('--hard-gates-file <path>', 'JSON array of {id, category, pattern, mode} deny rules added to the built-in ones');
+}
+
+/** Whether any later flag is on the command line (then the report carries every later field). */
+export function laterFlagsGiven(argv: readonly string[]): boolean {
+  return argv.some((token) => LATER_FLAGS.includes(token) || LATER_FLAGS.some((flag) => token.startsWith(`${flag}=`)));
+}
+
+/** The later settings, and the validation stage's steps, from the parsed flags and the raw argv. */
+export function laterConfigFrom(
+  flags: LaterFlags,
+  argv: readonly string[],
+  valueFlags: ReadonlySet<string>,
+): { later: LaterConfigInput; validationSteps: StepInput[] } {
+  const reviewer: StepInput | null =
+    flags.reviewerBin === undefined
+      ? null
+      : {
+          id: REVIEWER_STEP,
+          idempotencyKey: 'stage:Validation',
+          bin: flags.reviewerBin,
+          args: flags.reviewerArg,
+          env: Object.fromEntries(flags.reviewerEnv),
+          expectedArtifacts: flags.reviewerExpectedArtifact,
+        };
+  const natives = parseValidationInvocations(argv, valueFlags);
+  // A reviewer takes precedence over native validations (V0).
+  const validationSteps = reviewer ? [reviewer] : natives.map((invocation, i) => nativeStep(invocation, i + 1));
+  const later: LaterConfigInput = {
+    ...(flags.executionMaxIterations !== undefined ? { executionMaxIterations: flags.executionMaxIterations } : {}),
+    ...(flags.reviewerRemediationMaxCycles !== undefined ? { reviewerRemediationMaxCycles: flags.reviewerRemediationMaxCycles } : {}),
+    ...(reviewer ? { reviewerStep: REVIEWER_STEP } : {}),
+    ...(flags.policyStatus !== undefined ? { policyStatus: flags.policyStatus as never } : {}),
+    ...(flags.ciStatus !== undefined ? { ciStatus: flags.ciStatus as never } : {}),
+    ...(flags.reviewStatus !== undefined ? { reviewStatus: flags.reviewStatus as never } : {}),
+    ...(flags.hardGatesFile !== undefined ? { hardGatesFile: flags.hardGatesFile } : {}),
+  };
+  return { later, validationSteps };
+}
+
+interface Invocation {
+  command: string;
+  args: string[];
+  env: [string, string][];
+}
+
+/** Upstream's raw-argv reading: only the space-separated form; errors exit 2 with upstream's words. */
+export function parseValidationInvocations(argv: readonly string[], valueFlags: ReadonlySet<string>): Invocation[] {
+  const invocations: Invocation[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--validation-bin' || token === '--validation-arg' || token === '--validation-env') {
+      const value = argv[i + 1];
+      const current = invocations.at(-1);
+      if (token !== '--validation-bin' && !current) throw usage(`${token} requires a preceding --validation-bin`);
+      if (value === undefined) throw usage(`${token} requires a value`);
+      i++;
+      if (token === '--validation-bin') invocations.push({ command: value, args: [], env: [] });
+      else if (token === '--validation-arg') current!.args.push(value);
+      else current!.env.push(splitEnvPair(value));
+    } else if (valueFlags.has(token)) {
+      i++; // the value of another flag, e.g. `--executor-arg --validation-bin`
+    }
+  }
+  return invocations;
+}
+
+function nativeStep(invocation: Invocation, index: number): StepInput {
+  return {
+    id: `validation-${index}`,
+    idempotencyKey: `stage:Validation:command:${index}`,
+    bin: invocation.command,
+    args: invocation.args,
+    env: { ...Object.fromEntries(invocation.env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
+    // In order; the first failure stops the stage.
+    needs: index > 1 ? [`validation-${index - 1}`] : [],
+  };
+}
+
+function budget(flag: string, min: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`invalid value '${value}' for '${flag}': expected a whole number`);
+    const n = Number(value);
+    if (n < min) throw usage(`Invalid ${flag} value: must be >= ${min}`);
+    if (n > 1000) throw usage(`Invalid ${flag} value: must be <= 1000`);
+    return n;
+  };
+}
+
+function envPair(value: string, previous: [string, string][]): [string, string][] {
+  return [...previous, splitEnvPair(value)];
+}
+
+/** Upstream's `parse_env_pair_cli`: split on the first `=`, trim the key. A value is never echoed. */
+function splitEnvPair(raw: string): [string, string] {
+  const at = raw.indexOf('=');
+  const key = at < 0 ? '' : raw.slice(0, at).trim();
+  if (key === '') throw usage(`Invalid env pair '${at < 0 ? raw : '=…'}', expected KEY=VALUE`);
+  return [key, raw.slice(at + 1)];
+}
+
+/** Not commander's `invalidArgument` code: commander would prefix the message with the (maybe secret) value. */
+function usage(message: string): CommanderError {
+  return new CommanderError(2, 'commander.laterFlag', message);
+}

@@ -1,0 +1,45 @@
+/**
+ * V0's later contract, opt-in: the settings its later flags (or a plan's `loops`) give a run.
+ * Present (even empty) means a later flag was given: the report then carries every later field.
+ */
+import * as z from 'zod/mini';
+import '../zod-messages.js';
+import { CI_STATUSES, HARD_GATE_CATEGORIES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
+
+export const laterConfigSchema = z.strictObject({
+  /** `--execution-max-iterations`: attempts of the execution stage; adapts +1 once when given. */
+  executionMaxIterations: z.optional(z.int().check(z.gte(1, { error: 'must be >= 1' }), z.lte(1000))),
+  /** `--reviewer-remediation-max-cycles`: validation → execution cycles; adapts +1 once when given. */
+  reviewerRemediationMaxCycles: z.optional(z.int().check(z.gte(0), z.lte(1000))),
+  /** V0's one-time +1 of each budget given (caps 5 and 3); false keeps the budgets exact. */
+  adaptive: z._default(z.boolean(), true),
+  /** The validation step whose JSON artifacts hold the reviewer's `next_step_plan`. */
+  reviewerStep: z.optional(z.string().check(z.minLength(1))),
+  /** Steps handed to the executor when the reviewer gives none (the planner's `remediation_steps`). */
+  remediationSteps: z._default(z.array(z.string()), []),
+  policyStatus: z.optional(z.enum(POLICY_STATUSES)),
+  ciStatus: z.optional(z.enum(CI_STATUSES)),
+  reviewStatus: z.optional(z.enum(REVIEW_STATUSES)),
+  /** A JSON array of `{id, category, pattern, mode}` rules added to the built-in deny list. */
+  hardGatesFile: z.optional(z.string().check(z.minLength(1))),
+  /** Hard-gate rules declared inline (a plan's), added to the built-in deny list. */
+  hardGates: z._default(
+    z.array(
+      z.strictObject({
+        id: z.string().check(z.minLength(1)),
+        category: z.enum(HARD_GATE_CATEGORIES),
+        pattern: z.string().check(z.minLength(1)),
+        mode: z._default(z.literal('match_any_invocation_arg'), 'match_any_invocation_arg'),
+      }),
+    ),
+    [],
+  ),
+});
+
+export type LaterConfig = z.infer<typeof laterConfigSchema>;
+export type LaterConfigInput = z.input<typeof laterConfigSchema>;
+
+/** Gates are evaluated once any gate flag is given; the others are then fail-closed. */
+export function gatesWanted(later: LaterConfig): boolean {
+  return later.policyStatus !== undefined || later.ciStatus !== undefined || later.reviewStatus !== undefined;
+}

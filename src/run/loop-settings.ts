@@ -1,0 +1,69 @@
+/**
+ * The machine's loop settings from the run's configuration: budgets, gates, and the hard gates
+ * (the built-in deny list, the rules file read here, the programs and arguments the run starts).
+ */
+import { readFileSync } from 'node:fs';
+import { BUILTIN_HARD_GATES, HARD_GATE_CATEGORIES, type HardGateRule, type LoopSettings } from '../../machines/loops.js';
+import { STAGES } from '../../machines/stages.js';
+import { type LaterConfig, gatesWanted } from '../config/later.js';
+import type { Plan } from '../plan/schema.js';
+
+/** What the later flags set (the rest of the later settings come from a plan, or their defaults). */
+const FLAG_KEYS = ['executionMaxIterations', 'reviewerRemediationMaxCycles', 'reviewerStep', 'policyStatus', 'ciStatus', 'reviewStatus', 'hardGatesFile'] as const;
+
+/** The later settings of a run: its plan's `loops`, with the later flags given over them. */
+export function laterOf(config: { later?: LaterConfig | undefined; plan: Plan }): LaterConfig | undefined {
+  if (config.plan.loops === undefined) return config.later;
+  if (config.later === undefined) return config.plan.loops;
+  const given = Object.fromEntries(FLAG_KEYS.filter((key) => config.later![key] !== undefined).map((key) => [key, config.later![key]]));
+  return { ...config.plan.loops, ...given };
+}
+
+export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): LoopSettings | null {
+  if (later === undefined) return null;
+  const reviewer = reviewerStepOf(later, plan);
+  const hardGatesOn = gatesWanted(later) || later.hardGatesFile !== undefined || later.hardGates.length > 0;
+  const external = later.hardGatesFile === undefined ? { rules: [], failed: false } : readRulesFile(later.hardGatesFile);
+  return {
+    executionMaxIterations: later.executionMaxIterations ?? 1,
+    executionAdaptive: later.adaptive && later.executionMaxIterations !== undefined,
+    remediationMaxCycles: later.reviewerRemediationMaxCycles ?? 0,
+    remediationAdaptive: later.adaptive && later.reviewerRemediationMaxCycles !== undefined,
+    remediationPossible: reviewer !== null && (plan.stages.execution ?? []).length > 0,
+    plannedRemediationSteps: later.remediationSteps,
+    gates: gatesWanted(later)
+      ? { policy: later.policyStatus ?? 'unknown', ci: later.ciStatus ?? 'missing', review: later.reviewStatus ?? 'missing' }
+      : null,
+    hardGates: hardGatesOn
+      ? { rules: [...BUILTIN_HARD_GATES, ...later.hardGates, ...external.rules], tokens: invocationTokens(plan), loadFailed: external.failed }
+      : null,
+  };
+}
+
+/** The validation step whose artifacts hold the reviewer's next steps, if there is one. */
+export function reviewerStepOf(later: LaterConfig | undefined, plan: Plan): string | null {
+  if (later?.reviewerStep === undefined) return null;
+  return (plan.stages.validation ?? []).some((step) => step.id === later.reviewerStep) ? later.reviewerStep : null;
+}
+
+function invocationTokens(plan: Plan): string[] {
+  return STAGES.flatMap((stage) => (plan.stages[stage] ?? []).flatMap((step) => [step.bin, ...step.args]));
+}
+
+/** V0: an unreadable file, or a rule with an empty id or pattern, blocks the run (HARD_GATE_EXTERNAL_RULES_LOAD_FAILED). */
+function readRulesFile(path: string): { rules: HardGateRule[]; failed: boolean } {
+  try {
+    const data: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    if (!Array.isArray(data)) return { rules: [], failed: true };
+    const rules: HardGateRule[] = [];
+    for (const item of data as Record<string, unknown>[]) {
+      const { id, category, pattern } = item ?? {};
+      if (typeof id !== 'string' || id === '' || typeof pattern !== 'string' || pattern === '') return { rules: [], failed: true };
+      if (!(HARD_GATE_CATEGORIES as readonly unknown[]).includes(category)) return { rules: [], failed: true };
+      rules.push({ id, category: category as HardGateRule['category'], pattern, mode: 'match_any_invocation_arg' });
+    }
+    return { rules, failed: false };
+  } catch {
+    return { rules: [], failed: true };
+  }
+}
