@@ -66,7 +66,7 @@ function writeChunks(fd: number, pieces: Iterable<string>, name: string): void {
   if (pendingLength > 0 || first) write();
 }
 
-function fsyncDirectory(dir: string): void {
+export function fsyncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

@@ -9,6 +9,7 @@ import type { RunCheckpointStore } from '../checkpoint/store.js';
 import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { notify, summaryOf } from '../notify/notify.js';
+import { isCheckedPlan } from '../plan/load.js';
 import type { NotifyHook } from '../plan/schema.js';
 import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
 import { type RunResult, RunSession, newReport } from './run-session.js';
@@ -30,13 +31,15 @@ export interface RunOptions {
 export type { RunResult };
 
 export async function runOrchestration(input: OrchestrationConfigInput, options: RunOptions = {}): Promise<RunResult> {
-  const parsed = orchestrationConfigSchema.safeParse(input);
+  // A plan loaded from a file was checked as it loaded: its steps are not parsed again.
+  const checkedPlan = isCheckedPlan(input.plan) ? input.plan : null;
+  const parsed = orchestrationConfigSchema.safeParse(checkedPlan ? { ...input, plan: undefined } : input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || '(config)';
     throw new OrchestratorError(`invalid configuration: ${field}: ${issue?.message ?? 'invalid'}`, EXIT.usage);
   }
-  const config = parsed.data;
+  const config = checkedPlan ? { ...parsed.data, plan: checkedPlan } : parsed.data;
   prepareOutputDir(config.outputDir);
   const store = options.store ?? new FileCheckpointStore(config.checkpointPath ?? join(config.outputDir, CHECKPOINT_FILE));
   const reportPath = reportPathIn(config.outputDir);

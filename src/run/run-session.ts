@@ -419,6 +419,8 @@ export class RunSession {
     const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });
     if (key === this.lastCheckpointKey) return Promise.resolve();
     this.lastCheckpointKey = key;
+    // The records of the steps this checkpoint says are done reach the disk first, all in one sync.
+    this.records.sync();
     return this.store.save(checkpoint);
   }
 
