@@ -12,7 +12,7 @@ import { tempDir } from '../support/cli.js';
 import { checkpointFor } from '../stores/contract.js';
 
 /** A checkpoint in the machine state `value`, told apart by its `attempts_started`. */
-function at(value: string, attemptsStarted: number): CheckpointV3 {
+function at(value: CheckpointV3['snapshot']['value'], attemptsStarted: number): CheckpointV3 {
   const base = checkpointFor('run_journal') as CheckpointV3;
   return { ...base, attempts_started: attemptsStarted, snapshot: { ...base.snapshot, value } };
 }
