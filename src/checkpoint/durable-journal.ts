@@ -11,9 +11,10 @@
  * resumed from the step it reached, not from the stage's start. A torn last line (a kill or a
  * power loss mid-append) fails its digest and is passed over.
  */
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pauseAt } from '../fault/pause-point.js';
+import { dataSync } from './durable-write.js';
 
 export function journalPathOf(checkpointPath: string): string {
   return `${checkpointPath}.journal`;
@@ -33,8 +34,8 @@ export class CheckpointJournal {
     return this.bytes;
   }
 
-  /** One line, on disk when this returns (fdatasync: the data and the file's size, not its times). */
-  append(line: string): void {
+  /** One line, on disk when this resolves (fdatasync; `background`: see `dataSync`). */
+  async append(line: string, { background = false }: { background?: boolean } = {}): Promise<void> {
     if (this.fd === null) throw new Error(`checkpoint journal ${this.path} is closed`);
     const bytes = Buffer.from(`${line}\n`, 'utf8');
     const half = bytes.length >> 1;
@@ -43,7 +44,7 @@ export class CheckpointJournal {
     pauseAt(`mid-append:${basename(this.path)}`);
     while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset, this.bytes + offset);
     this.bytes += bytes.length;
-    fdatasyncSync(this.fd);
+    await dataSync(this.fd, background);
   }
 
   /** Empties the journal once the checkpoint file holds all it held (durably). Not synced: an old line reads as older than the file. */

@@ -17,7 +17,7 @@ import { acquireLockFile } from './lock-file.js';
 import { withMutexFile } from './mutex-file.js';
 import { describeIoError } from './parse.js';
 import type { Checkpoint } from './schema.js';
-import type { CheckpointLock, CheckpointStore, Lease, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
+import type { CheckpointLock, CheckpointStore, Lease, SaveHints, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
 import { CheckpointConflictError, LeaseLostError, checkRunId } from './store-errors.js';
 
 export const DEFAULT_CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
@@ -122,14 +122,14 @@ export class FileCheckpointStore implements CheckpointStore {
    * line appended to the journal (one fdatasync); a new state, a journal past its limit, and the
    * first write of this store are written whole (temporary file, fsync, rename, directory fsync).
    */
-  async save(checkpoint: Checkpoint): Promise<void> {
+  async save(checkpoint: Checkpoint, hints: SaveHints = {}): Promise<void> {
     // The lock file makes this run the only writer: no compare-and-swap needed here.
     if (this.journal === null) this.revision = Math.max(this.revision, newerInJournal(this.path, null, false)?.revision ?? 0);
     this.revision += 1;
     const sealed = seal(checkpoint, this.revision);
     const state = machineStateOf(checkpoint);
     if (this.journal !== null && state === this.wholeAt && this.journal.size < JOURNAL_LIMIT) {
-      this.journal.append(JSON.stringify(sealed));
+      await this.journal.append(JSON.stringify(sealed), { background: hints.background === true });
       this.journaledOnly = sealed;
       this.refreshSoon();
       return;

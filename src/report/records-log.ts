@@ -10,9 +10,10 @@
  * checkpoint write, so a record is on disk before a checkpoint that says its step is done, even
  * across a power loss. Records hold environment keys, never values (see report/schema.ts).
  */
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { dataSync } from '../checkpoint/durable-write.js';
 import { type StageExecution, executionRecordSchema } from './schema.js';
 
 export const RECORDS_FILE = 'orchestrator_run_report.executions.jsonl';
@@ -75,11 +76,15 @@ export class RecordsLog {
     else this.kept.push(line);
   }
 
-  /** Makes every record appended so far durable; nothing to do when none was appended since the last call. */
-  sync(): void {
+  /**
+   * Makes every record appended so far durable; nothing to do when none was appended since the
+   * last call. `background`: see `dataSync`.
+   */
+  async sync({ background = false }: { background?: boolean } = {}): Promise<void> {
     if (this.fd === null || this.synced === this.size) return;
-    fdatasyncSync(this.fd);
-    this.synced = this.size;
+    const size = this.size;
+    await dataSync(this.fd, background);
+    this.synced = Math.max(this.synced, size);
   }
 
   close(): void {

@@ -387,7 +387,7 @@ export class RunSession {
     };
   }
 
-  private saveCheckpoint(): Promise<void> {
+  private async saveCheckpoint(): Promise<void> {
     const snapshot = this.actor.getSnapshot();
     const terminal = snapshot.status === 'done' && isTerminalState(snapshot.value) ? snapshot.value : null;
     // Done and simulated-blocked are kept; a failed or timed-out (or stopped, or halted) run keeps
@@ -417,11 +417,13 @@ export class RunSession {
     };
     // Several machine steps can leave the same progress; writing it again buys nothing.
     const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });
-    if (key === this.lastCheckpointKey) return Promise.resolve();
+    if (key === this.lastCheckpointKey) return;
     this.lastCheckpointKey = key;
     // The records of the steps this checkpoint says are done reach the disk first, all in one sync.
-    this.records.sync();
-    return this.store.save(checkpoint);
+    // With other steps running, the syncs wait off the main thread, so that those steps go on.
+    const background = this.inFlight.size > 1;
+    await this.records.sync({ background });
+    await this.store.save(checkpoint, { background });
   }
 
   private saveReport(): void {
