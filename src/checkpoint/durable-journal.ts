@@ -49,7 +49,7 @@ export class CheckpointJournal {
 
   /** Empties the journal once the checkpoint file holds all it held (durably). Not synced: an old line reads as older than the file. */
   clear(): void {
-    if (this.fd === null) return;
+    if (this.fd === null || this.bytes === 0) return;
     ftruncateSync(this.fd, 0);
     this.bytes = 0;
   }

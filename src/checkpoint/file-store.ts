@@ -10,7 +10,7 @@ import { Low } from 'lowdb';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { CheckpointJournal, journalPathOf, newestJournalEntry } from './durable-journal.js';
 import { DurableJSONFile, jsonDocumentText } from './durable-json-file.js';
-import { writeFileDurably, removeStaleTempFiles, fsyncDirectory } from './durable-write.js';
+import { writeFileDurably, removeStaleTempFiles } from './durable-write.js';
 import { type Integrity, seal, unseal, unsealText } from './integrity.js';
 import { monotonicMs } from '../run/clock.js';
 import { acquireLockFile } from './lock-file.js';
@@ -51,7 +51,8 @@ export class FileCheckpointStore implements CheckpointStore {
   private wholeAt = '';
   private journaledOnly: Sealed | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
-  private lastRefreshAt = 0;
+  /** The spacing counts from the store's start too: a short run never refreshes, its lock's release writes the file. */
+  private lastRefreshAt = monotonicMs();
   private lastRefreshMs = 0;
 
   constructor(readonly path: string) {
@@ -124,7 +125,8 @@ export class FileCheckpointStore implements CheckpointStore {
    */
   async save(checkpoint: Checkpoint, hints: SaveHints = {}): Promise<void> {
     // The lock file makes this run the only writer: no compare-and-swap needed here.
-    if (this.journal === null) this.revision = Math.max(this.revision, newerInJournal(this.path, null, false)?.revision ?? 0);
+    const left = this.journal === null ? newerInJournal(this.path, null, false) : null;
+    if (left !== null) this.revision = Math.max(this.revision, left.revision);
     this.revision += 1;
     const sealed = seal(checkpoint, this.revision);
     const state = machineStateOf(checkpoint);
@@ -134,16 +136,16 @@ export class FileCheckpointStore implements CheckpointStore {
       this.refreshSoon();
       return;
     }
+    // A new journal, empty, is created before the whole write, whose directory fsync then makes its
+    // name durable too (its lines must be found after a power loss). One a killed run left is
+    // started over only once the file holds a newer checkpoint than any line it held.
+    const fresh = this.journal === null && left === null;
+    if (fresh) this.journal = new CheckpointJournal(journalPathOf(this.path));
     await this.writeWhole(sealed);
     this.wholeAt = state;
-    if (this.journal !== null) {
-      this.journal.clear();
-      return;
-    }
-    // Started over only once the file holds a newer checkpoint than any line it held; its name is
-    // made durable with the directory, so that its lines are found after a power loss.
-    this.journal = new CheckpointJournal(journalPathOf(this.path));
-    fsyncDirectory(dirname(this.path));
+    if (fresh) return;
+    if (this.journal === null) this.journal = new CheckpointJournal(journalPathOf(this.path));
+    else this.journal.clear();
   }
 
   private refreshSoon(): void {
