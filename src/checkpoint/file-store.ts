@@ -279,7 +279,10 @@ export class FileCheckpointStore implements CheckpointStore {
     });
   }
 
-  async close(): Promise<void> {}
+  /** A store used without its lock (a library's own loop of saves) puts its journal into the file here. */
+  async close(): Promise<void> {
+    await this.settle();
+  }
 }
 
 function isLive(lease: LeaseFile | null, token: number): boolean {
