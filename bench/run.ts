@@ -46,15 +46,15 @@ const TARGET = {
 };
 /**
  * Far past the target: three times the allowed overhead. Only these fail a --smoke run. A step's
- * far mark is 8 ms over a bare spawn (steps were about 5.5 ms over before the step issue), or three
- * bare spawns when the machine is so loaded that a spawn takes more than 2.7 ms: on a busy machine
- * every figure of a step stretches with the spawn.
+ * far mark is 10 ms over a bare spawn (steps were about 5.5 ms over before the step issue), or four
+ * bare spawns when the machine is so loaded that a spawn takes more than 2.5 ms: on a busy machine
+ * a step stretches with the spawn and with the disk's syncs (+21 ms at load 12, a spawn then 7 ms).
  */
 const FAR = {
   overheadMs: 3 * TARGET.overheadMs,
   ratio: 1 + 3 * (TARGET.ratio - 1),
   rssMiB: 3 * TARGET.rssMiB,
-  stepExtraMs: 8,
+  stepExtraMs: 10,
   parallelRatio: 4,
   planLoadMs: 4 * TARGET.planLoadMs,
   planRssMiB: 3 * TARGET.planRssMiB,
@@ -110,8 +110,8 @@ const verdicts = {
   ratio: verdict(cli.ratio.value, TARGET.ratio, FAR.ratio),
   ...(cli.withoutExtraCaCerts ? { ratioWithoutExtraCaCerts: verdict(cli.withoutExtraCaCerts.ratio.value, TARGET.ratio, Number.POSITIVE_INFINITY) } : {}),
   rss: verdict(rssWorstMiB, TARGET.rssMiB, FAR.rssMiB),
-  stepTrivial: verdict(steps.trivial.extraMs, TARGET.stepExtraMs, Math.max(FAR.stepExtraMs, 3 * steps.trivial.rawMs)),
-  stepSleeping: verdict(steps.sleeping.extraMs, TARGET.stepExtraMs, Math.max(FAR.stepExtraMs, 3 * steps.trivial.rawMs)),
+  stepTrivial: verdict(steps.trivial.extraMs, TARGET.stepExtraMs, Math.max(FAR.stepExtraMs, 4 * steps.trivial.rawMs)),
+  stepSleeping: verdict(steps.sleeping.extraMs, TARGET.stepExtraMs, Math.max(FAR.stepExtraMs, 4 * steps.trivial.rawMs)),
   parallel: verdict(steps.parallel.ratio, TARGET.parallelRatio, FAR.parallelRatio),
   planJson: verdict(Math.max(steps.plan.json.wallMs / TARGET.planLoadMs, steps.plan.json.maxRssMiB / TARGET.planRssMiB), 1, FAR.planLoadMs / TARGET.planLoadMs),
   planYaml: verdict(Math.max(steps.plan.yaml.wallMs / TARGET.planLoadMs, steps.plan.yaml.maxRssMiB / TARGET.planRssMiB), 1, FAR.planLoadMs / TARGET.planLoadMs),
