@@ -137,7 +137,7 @@ try {
     const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
     console.log(`per-step cost   ${results.perStepMs.small.toFixed(2)} ms (${SMALL} steps) vs ${results.perStepMs.big.toFixed(2)} ms (${N} steps): ${perStepRatio.toFixed(2)}x, target <= ${TARGET.perStepRatio}x  ${verdicts.perStepRatio}`);
     console.log(`  (walls: no steps ${empty.wallMs.toFixed(0)} ms, ${SMALL} steps ${small.wallMs.toFixed(0)} ms, ${N} steps ${big.wallMs.toFixed(0)} ms)`);
-    console.log(`  final checkpoint ${kb(small.checkpointBytes)} vs ${kb(big.checkpointBytes)} (rewritten at every step), report ${kb(small.reportBytes)} vs ${kb(big.reportBytes)} (rewritten at stage changes, at the end, and in between at most once per 20x its last write time)`);
+    console.log(`  final checkpoint ${kb(small.checkpointBytes)} vs ${kb(big.checkpointBytes)} (durable at every step: a journal line within a stage, whole at stage changes), report ${kb(small.reportBytes)} vs ${kb(big.reportBytes)} (rewritten at stage changes, at the end, and in between at most once per 20x its last write time)`);
     console.log(`resume          ${toLastStepMs} ms to start step ${N} of ${N} (${N - 1} done) vs ${toFirstStepMs} ms for a fresh run to start its first: ${resumeRatio.toFixed(2)}x, target <= ${TARGET.resumeRatio}x  ${verdicts.resumeRatio}`);
     console.log(`peak RSS        ${results.maxRssMiB.small.toFixed(1)} MiB (${SMALL} steps), ${results.maxRssMiB.big.toFixed(1)} MiB (${N} steps), target <= ${TARGET.rssMiB} MiB  ${verdicts.rss}`);
   }

@@ -26,6 +26,11 @@ export class DurableJSONFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    writeFileDurably(this.path, `${JSON.stringify(data, null, 2)}\n`);
+    writeFileDurably(this.path, jsonDocumentText(data));
   }
+}
+
+/** The file's text for `data`: two-space JSON and a final newline. */
+export function jsonDocumentText(data: unknown): string {
+  return `${JSON.stringify(data, null, 2)}\n`;
 }

@@ -8,17 +8,32 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { DurableJSONFile } from './durable-json-file.js';
+import { CheckpointJournal, journalPathOf, newestJournalEntry } from './durable-journal.js';
+import { DurableJSONFile, jsonDocumentText } from './durable-json-file.js';
 import { writeFileDurably, removeStaleTempFiles } from './durable-write.js';
-import { seal, unseal, unsealText } from './integrity.js';
+import { type Integrity, seal, unseal, unsealText } from './integrity.js';
+import { monotonicMs } from '../run/clock.js';
 import { acquireLockFile } from './lock-file.js';
 import { withMutexFile } from './mutex-file.js';
 import { describeIoError } from './parse.js';
 import type { Checkpoint } from './schema.js';
-import type { CheckpointLock, CheckpointStore, Lease, LeaseHolder, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
+import type { CheckpointLock, CheckpointStore, Lease, LeaseHolder, SaveHints, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
 import { CheckpointConflictError, LeaseLostError, checkRunId } from './store-errors.js';
 
 export const DEFAULT_CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
+
+/** Past this many bytes of journal, the next checkpoint is written whole and the journal emptied. */
+const JOURNAL_LIMIT = 1024 * 1024;
+/**
+ * While the journal holds checkpoints the file does not, the file is brought up to date (atomically,
+ * not durably: the journal is what makes them durable) at most once per this long, or per 20 times
+ * the last such write: someone watching the file sees a step's progress within a quarter second.
+ */
+const REFRESH_MIN_MS = 250;
+const REFRESH_FACTOR = 20;
+
+type Sealed = Checkpoint & { integrity: Integrity };
+type Unsealed = { checkpoint: Checkpoint; revision: number };
 
 interface LeaseFile {
   owner: string | null;
@@ -31,6 +46,14 @@ export class FileCheckpointStore implements CheckpointStore {
   private readonly root: string;
   private readonly fileName: string;
   private revision = 0;
+  /** While this store writes a run: the journal (durable-journal.ts), the machine state the file was last written whole at, and the newest document only the journal holds. */
+  private journal: CheckpointJournal | null = null;
+  private wholeAt = '';
+  private journaledOnly: Sealed | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  /** The spacing counts from the store's start too: a short run never refreshes, its lock's release writes the file. */
+  private lastRefreshAt = monotonicMs();
+  private lastRefreshMs = 0;
 
   constructor(readonly path: string) {
     this.db = new Low<Checkpoint | null>(new DurableJSONFile<Checkpoint | null>(path), null);
@@ -57,28 +80,108 @@ export class FileCheckpointStore implements CheckpointStore {
     const lock = await acquireLockFile(lockPath, options.killGraceMs ?? 2_000);
     // The checkpoint's and the lock's, left by killed processes.
     removeStaleTempFiles(this.path, lockPath);
+    // Nobody holding the lock: the checkpoint file holds the run's newest checkpoint, and no journal is left.
+    const release = lock.release.bind(lock);
+    lock.release = async () => {
+      try {
+        await this.settle();
+      } finally {
+        await release();
+      }
+    };
     return lock;
   }
 
   async load(): Promise<Checkpoint | null> {
+    let stored: Unsealed | null = null;
+    let unreadable: unknown = null;
     try {
       await this.db.read();
     } catch (error) {
       const reason =
         error instanceof SyntaxError ? 'it is not valid JSON' : error instanceof TypeError ? 'it is not valid UTF-8' : describeIoError(error);
-      throw new OrchestratorError(`cannot read checkpoint ${this.path}: ${reason}; the file was left as it is`, EXIT.failed);
+      unreadable = new OrchestratorError(`cannot read checkpoint ${this.path}: ${reason}; the file was left as it is`, EXIT.failed);
     }
-    if (this.db.data === null) return null;
-    const { checkpoint, revision } = unseal(this.db.data, this.path, { legacy: true });
-    this.revision = revision;
-    return checkpoint;
+    try {
+      if (unreadable === null && this.db.data !== null) stored = unseal(this.db.data, this.path, { legacy: true });
+    } catch (error) {
+      unreadable = error;
+    }
+    // A run killed mid-stage left its newest checkpoints in the journal; a file cut short by a
+    // power loss is superseded by the journal's newest whole line.
+    const newest = newerInJournal(this.path, stored, unreadable !== null) ?? stored;
+    if (newest === null) {
+      if (unreadable !== null) throw unreadable;
+      return null;
+    }
+    this.revision = newest.revision;
+    return newest.checkpoint;
   }
 
-  async save(checkpoint: Checkpoint): Promise<void> {
+  /**
+   * Durable when it returns. Within one machine state (the steps of a stage) the checkpoint is one
+   * line appended to the journal (one fdatasync); a new state, a journal past its limit, and the
+   * first write of this store are written whole (temporary file, fsync, rename, directory fsync).
+   */
+  async save(checkpoint: Checkpoint, hints: SaveHints = {}): Promise<void> {
     // The lock file makes this run the only writer: no compare-and-swap needed here.
+    const left = this.journal === null ? newerInJournal(this.path, null, false) : null;
+    if (left !== null) this.revision = Math.max(this.revision, left.revision);
     this.revision += 1;
-    this.db.data = seal(checkpoint, this.revision);
+    const sealed = seal(checkpoint, this.revision);
+    const state = machineStateOf(checkpoint);
+    if (this.journal !== null && state === this.wholeAt && this.journal.size < JOURNAL_LIMIT) {
+      await this.journal.append(JSON.stringify(sealed), { background: hints.background === true });
+      this.journaledOnly = sealed;
+      this.refreshSoon();
+      return;
+    }
+    // A new journal, empty, is created before the whole write, whose directory fsync then makes its
+    // name durable too (its lines must be found after a power loss). One a killed run left is
+    // started over only once the file holds a newer checkpoint than any line it held.
+    const fresh = this.journal === null && left === null;
+    if (fresh) this.journal = new CheckpointJournal(journalPathOf(this.path));
+    await this.writeWhole(sealed);
+    this.wholeAt = state;
+    if (fresh) return;
+    if (this.journal === null) this.journal = new CheckpointJournal(journalPathOf(this.path));
+    else this.journal.clear();
+  }
+
+  private refreshSoon(): void {
+    if (this.refreshTimer !== null) return;
+    const wait = this.lastRefreshAt + Math.max(REFRESH_MIN_MS, REFRESH_FACTOR * this.lastRefreshMs) - monotonicMs();
+    this.refreshTimer = setTimeout(() => this.refresh(), Math.max(0, wait));
+    this.refreshTimer.unref();
+  }
+
+  private refresh(): void {
+    this.refreshTimer = null;
+    if (this.journaledOnly === null) return;
+    const started = monotonicMs();
+    try {
+      writeFileDurably(this.path, jsonDocumentText(this.journaledOnly), { durable: false });
+    } catch {
+      // only a view: the journal holds the checkpoint, and the lock's release writes the file
+    }
+    this.lastRefreshAt = monotonicMs();
+    this.lastRefreshMs = this.lastRefreshAt - started;
+  }
+
+  /** The newest checkpoint goes into the file, durably, and the journal is removed. */
+  private async settle(): Promise<void> {
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (this.journal === null) return;
+    if (this.journaledOnly !== null) await this.writeWhole(this.journaledOnly);
+    this.journal.remove();
+    this.journal = null;
+  }
+
+  private async writeWhole(sealed: Sealed): Promise<void> {
+    this.db.data = sealed;
     await this.db.write();
+    this.journaledOnly = null;
   }
 
   /** The raw bytes, for callers that must prove a file was left untouched. */
@@ -97,20 +200,16 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async read(runId: string): Promise<StoredCheckpoint | null> {
-    const path = this.fileOf(runId);
-    const text = readText(path);
-    if (text === null) return null;
-    const { checkpoint, revision } = unsealText(text, path, { legacy: true });
-    return { runId, revision, checkpoint };
+    const stored = readNewest(this.fileOf(runId));
+    return stored === null ? null : { runId, ...stored };
   }
 
   async write(runId: string, checkpoint: Checkpoint, options: WriteOptions): Promise<number> {
     const path = this.fileOf(runId);
     mkdirSync(dirname(path), { recursive: true });
     return withMutexFile(`${path}.mutex`, () => {
-      const text = readText(path);
       // A torn or tampered file throws here: it is never overwritten.
-      const current = text === null ? 0 : unsealText(text, path, { legacy: true }).revision;
+      const current = readNewest(path)?.revision ?? 0;
       if (current !== options.revision) {
         throw new CheckpointConflictError(path, 'revision', `it is at revision ${current}, not ${options.revision}`);
       }
@@ -186,7 +285,10 @@ export class FileCheckpointStore implements CheckpointStore {
     });
   }
 
-  async close(): Promise<void> {}
+  /** A store used without its lock (a library's own loop of saves) puts its journal into the file here. */
+  async close(): Promise<void> {
+    await this.settle();
+  }
 }
 
 function isLive(lease: LeaseFile | null, token: number): boolean {
@@ -215,6 +317,42 @@ function readLease(path: string): LeaseFile | null {
     // A torn lease file grants nothing, but keeps its token from being reused.
     return { owner: null, token: Number.MAX_SAFE_INTEGER - 1, expires_at_ms: 0 };
   }
+}
+
+/**
+ * The journal's newest whole checkpoint, when it is newer than `stored` (or `stored` could not be
+ * read at all): what a run killed mid-stage, or a power loss, left only there.
+ */
+function newerInJournal(path: string, stored: Unsealed | null, storedUnreadable: boolean): Unsealed | null {
+  const newest = newestJournalEntry(journalPathOf(path), (line) => {
+    try {
+      return unsealText(line, path, { legacy: false });
+    } catch {
+      return null;
+    }
+  });
+  if (newest === null) return null;
+  return storedUnreadable || stored === null || newest.revision > stored.revision ? newest : null;
+}
+
+/** The checkpoint at `path`, the journal's newest line included; a torn or tampered file with no newer line throws. */
+function readNewest(path: string): Unsealed | null {
+  const text = readText(path);
+  let stored: Unsealed | null;
+  try {
+    stored = text === null ? null : unsealText(text, path, { legacy: true });
+  } catch (error) {
+    const newer = newerInJournal(path, null, true);
+    if (newer !== null) return newer;
+    throw error;
+  }
+  return newerInJournal(path, stored, false) ?? stored;
+}
+
+/** What changes only when the machine moves: a new one is written whole, so the file shows each stage as it begins. */
+function machineStateOf(checkpoint: Checkpoint): string {
+  const { snapshot, halt } = checkpoint as { snapshot?: { value?: unknown }; halt?: unknown };
+  return JSON.stringify([snapshot?.value ?? null, checkpoint.terminal_state, checkpoint.completed_stages, halt ?? null]);
 }
 
 function readText(path: string): string | null {

@@ -30,6 +30,10 @@ export interface CheckpointLock {
   ensureHeld?(): void;
 }
 
+export interface SaveHints {
+  background?: boolean;
+}
+
 /** A stored checkpoint and its revision (1 for the first write, +1 for each write after). */
 export interface StoredCheckpoint {
   runId: string;
@@ -77,8 +81,11 @@ export interface CheckpointStore {
   lock(options?: { killGraceMs?: number }): Promise<CheckpointLock>;
   /** The run's stored checkpoint, null when there is none; throws an OrchestratorError when it is unreadable. */
   load(): Promise<Checkpoint | null>;
-  /** Replaces the run's checkpoint durably and atomically. The document is the caller's to keep changing: copy what you keep. */
-  save(checkpoint: Checkpoint): Promise<void>;
+  /**
+   * Replaces the run's checkpoint durably and atomically. The document is the caller's to keep changing: copy what you keep.
+   * `background`: other steps are running, so a store may wait for its disk off the main thread (a hint).
+   */
+  save(checkpoint: Checkpoint, hints?: SaveHints): Promise<void>;
 
   /** Run `runId`'s checkpoint, null when there is none; a tampered or torn one throws CheckpointIntegrityError and is left as it is. */
   read(runId: string): Promise<StoredCheckpoint | null>;

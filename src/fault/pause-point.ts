@@ -22,7 +22,8 @@ export type PausePoint =
   | 'spawned' // the program started, its process group not yet noted in the lock
   | 'step-end' // the program ended, its record not yet made
   | `mid-write:${string}` // half of a file's temp copy written (file name after the colon)
-  | `before-rename:${string}`; // the temp copy complete, not yet renamed over the file
+  | `before-rename:${string}` // the temp copy complete, not yet renamed over the file
+  | `mid-append:${string}`; // half of a line appended to a journal (file name after the colon)
 
 export function pauseAt(point: PausePoint): void {
   if (armed === null || point !== armed.point || ++reached !== armed.nth) return;

@@ -5,13 +5,15 @@
  * checkpoint says the step is done. A resumed run reads its earlier invocations' records from here,
  * and a run killed between two report writes loses no record.
  *
- * Appended with plain writes (no fsync per line), like the report's writes during a run: a killed
- * process loses nothing written; the last write of a run fsyncs. Records hold environment keys,
- * never values (see report/schema.ts).
+ * Appended with plain writes: a killed process loses nothing written. `sync()` makes what was
+ * appended durable (one fdatasync for all the records since the last); the run calls it before each
+ * checkpoint write, so a record is on disk before a checkpoint that says its step is done, even
+ * across a power loss. Records hold environment keys, never values (see report/schema.ts).
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { dataSync } from '../checkpoint/durable-write.js';
 import { type StageExecution, executionRecordSchema } from './schema.js';
 
 export const RECORDS_FILE = 'orchestrator_run_report.executions.jsonl';
@@ -31,6 +33,7 @@ export class RecordsLog {
   /** This invocation's lines while they are few; null once they outgrew KEEP_CHARS. */
   private kept: string[] | null = [];
   private keptChars = 0;
+  private synced: number;
 
   /**
    * `fresh`: a new run starts the file over; a resumed one appends to it. `seed`: records of earlier
@@ -45,6 +48,7 @@ export class RecordsLog {
     this.size = fstatSync(this.fd).size;
     for (const record of seed) this.size += writeSync(this.fd, `${JSON.stringify({ run_id: this.runId, record })}\n`);
     this.startOffset = this.size;
+    this.synced = seed.length > 0 ? -1 : this.size;
   }
 
   /**
@@ -70,6 +74,17 @@ export class RecordsLog {
     this.keptChars += line.length;
     if (this.keptChars > KEEP_CHARS) this.kept = null;
     else this.kept.push(line);
+  }
+
+  /**
+   * Makes every record appended so far durable; nothing to do when none was appended since the
+   * last call. `background`: see `dataSync`.
+   */
+  async sync({ background = false }: { background?: boolean } = {}): Promise<void> {
+    if (this.fd === null || this.synced === this.size) return;
+    const size = this.size;
+    await dataSync(this.fd, background);
+    this.synced = Math.max(this.synced, size);
   }
 
   close(): void {

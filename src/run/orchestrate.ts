@@ -9,6 +9,7 @@ import type { RunCheckpointStore } from '../checkpoint/store.js';
 import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { notify, summaryOf } from '../notify/notify.js';
+import { isCheckedPlan } from '../plan/load.js';
 import type { NotifyHook, Plan } from '../plan/schema.js';
 import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
 import { type RunExecutionLog, type RunResult, RunSession, newReport } from './run-session.js';
@@ -38,13 +39,15 @@ export interface RunOptions {
 export type { RunExecutionLog, RunResult };
 
 export async function runOrchestration(input: OrchestrationConfigInput, options: RunOptions = {}): Promise<RunResult> {
-  const parsed = orchestrationConfigSchema.safeParse(input);
+  // A plan loaded from a file was checked as it loaded: its steps are not parsed again.
+  const checkedPlan = isCheckedPlan(input.plan) ? input.plan : null;
+  const parsed = orchestrationConfigSchema.safeParse(checkedPlan ? { ...input, plan: undefined } : input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || '(config)';
     throw new OrchestratorError(`invalid configuration: ${field}: ${issue?.message ?? 'invalid'}`, EXIT.usage);
   }
-  let config = parsed.data;
+  let config = checkedPlan ? { ...parsed.data, plan: checkedPlan } : parsed.data;
   // A checkpoint elsewhere gets its folders made as the output directory does (first: a bad path leaves no empty output_dir).
   if (!options.store && config.checkpointPath) prepareDir(dirname(config.checkpointPath), `--checkpoint-path ${config.checkpointPath}: its folder`);
   prepareDir(config.outputDir, 'output_dir');

@@ -494,7 +494,7 @@ export class RunSession {
     };
   }
 
-  private saveCheckpoint(): Promise<void> {
+  private async saveCheckpoint(): Promise<void> {
     this.options.lock?.ensureHeld?.();
     const snapshot = this.actor.getSnapshot();
     const terminal = snapshot.status === 'done' && isTerminalState(snapshot.value) ? snapshot.value : null;
@@ -526,10 +526,15 @@ export class RunSession {
     };
     // Several machine steps can leave the same progress; writing it again buys nothing.
     const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });
-    if (key === this.lastCheckpointKey) return Promise.resolve();
+    if (key === this.lastCheckpointKey) return;
     this.lastCheckpointKey = key;
-    if (!this.options.executionLog) return this.store.save(checkpoint);
-    return this.storedRecords.then(() => this.store.save(checkpoint));
+    // The records of the steps this checkpoint says are done reach the disk first, all in one sync
+    // (and the shared store's execution log, for a store run). With other steps running, the syncs
+    // wait off the main thread, so that those steps go on.
+    const background = this.inFlight.size > 1;
+    await this.records.sync({ background });
+    if (this.options.executionLog) await this.storedRecords;
+    await this.store.save(checkpoint, { background });
   }
 
   private saveReport(): void {

@@ -3,15 +3,16 @@
  * orchestrator at seeded random moments, then `--resume`s again and again until the run is done.
  *
  * Moments: a pause point (src/fault/pause-point.ts: in the middle of or just before the rename of a
- * checkpoint or report write, just before a step's program starts, just after it ends), or a plain
+ * checkpoint or report write, in the middle of a line of the checkpoint's journal, just before a
+ * step's program starts, just after it ends), or a plain
  * delay after the start (which lands during steps, between them, or in a write).
  *
- * After each kill it reads what the killed run left (checkpoint, report) with the library's own
- * parsers; once a run is done it scans /proc for processes of the run.
+ * After each kill it reads what the killed run left (checkpoint with its journal, as a resume
+ * reads it; report) with the library's own parsers; once a run is done it scans /proc for processes of the run.
  */
 import { readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCheckpoint } from '../../src/checkpoint/parse.js';
+import { FileCheckpointStore } from '../../src/checkpoint/file-store.js';
 import type { CheckpointV3 } from '../../src/checkpoint/schema.js';
 import { reportSchemas } from '../../src/report/schema.js';
 import { ROOT, startCli, tempDir } from '../support/cli.js';
@@ -91,6 +92,7 @@ function faultPlan(trace: string, random: () => number): Plan {
 const POINTS = [
   `mid-write:${CHECKPOINT}`,
   `before-rename:${CHECKPOINT}`,
+  `mid-append:${CHECKPOINT}.journal`,
   `mid-write:${REPORT}`,
   `before-rename:${REPORT}`,
   'step-start',
@@ -208,7 +210,7 @@ async function runScenario(marker: string, random: () => number, counts: CrashCo
       counts.kills++;
       counts.killsAt[killedAt] = (counts.killsAt[killedAt] ?? 0) + 1;
       checkTrace();
-      const checkpoint = readCheckpoint(join(out, CHECKPOINT), counts, problem, marker);
+      const checkpoint = await readCheckpoint(join(out, CHECKPOINT), counts, problem, marker);
       const report = readReportChecked(join(out, REPORT), counts, problem, marker);
       if (checkpoint) {
         const recorded = successesIn(report, readLines(join(out, RECORDS)));
@@ -263,15 +265,11 @@ function readLines(path: string): string[] {
   }
 }
 
-function readCheckpoint(path: string, counts: CrashCounts, problem: (t: string) => void, marker: string): CheckpointV3 | null {
-  let text: string;
+/** What a resume would start from: the checkpoint file, or its journal's newest whole line when that is newer. */
+async function readCheckpoint(path: string, counts: CrashCounts, problem: (t: string) => void, marker: string): Promise<CheckpointV3 | null> {
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return null; // killed before the first write: nothing to read, nothing lost
-  }
-  try {
-    const checkpoint = parseCheckpoint(JSON.parse(text), path);
+    const checkpoint = await new FileCheckpointStore(path).load();
+    if (checkpoint === null) return null; // killed before the first write: nothing to read, nothing lost
     if (!('schema_version' in checkpoint)) throw new Error('a V0 checkpoint');
     return checkpoint;
   } catch (error) {

@@ -2,7 +2,9 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { CORE_SCHEMA, load } from 'js-yaml';
+
+const parseYaml = (text: string) => load(text, { schema: CORE_SCHEMA });
 import { validatePlan } from '../../src/plan/load.js';
 import { ROOT, runCli, tempDir } from '../support/cli.js';
 
