@@ -10,11 +10,11 @@ import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../con
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { notify, summaryOf } from '../notify/notify.js';
 import { isCheckedPlan } from '../plan/load.js';
-import type { NotifyHook, Plan } from '../plan/schema.js';
+import type { NotifyHook } from '../plan/schema.js';
 import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
 import { type RunExecutionLog, type RunResult, RunSession, newReport } from './run-session.js';
 import { configForResume } from './run-identity.js';
-import { endDetachedOfRun } from './detached.js';
+import { SpawnedPids, endDetachedOfRun } from './detached.js';
 import { planStart } from './start-plan.js';
 
 export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
@@ -81,13 +81,14 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
       };
     }
     if (plan.mode !== 'fresh') config = await configForResume(config, plan.identity, store.location);
+    const spawned = new SpawnedPids();
     try {
-      const result = await new RunSession(config, store, plan, reportPath, { ...options, lock }).run();
+      const result = await new RunSession(config, store, plan, reportPath, { ...options, lock, spawned }).run();
       return await notified(config.plan.notify, result);
     } finally {
       // Under its lock, this invocation is the run's only one: what its steps detached ends with it.
       // A store's run may be taken over by a worker on this host, so there only the stage's own groups end.
-      if (!options.store && hasSteps(config.plan)) await endDetachedOfRun(plan.runId, config.killGraceMs);
+      if (!options.store) await endDetachedOfRun(plan.runId, config.killGraceMs, spawned);
     }
   } finally {
     await lock.release();
@@ -112,8 +113,4 @@ function prepareDir(dir: string, what: string): void {
   if (!statSync(dir).isDirectory()) {
     throw new OrchestratorError(`cannot use ${what} ${dir}: it is not a directory`, EXIT.usage);
   }
-}
-
-function hasSteps(plan: Plan): boolean {
-  return Object.values(plan.stages).some((steps) => steps !== undefined && steps.length > 0);
 }

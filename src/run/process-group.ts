@@ -81,11 +81,11 @@ export function liveMembers(pgid: number): number[] | null {
  * and noting its group in the lock leaves a group only this finds. Processes of other users, or
  * that ended meanwhile, cannot be read and are passed over.
  */
-export function groupsMarkedWithRun(runId: string): number[] {
+export function groupsMarkedWithRun(runId: string, fromPid = 0): number[] {
   const marker = `ORCHESTRATOR_RUN_ID=${runId}\0`;
   const groups = new Set<number>();
   for (const pid of procPids() ?? []) {
-    if (Number(pid) === process.pid) continue;
+    if (Number(pid) === process.pid || Number(pid) < fromPid) continue;
     let environ: string;
     try {
       environ = readFileSync(`/proc/${pid}/environ`, 'latin1');

@@ -21,6 +21,7 @@ import { TransitionRecorder } from '../report/transition-recorder.js';
 import { VERSION } from '../version.js';
 import { removeStaleTempFiles } from '../checkpoint/durable-write.js';
 import { CoalescedWriter } from './coalesced-writer.js';
+import type { SpawnedPids } from './detached.js';
 import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
 import { laterFieldsOf } from '../report/later-fields.js';
@@ -57,6 +58,8 @@ export interface SessionOptions {
   signal?: AbortSignal | undefined;
   /** See RunOptions.hurry. */
   hurry?: AbortSignal | undefined;
+  /** Told the pid of every step it spawns (the run's end looks for what they detached from there). */
+  spawned?: SpawnedPids | undefined;
   lock?: CheckpointLock | undefined;
   executionLog?: RunExecutionLog | undefined;
 }
@@ -292,6 +295,7 @@ export class RunSession {
         interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
         onProcessGroup: (pgid, running, startTicks) => {
           this.runningGroups[running ? 'add' : 'delete'](pgid);
+          if (running) this.options.spawned?.note(pgid);
           this.options.lock?.noteProcessGroup?.(pgid, running, startTicks);
         },
         // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
