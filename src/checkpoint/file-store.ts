@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { CheckpointJournal, journalPathOf, newestJournalEntry } from './durable-journal.js';
+import { CheckpointJournal, journalPathOf, newestJournalEntry, restoreCarried } from './durable-journal.js';
 import { DurableJSONFile, jsonDocumentText } from './durable-json-file.js';
 import { writeFileDurably, removeStaleTempFiles } from './durable-write.js';
 import { type Integrity, seal, unseal, unsealText } from './integrity.js';
@@ -17,7 +17,7 @@ import { acquireLockFile } from './lock-file.js';
 import { withMutexFile } from './mutex-file.js';
 import { describeIoError } from './parse.js';
 import type { Checkpoint } from './schema.js';
-import type { CheckpointLock, CheckpointStore, Lease, LeaseHolder, SaveHints, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
+import type { AppendCarrier, CheckpointLock, CheckpointStore, Lease, LeaseHolder, SaveHints, StoredCheckpoint, StoredRunEntry, WriteOptions } from './store.js';
 import { CheckpointConflictError, LeaseLostError, checkRunId } from './store-errors.js';
 
 export const DEFAULT_CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
@@ -54,6 +54,11 @@ export class FileCheckpointStore implements CheckpointStore {
   /** The spacing counts from the store's start too: a short run never refreshes, its lock's release writes the file. */
   private lastRefreshAt = monotonicMs();
   private lastRefreshMs = 0;
+  /** The file whose appends the journal carries (the run's records log): synced before the journal is emptied. */
+  private carrier: AppendCarrier | null = null;
+  /** Set while this store holds its run's lock: `load` may then repair what the journal carried. */
+  private locked = false;
+  readonly carriesAppends = true;
 
   constructor(readonly path: string) {
     this.db = new Low<Checkpoint | null>(new DurableJSONFile<Checkpoint | null>(path), null);
@@ -82,10 +87,12 @@ export class FileCheckpointStore implements CheckpointStore {
     removeStaleTempFiles(this.path, lockPath);
     // Nobody holding the lock: the checkpoint file holds the run's newest checkpoint, and no journal is left.
     const release = lock.release.bind(lock);
+    this.locked = true;
     lock.release = async () => {
       try {
         await this.settle();
       } finally {
+        this.locked = false;
         await release();
       }
     };
@@ -110,6 +117,8 @@ export class FileCheckpointStore implements CheckpointStore {
     // A run killed mid-stage left its newest checkpoints in the journal; a file cut short by a
     // power loss is superseded by the journal's newest whole line.
     const newest = newerInJournal(this.path, stored, unreadable !== null) ?? stored;
+    // After a power loss the journal may hold the records log's last appends that the log lost.
+    if (this.locked) restoreCarried(journalPathOf(this.path));
     if (newest === null) {
       if (unreadable !== null) throw unreadable;
       return null;
@@ -130,12 +139,17 @@ export class FileCheckpointStore implements CheckpointStore {
     this.revision += 1;
     const sealed = seal(checkpoint, this.revision);
     const state = machineStateOf(checkpoint);
+    if (hints.carry) this.carrier = hints.carry;
     if (this.journal !== null && state === this.wholeAt && this.journal.size < JOURNAL_LIMIT) {
-      await this.journal.append(JSON.stringify(sealed), { background: hints.background === true });
+      const pending = hints.carry?.pending() ?? null;
+      await this.journal.append(JSON.stringify(sealed), { background: hints.background === true, carried: pending });
+      if (pending !== null) hints.carry?.carried(pending.end);
       this.journaledOnly = sealed;
       this.refreshSoon();
       return;
     }
+    // The journal is emptied (or started) below: what it carried of the other file must be in that file first.
+    await this.carrier?.sync({ background: hints.background === true });
     // A new journal, empty, is created before the whole write, whose directory fsync then makes its
     // name durable too (its lines must be found after a power loss). One a killed run left is
     // started over only once the file holds a newer checkpoint than any line it held.
@@ -173,6 +187,8 @@ export class FileCheckpointStore implements CheckpointStore {
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
     if (this.journal === null) return;
+    await this.carrier?.sync({});
+    this.carrier = null;
     if (this.journaledOnly !== null) await this.writeWhole(this.journaledOnly);
     this.journal.remove();
     this.journal = null;

@@ -32,6 +32,21 @@ export interface CheckpointLock {
 
 export interface SaveHints {
   background?: boolean;
+  /**
+   * Another file's appends that must be on disk before this checkpoint (the run's records log).
+   * Given only to a store that `carriesAppends`; any other store's caller syncs that file first.
+   */
+  carry?: AppendCarrier;
+}
+
+/** What a store that `carriesAppends` is handed by the file whose appends it carries. */
+export interface AppendCarrier {
+  /** What was appended since the last time it reached the disk (null when nothing was). */
+  pending(): { path: string; from: number; text: string; end: number } | null;
+  /** The appends up to byte `end` are on disk (in the store's journal). */
+  carried(end: number): void;
+  /** Makes every append durable in the file itself (before the store stops carrying them). */
+  sync(options: { background?: boolean }): Promise<void>;
 }
 
 /** A stored checkpoint and its revision (1 for the first write, +1 for each write after). */
@@ -86,6 +101,11 @@ export interface CheckpointStore {
    * `background`: other steps are running, so a store may wait for its disk off the main thread (a hint).
    */
   save(checkpoint: Checkpoint, hints?: SaveHints): Promise<void>;
+  /**
+   * True when `save` takes `hints.carry`: the store then makes another file's appends durable in the
+   * same sync as the checkpoint, and puts them back into that file after a power loss (on `load`).
+   */
+  readonly carriesAppends?: boolean;
 
   /** Run `runId`'s checkpoint, null when there is none; a tampered or torn one throws CheckpointIntegrityError and is left as it is. */
   read(runId: string): Promise<StoredCheckpoint | null>;
@@ -112,4 +132,4 @@ export interface CheckpointStore {
 }
 
 /** What a single run needs of a store: its own checkpoint, locked. Library users may pass just this. */
-export type RunCheckpointStore = Pick<CheckpointStore, 'location' | 'lock' | 'load' | 'save'>;
+export type RunCheckpointStore = Pick<CheckpointStore, 'location' | 'lock' | 'load' | 'save' | 'carriesAppends'>;

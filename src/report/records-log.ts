@@ -5,15 +5,17 @@
  * checkpoint says the step is done. A resumed run reads its earlier invocations' records from here,
  * and a run killed between two report writes loses no record.
  *
- * Appended with plain writes: a killed process loses nothing written. `sync()` makes what was
- * appended durable (one fdatasync for all the records since the last); the run calls it before each
- * checkpoint write, so a record is on disk before a checkpoint that says its step is done, even
- * across a power loss. Records hold environment keys, never values (see report/schema.ts).
+ * Appended with plain writes: a killed process loses nothing written. A record is on disk before a
+ * checkpoint that says its step is done, even across a power loss: the file store's journal carries
+ * the records appended since its last line in that line's own sync (`pending` / `carried`), and
+ * `sync()` (one fdatasync for all the records since the last) is called before any other checkpoint
+ * write. Records hold environment keys, never values (see report/schema.ts).
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { dataSync } from '../checkpoint/durable-write.js';
+import type { AppendCarrier } from '../checkpoint/store.js';
 import { type StageExecution, executionRecordSchema } from './schema.js';
 
 export const RECORDS_FILE = 'orchestrator_run_report.executions.jsonl';
@@ -25,7 +27,7 @@ export function recordsPathIn(outputDir: string): string {
   return join(outputDir, RECORDS_FILE);
 }
 
-export class RecordsLog {
+export class RecordsLog implements AppendCarrier {
   private fd: number | null;
   /** Where this invocation's records begin: the ones before are earlier invocations'. */
   readonly startOffset: number;
@@ -34,6 +36,10 @@ export class RecordsLog {
   private kept: string[] | null = [];
   private keptChars = 0;
   private synced: number;
+  /** Up to here the file is on disk, in itself or in a checkpoint journal's lines. */
+  private durable: number;
+  /** The lines appended past `durable`, with the offset each ends at. */
+  private unsynced: { text: string; end: number }[] = [];
 
   /**
    * `fresh`: a new run starts the file over; a resumed one appends to it. `seed`: records of earlier
@@ -46,9 +52,30 @@ export class RecordsLog {
   ) {
     this.fd = openSync(path, fresh ? 'w' : 'a');
     this.size = fstatSync(this.fd).size;
-    for (const record of seed) this.size += writeSync(this.fd, `${JSON.stringify({ run_id: this.runId, record })}\n`);
+    this.durable = this.size;
+    for (const record of seed) this.write(`${JSON.stringify({ run_id: this.runId, record })}\n`);
     this.startOffset = this.size;
     this.synced = seed.length > 0 ? -1 : this.size;
+  }
+
+  private write(text: string): void {
+    this.size += writeSync(this.fd!, text);
+    this.unsynced.push({ text, end: this.size });
+  }
+
+  /** What was appended and has not reached the disk yet (see AppendCarrier). */
+  pending(): { path: string; from: number; text: string; end: number } | null {
+    if (this.fd === null || this.unsynced.length === 0) return null;
+    return { path: this.path, from: this.durable, text: this.unsynced.map((line) => line.text).join(''), end: this.size };
+  }
+
+  /** The appends up to `end` are on disk (a checkpoint journal's line holds them). */
+  carried(end: number): void {
+    if (end <= this.durable) return;
+    this.durable = end;
+    let drop = 0;
+    while (drop < this.unsynced.length && this.unsynced[drop]!.end <= end) drop += 1;
+    this.unsynced.splice(0, drop);
   }
 
   /**
@@ -69,7 +96,7 @@ export class RecordsLog {
   append(record: StageExecution): void {
     if (this.fd === null) return;
     const line = JSON.stringify({ run_id: this.runId, record });
-    this.size += writeSync(this.fd, `${line}\n`);
+    this.write(`${line}\n`);
     if (this.kept === null) return;
     this.keptChars += line.length;
     if (this.keptChars > KEEP_CHARS) this.kept = null;
@@ -85,6 +112,7 @@ export class RecordsLog {
     const size = this.size;
     await dataSync(this.fd, background);
     this.synced = Math.max(this.synced, size);
+    this.carried(size);
   }
 
   close(): void {

@@ -532,13 +532,16 @@ export class RunSession {
     const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });
     if (key === this.lastCheckpointKey) return;
     this.lastCheckpointKey = key;
-    // The records of the steps this checkpoint says are done reach the disk first, all in one sync
-    // (and the shared store's execution log, for a store run). With other steps running, the syncs
-    // wait off the main thread, so that those steps go on.
+    // The records of the steps this checkpoint says are done reach the disk no later than it (and the
+    // shared store's execution log, for a store run). A store that journals (the file store) carries
+    // the records appended since its last line in that line: one sync for both. Another store's
+    // checkpoint waits for the records log's own sync. With other steps running, the syncs wait off
+    // the main thread, so that those steps go on.
     const background = this.inFlight.size > 1;
-    await this.records.sync({ background });
+    const carries = this.store.carriesAppends === true;
+    if (!carries) await this.records.sync({ background });
     if (this.options.executionLog) await this.storedRecords;
-    await this.store.save(checkpoint, { background });
+    await this.store.save(checkpoint, carries ? { background, carry: this.records } : { background });
   }
 
   private saveReport(): void {

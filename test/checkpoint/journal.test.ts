@@ -99,3 +99,111 @@ describe('the checkpoint journal', () => {
     await lock.release();
   });
 });
+
+describe('records carried by the journal (one sync a step)', () => {
+  /** A file appended to as the records log is, handing its unsynced appends to the store. */
+  function appendLog(path: string) {
+    let text = '';
+    let durable = 0;
+    const synced: number[] = [];
+    return {
+      add(line: string) {
+        appendFileSync(path, line);
+        text += line;
+      },
+      carrier: {
+        pending: () => (durable === text.length ? null : { path, from: durable, text: text.slice(durable), end: text.length }),
+        carried: (end: number) => {
+          durable = Math.max(durable, end);
+        },
+        sync: async () => {
+          synced.push(text.length);
+          durable = text.length;
+        },
+      },
+      synced,
+    };
+  }
+
+  it('a journal line carries the appends made since the last one; a locked load after a power loss puts back what the file lost', async () => {
+    const { path, journal, store } = setUp();
+    const records = join(path, '..', 'records.jsonl');
+    const log = appendLog(records);
+    const lock = await store.lock();
+    log.add('{"n":1}\n');
+    await store.save(at('execution', 1), { carry: log.carrier });
+    // The first write is whole: the log was synced for it, nothing carried.
+    expect(log.synced).toEqual([8]);
+    log.add('{"n":2}\n');
+    await store.save(at('execution', 2), { carry: log.carrier });
+    log.add('{"n":3}\n');
+    log.add('{"n":4}\n');
+    await store.save(at('execution', 3), { carry: log.carrier });
+    expect(log.synced).toEqual([8]);
+    const lines = readFileSync(journal, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(JSON.parse(lines[0]!).carried).toMatchObject({ path: records, from: 8, text: '{"n":2}\n' });
+    expect(JSON.parse(lines[2]!).carried).toMatchObject({ path: records, from: 16, text: '{"n":3}\n{"n":4}\n' });
+    // The checkpoint lines are still what a resume reads.
+    expect(await startedIn(path)).toBe(3);
+
+    // A power loss took the log's unsynced tail (and left a torn half line): a reader that does
+    // not hold the lock leaves the file alone; a run that resumes (holding it) gets it back whole.
+    writeFileSync(records, '{"n":1}\n{"n"');
+    const reader = new FileCheckpointStore(path);
+    expect(((await reader.load()) as CheckpointV3).attempts_started).toBe(3);
+    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n"');
+    await lock.release();
+    const resumed = new FileCheckpointStore(path);
+    const second = await resumed.lock();
+    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n"');
+    writeFileSync(journal, lines.map((line) => `${line}\n`).join(''));
+    expect(((await resumed.load()) as CheckpointV3).attempts_started).toBe(3);
+    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
+    await second.release();
+  });
+
+  it('a file that holds every carried byte is not touched; a carried line whose text was altered is passed over', async () => {
+    const { path, journal, store } = setUp();
+    const records = join(path, '..', 'records.jsonl');
+    const log = appendLog(records);
+    const lock = await store.lock();
+    await store.save(at('execution', 1), { carry: log.carrier });
+    log.add('{"n":1}\n');
+    await store.save(at('execution', 2), { carry: log.carrier });
+    log.add('{"n":2}\n');
+    log.add('{"n":3 the step after the checkpoint}\n');
+    // A kill, not a power loss: the file holds all, beyond the last carried range too. (The lock's
+    // release removes the journal; a killed run leaves it: it is put back as the kill left it.)
+    const before = readFileSync(records, 'utf8');
+    const left = readFileSync(journal, 'utf8');
+    await lock.release();
+    writeFileSync(journal, left);
+    const again = new FileCheckpointStore(path);
+    const held = await again.lock();
+    expect(((await again.load()) as CheckpointV3).attempts_started).toBe(2);
+    expect(readFileSync(records, 'utf8')).toBe(before);
+
+    // Altered carried text fails its digest: it is never written into the log.
+    const tampered = readFileSync(journal, 'utf8').replace('{\\"n\\":1}', '{\\"n\\":9}');
+    writeFileSync(journal, tampered);
+    writeFileSync(records, '');
+    await again.load();
+    expect(readFileSync(records, 'utf8')).toBe('');
+    await held.release();
+  });
+
+  it('empties the journal only after the carrier synced: a new machine state syncs the log first', async () => {
+    const { path, store } = setUp();
+    const log = appendLog(join(path, '..', 'records.jsonl'));
+    const lock = await store.lock();
+    await store.save(at('execution', 1), { carry: log.carrier });
+    log.add('{"n":1}\n');
+    await store.save(at('execution', 2), { carry: log.carrier });
+    expect(log.synced).toEqual([0]);
+    log.add('{"n":2}\n');
+    await store.save(at('validation', 3), { carry: log.carrier });
+    expect(log.synced).toEqual([0, 16]);
+    await lock.release();
+  });
+});
