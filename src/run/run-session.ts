@@ -107,6 +107,8 @@ export class RunSession {
   private storedRecords: Promise<void> = Promise.resolve();
   private finish: () => void = () => {};
   private readonly identity: RunIdentity;
+  /** What every step inherits: the environment as this invocation found it, copied once. */
+  private readonly inheritedEnv: Readonly<Record<string, string | undefined>> = { ...process.env };
 
   constructor(
     private readonly config: OrchestrationConfig,
@@ -292,6 +294,7 @@ export class RunSession {
         killGraceMs: this.config.killGraceMs,
         outputDir: this.config.outputDir,
         signal,
+        inheritedEnv: this.inheritedEnv,
         interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
         onProcessGroup: (pgid, running, startTicks) => {
           this.runningGroups[running ? 'add' : 'delete'](pgid);

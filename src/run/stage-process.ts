@@ -15,6 +15,12 @@ export interface StageProcessRequest {
   bin: string;
   args: string[];
   env: Record<string, string>;
+  /**
+   * The environment the program inherits, under `env`: a copy of `process.env` taken once (a run's
+   * steps get the environment the run started with). Without it, `process.env` is read at each call,
+   * which copies every variable through Node's environment accessor (about 60 µs for 35 variables).
+   */
+  inheritedEnv?: Readonly<Record<string, string | undefined>>;
   timeoutMs: number;
   killGraceMs: number;
   stdoutPath: string;
@@ -50,8 +56,7 @@ export async function runStageProcess(request: StageProcessRequest): Promise<Sta
   let ending: Promise<void> | null = null;
   try {
     const child = execa(request.bin, request.args, {
-      env: request.env,
-      extendEnv: true,
+      ...(request.inheritedEnv ? { env: { ...request.inheritedEnv, ...request.env }, extendEnv: false } : { env: request.env, extendEnv: true }),
       detached: true,
       ...(request.cwd !== undefined ? { cwd: request.cwd } : {}),
       cleanup: false,

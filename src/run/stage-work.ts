@@ -20,6 +20,8 @@ export interface StepWorkRequest {
   killGraceMs: number;
   outputDir: string;
   signal: AbortSignal;
+  /** See StageProcessRequest. */
+  inheritedEnv?: Readonly<Record<string, string | undefined>>;
   /** Why the run was stopped, once `signal` is aborted. */
   interruptReason: () => string;
   /** Told the step's process group when it starts (true) and once it is gone (false). */
@@ -65,6 +67,7 @@ export async function runStepWork(request: StepWorkRequest): Promise<StageExecut
     heartbeatMs: step.heartbeatMs,
     heartbeatPath: heartbeatFile,
     signal: request.signal,
+    ...(request.inheritedEnv ? { inheritedEnv: request.inheritedEnv } : {}),
     ...(request.onProcessGroup ? { onProcessGroup: request.onProcessGroup } : {}),
     reaperAtOnce: request.reaperAtOnce === true,
   });
