@@ -305,11 +305,18 @@ function printHuman(ip: InProcessResult, c: CliResult, r: RssResult, st: StepsRe
         `rounds ${signed(p.roundExtraMin)}..${signed(p.roundExtraMax)}`,
     );
   perStep('concurrency 1, /bin/true', st.trivial);
+  if (st.trivial.execaMs !== undefined) {
+    console.log(
+      `   ${''.padEnd(22)} floor: execa called as a stage calls it (two log files, own group) ${ms(st.trivial.execaMs)} a step: ` +
+        `${signed(st.trivial.execaMs - st.trivial.rawMs)} over bare spawn before any of the orchestrator's own work`,
+    );
+  }
   perStep('concurrency 1, sleep 0.05', st.sleeping);
   console.log(
     `   concurrency 8, sleep 0.05  ${ms(st.parallel.cliMs, 0)} for ${st.parallel.steps} steps vs xargs -P 8 ${ms(st.parallel.xargsMs, 0)}: ` +
       `${st.parallel.ratio.toFixed(2)}x (rounds ${st.parallel.roundRatioMin.toFixed(2)}..${st.parallel.roundRatioMax.toFixed(2)}x); ` +
-      `with the CLI's start, ${st.parallel.wholeRatio.toFixed(2)}x`,
+      `with the CLI's start, ${st.parallel.wholeRatio.toFixed(2)}x; floor: a bare spawn loop in Node, 8 at a time, ` +
+      `${ms(st.parallel.nodeMs, 0)} (${(st.parallel.nodeMs / st.parallel.xargsMs).toFixed(2)}x xargs)`,
   );
   const load = (name: string, p: { wallMs: number; maxRssMiB: number }) => `${name} ${ms(p.wallMs, 0)}, ${p.maxRssMiB.toFixed(1)} MiB`;
   console.log(

@@ -9,12 +9,15 @@
  *   sleeping  the same with `/bin/sleep 0.05`: the overhead a step adds around a program that takes time
  *   parallel  M steps of `/bin/sleep 0.05` at --concurrency 8: CLI run - CLI run of no steps
  *             vs   `xargs -P 8 -n 1 /bin/sleep` over the same M arguments
+ *   floors    what Node itself gets to, printed beside: the trivial loop with execa called as a stage
+ *             calls it (log files, own process group: a step before any of the orchestrator's own
+ *             work), and the parallel one as a bare child_process.spawn loop 8 at a time
  *   plan      a 40,000-step plan (JSON, and the same as YAML) whose first step fails, so the run is
  *             mostly loading it: wall time and peak RSS of the CLI, beside `node` reading and
  *             JSON.parse-ing the same JSON file
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
@@ -36,6 +39,8 @@ export interface PerStep {
   rawMs: number;
   /** cliMs - rawMs */
   extraMs: number;
+  /** median over rounds of an execa loop (a stage's options) / steps: the floor execa sets */
+  execaMs?: number;
   /** each round's own (cli - empty) / steps - raw / steps, min and max */
   roundExtraMin: number;
   roundExtraMax: number;
@@ -46,7 +51,17 @@ export interface StepsResult {
   emptyRunMs: number;
   trivial: PerStep;
   sleeping: PerStep;
-  parallel: { steps: number; cliMs: number; xargsMs: number; ratio: number; wholeRatio: number; roundRatioMin: number; roundRatioMax: number };
+  parallel: {
+    steps: number;
+    cliMs: number;
+    xargsMs: number;
+    ratio: number;
+    wholeRatio: number;
+    roundRatioMin: number;
+    roundRatioMax: number;
+    /** a bare child_process.spawn loop, 8 at a time, over the same steps: Node's own floor */
+    nodeMs: number;
+  };
   plan: {
     steps: number;
     json: { wallMs: number; maxRssMiB: number; exitCode: number | null };
@@ -91,18 +106,23 @@ export function measureSteps(root: string, opts: StepsOptions): StepsResult {
       rmSync(out, { recursive: true, force: true });
       return ms;
     };
-    const loop = (n: number, bin: string, args: string[]) => Number(wall(process.execPath, [join(root, 'bench', 'spawn-loop.mjs'), String(n), bin, ...args]).stdout.trim());
+    const loop = (n: number, bin: string, args: string[], flags: string[] = []) =>
+      Number(wall(process.execPath, [join(root, 'bench', 'spawn-loop.mjs'), ...flags, String(n), bin, ...args]).stdout.trim());
+    const logs = join(work, 'execa-logs');
+    mkdirSync(logs);
     const xargs = (n: number) => wall('xargs', ['-P', '8', '-n', '1', SLEEP], `${Array(n).fill('0.05').join('\n')}\n`).ms;
 
-    type Variant = 'empty' | 'trivial' | 'rawTrivial' | 'sleeping' | 'rawSleeping' | 'parallel' | 'xargs';
+    type Variant = 'empty' | 'trivial' | 'rawTrivial' | 'execaTrivial' | 'sleeping' | 'rawSleeping' | 'parallel' | 'xargs' | 'nodeParallel';
     const run: Record<Variant, () => number> = {
       empty: () => runCli(plans.empty),
       trivial: () => runCli(plans.trivial),
       rawTrivial: () => loop(opts.trivialSteps, '/bin/true', []),
+      execaTrivial: () => loop(opts.trivialSteps, '/bin/true', [], ['--execa', logs]),
       sleeping: () => runCli(plans.sleeping),
       rawSleeping: () => loop(opts.sleepingSteps, SLEEP, ['0.05']),
       parallel: () => runCli(plans.parallel),
       xargs: () => xargs(opts.parallelSteps),
+      nodeParallel: () => loop(opts.parallelSteps, SLEEP, ['0.05'], ['--parallel', '8']),
     };
     const variants = Object.keys(run) as Variant[];
     // Warm-up: the first CLI run after a build writes the code cache.
@@ -149,7 +169,7 @@ export function measureSteps(root: string, opts: StepsOptions): StepsResult {
     return {
       rounds: opts.rounds,
       emptyRunMs: median(samples.empty),
-      trivial: perStep(samples.trivial, samples.rawTrivial, opts.trivialSteps),
+      trivial: { ...perStep(samples.trivial, samples.rawTrivial, opts.trivialSteps), execaMs: median(samples.execaTrivial) / opts.trivialSteps },
       sleeping: perStep(samples.sleeping, samples.rawSleeping, opts.sleepingSteps),
       parallel: {
         steps: opts.parallelSteps,
@@ -159,6 +179,7 @@ export function measureSteps(root: string, opts: StepsOptions): StepsResult {
         wholeRatio: median(samples.parallel) / xargsMs,
         roundRatioMin: Math.min(...parallelRatios),
         roundRatioMax: Math.max(...parallelRatios),
+        nodeMs: median(samples.nodeParallel),
       },
       plan: { steps: opts.planSteps, json, yaml, parseOnly: { wallMs: parseOnly.wallMs, maxRssMiB: parseOnly.maxRssMiB } },
     };
