@@ -38,6 +38,16 @@ export function tracesRequested(env: NodeJS.ProcessEnv): boolean {
  * resource reads `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
  */
 export async function startTracing(env: NodeJS.ProcessEnv, warn: (message: string) => void): Promise<CliTracing | null> {
+  try {
+    return await tracingFor(env, warn);
+  } catch (error) {
+    // An SDK that cannot be loaded or set up (a broken install) leaves the run as it would be untraced.
+    warn(`traces are off: the OpenTelemetry SDK could not be set up (${reasonOf(error as Error)})`);
+    return null;
+  }
+}
+
+async function tracingFor(env: NodeJS.ProcessEnv, warn: (message: string) => void): Promise<CliTracing | null> {
   if (!tracesRequested(env) || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return null;
   const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
     .split(',')

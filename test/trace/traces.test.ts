@@ -1,7 +1,7 @@
 // Traces: the real CLI, run with the standard OTEL_* variables against an OTLP/HTTP receiver in
 // this test, exports the run, its stages and its step attempts as spans, hands each attempt's
 // program its span as TRACEPARENT, and never lets the collector change how the run ends.
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -210,6 +210,20 @@ describe('traces over OTLP/HTTP', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(receiver.requests).toEqual([]);
     expect(contextIn(join(dir, 'agent.ctx.json'))).toEqual({ traceparent: null, tracestate: null });
+  });
+
+  it('runs untraced, with one warning, where the SDK cannot be loaded', async () => {
+    const dir = tempDir();
+    // The CLI alone, away from node_modules: everything but the on-demand packages is in its bundle.
+    cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+    const plan = writePlan(dir, { stages: { execution: [contextStep('agent', join(dir, 'agent.ctx.json'))] } });
+    const result = await runCli([join(dir, 'out'), '--plan', plan], { env: otel(receiver), cli: join(dir, 'dist', 'cli.js'), cwd: dir });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr.split('\n').filter((line) => /trace/i.test(line))).toEqual([
+      'autonomy-orchestrator: warning: traces are off: the OpenTelemetry SDK could not be set up (MODULE_NOT_FOUND)',
+    ]);
+    expect(receiver.requests).toEqual([]);
+    expect(contextIn(join(dir, 'agent.ctx.json')).traceparent).toBeNull();
   });
 
   it('loads no OpenTelemetry module without an endpoint (and does with one)', async () => {
