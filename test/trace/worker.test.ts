@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { ROOT, startCli, tempDir } from '../support/cli.js';
+import { ROOT, runCli, startCli, tempDir } from '../support/cli.js';
 import { writePlan } from '../plans/plan-runs.js';
 import { WORKER_TEST_MS, describeWithQueue, submit, until, withWorker } from '../workers/queue-support.js';
 import { startReceiver } from './otlp-receiver.js';
@@ -28,6 +28,27 @@ describeWithQueue('a traced worker', (queue) => {
       const agent = receiver.spans.find((s) => s.name === 'execution/agent')!;
       expect(agent.traceId).toBe(run!.traceId);
       expect(JSON.parse(readFileSync(join(dir, 'ctx.json'), 'utf8')).traceparent).toBe(`00-${agent.traceId}-${agent.spanId}-01`);
+    } finally {
+      await receiver.close();
+    }
+  }, WORKER_TEST_MS);
+
+  it('links a run resumed from the store (as a worker taking a run over does) to its first invocation', async () => {
+    const receiver = await startReceiver();
+    try {
+      const dir = tempDir('ao-traced-store-');
+      const plan = writePlan(dir, { stages: { execution: [{ id: 'broken', bin: process.execPath, args: [TRACEPARENT_STEP, join(dir, 'ctx.json'), '1'] }] } });
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+      const out = join(dir, 'out');
+      const first = await runCli([out, '--plan', plan, '--store', queue.address, '--run-id', 'run_linked'], { env });
+      expect(first.exitCode, first.stderr).toBe(1);
+      const firstRun = receiver.spans.find((s) => s.name === 'RUN plan')!;
+      receiver.spans.length = 0;
+      const again = await runCli([out, '--plan', plan, '--store', queue.address, '--run-id', 'run_linked', '--resume'], { env });
+      expect(again.exitCode, again.stderr).toBe(1);
+      const resumed = receiver.spans.find((s) => s.name === 'RUN plan')!;
+      expect(resumed.attributes).toMatchObject({ 'cicd.pipeline.run.id': 'run_linked', 'autonomy_orchestrator.resumed': true });
+      expect(resumed.links.map((l) => [l.traceId, l.spanId])).toEqual([[firstRun.traceId, firstRun.spanId]]);
     } finally {
       await receiver.close();
     }
