@@ -32,6 +32,7 @@ import { VERSION } from '../version.js';
 
 /** Our own attributes, beside the conventions': one namespace, the product's name. */
 const OURS = 'autonomy_orchestrator';
+const MAX_TRACESTATE = 512;
 
 export interface RunTraceStart {
   tracer: Tracer;
@@ -91,7 +92,9 @@ export class RunTrace {
 
   /** What the checkpoint keeps so that a resumed invocation links to this one. */
   get carrier(): TraceCarrier | null {
-    return carrierOf(this.runSpan.spanContext());
+    const carrier = carrierOf(this.runSpan.spanContext());
+    // The checkpoint's schema bounds a trace state at the 512 characters W3C asks vendors to keep to.
+    return carrier?.tracestate && carrier.tracestate.length > MAX_TRACESTATE ? { traceparent: carrier.traceparent } : carrier;
   }
 
   /** The root actor's state changes: events on the run's span, and the stage spans' starts and ends. */

@@ -3,10 +3,10 @@
  * process hands its children in `TRACEPARENT` / `TRACESTATE`, and what the checkpoint keeps), and
  * whether the application registered a tracer provider at all.
  */
-export interface TraceCarrier {
-  traceparent: string;
-  tracestate?: string;
-}
+import type { CheckpointV3 } from '../checkpoint/schema.js';
+
+/** `{traceparent, tracestate?}`: its schema is the checkpoint's `trace` field, which keeps one. */
+export type TraceCarrier = NonNullable<CheckpointV3['trace']>;
 
 /** `TRACEPARENT` (and `TRACESTATE`) of an environment, or null. */
 export function traceCarrierIn(env: NodeJS.ProcessEnv): TraceCarrier | null {
