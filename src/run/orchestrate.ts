@@ -112,7 +112,15 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
 /** The run's spans, when a tracer is given or the application registered one; the API loads only then. */
 async function traceOf(config: OrchestrationConfig, plan: Exclude<StartPlan, { mode: 'done' }>, options: RunOptions): Promise<RunTrace | null> {
   if (options.tracer === null || (options.tracer === undefined && !globalTracerProviderRegistered())) return null;
-  const { RunTrace, globalTracer } = await import('../trace/run-trace.js');
+  let module: typeof import('../trace/run-trace.js');
+  try {
+    module = await import('../trace/run-trace.js');
+  } catch (error) {
+    // Tracing is never a reason for a run not to run.
+    options.warn?.(`the run is not traced: @opentelemetry/api could not be loaded (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return null;
+  }
+  const { RunTrace, globalTracer } = module;
   return new RunTrace({
     tracer: options.tracer ?? globalTracer(),
     runId: plan.runId,
