@@ -165,20 +165,37 @@ describe('traces over OTLP/HTTP', () => {
     expect(contextIn(join(dir, 'agent.ctx.json'))).toEqual({ traceparent: `00-${parent.traceId}-${agent.spanId}-01`, tracestate: 'ci=abc123' });
   });
 
-  it('ends and sends every span when the run is stopped by SIGTERM', async () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('ends and sends every span when the run is stopped by %s', async (signal, exitCode) => {
     const dir = tempDir();
     const steps = join(dir, 'steps.jsonl');
     const plan = writePlan(dir, { stages: { execution: [fixtureStep('slow', steps, { sleep: 30_000 })] } });
     const { child, done } = startCli([join(dir, 'out'), '--plan', plan], { env: otel(receiver) });
     await waitFor(() => startsOf(traceOf(steps), 'slow').length === 1, 10_000, 'the step to start');
-    child.kill('SIGTERM');
+    child.kill(signal);
     const result = await done;
-    expect(result.exitCode, result.stderr).toBe(143);
+    expect(result.exitCode, result.stderr).toBe(exitCode);
     const run = only(receiver.spans, 'RUN plan');
-    expect(run.attributes).toMatchObject({ 'cicd.pipeline.result': 'cancellation', 'autonomy_orchestrator.interrupted_by': 'SIGTERM' });
+    expect(run.attributes).toMatchObject({ 'cicd.pipeline.result': 'cancellation', 'autonomy_orchestrator.interrupted_by': signal });
     const slow = only(receiver.spans, 'execution/slow');
     expect(slow.attributes).toMatchObject({ 'cicd.pipeline.task.run.result': 'cancellation', 'autonomy_orchestrator.interrupted': true });
     expect(only(receiver.spans, 'execution').parentSpanId).toBe(run.spanId);
+  });
+
+  it('marks a step past its timeout, its stage and the run as timeout, status ERROR', async () => {
+    const dir = tempDir();
+    const plan = writePlan(dir, { stages: { execution: [fixtureStep('slow', join(dir, 'steps.jsonl'), { sleep: 30_000 }, { timeoutMs: 300 })] } });
+    const result = await runCli([join(dir, 'out'), '--plan', plan, '--kill-grace-ms', '200'], { env: otel(receiver) });
+    expect(result.exitCode, result.stderr).toBe(124);
+    const run = only(receiver.spans, 'RUN plan');
+    expect(run.attributes).toMatchObject({ 'cicd.pipeline.result': 'timeout', 'autonomy_orchestrator.terminal_state': 'timeout' });
+    expect(run.status.code).toBe(2);
+    expect(only(receiver.spans, 'execution').status.code).toBe(2);
+    const slow = only(receiver.spans, 'execution/slow');
+    expect(slow.attributes).toMatchObject({ 'cicd.pipeline.task.run.result': 'timeout', 'autonomy_orchestrator.status': 'timeout', 'error.type': 'timeout' });
+    expect(slow.status).toMatchObject({ code: 2, message: 'Command timed out after 300 ms' });
   });
 
   it('keeps the run as it is when the collector is down: its exit code, one warning at most', async () => {
