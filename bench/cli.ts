@@ -2,7 +2,7 @@
  * Metric 2: a whole 5-stage CLI run with two trivial programs against `node -e 0`, both spawned
  * processes, plus where the CLI's time goes (node startup, loading the bundle, the run, exit).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,13 @@ export interface CleanPair {
   ratio: Figure;
 }
 
+/** The CLI run with traces on (NODE_EXTRA_CA_CERTS unset), against the same run without. */
+export interface TracedRun {
+  cli: Summary;
+  /** median over rounds of each round's traced minus untraced run */
+  extraMs: number;
+}
+
 export interface CliResult {
   rounds: number;
   cli: Summary;
@@ -54,6 +61,11 @@ export interface CliResult {
    * pair is measured again without it, interleaved with the rest; null where it is not set.
    */
   withoutExtraCaCerts: CleanPair | null;
+  /**
+   * With OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP receiver: what loading the
+   * OpenTelemetry SDK and sending a run's spans add (docs/traces.md). Without it nothing is loaded.
+   */
+  traced: TracedRun;
   /** median over rounds of each round's own cli / node: less sensitive to slow drifts in load */
   pairedRatio: number;
   /** the CLI run, timed inside a probe process */
@@ -91,9 +103,11 @@ export async function measureCli(root: string, opts: CliOptions): Promise<CliRes
     if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status} ${r.signal ?? ''}`);
     return elapsed;
   };
-  type Variant = 'cli' | 'node' | 'cliClean' | 'nodeClean';
+  const receiver = await startOtlpReceiver();
+  const tracedEnv = { ...cleanEnv, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint };
+  type Variant = 'cli' | 'node' | 'cliClean' | 'nodeClean' | 'cliTraced';
   const runVariant = (variant: Variant): number => {
-    const env = variant.endsWith('Clean') ? cleanEnv : process.env;
+    const env = variant === 'cliTraced' ? tracedEnv : variant.endsWith('Clean') ? cleanEnv : process.env;
     if (variant.startsWith('node')) return time(['-e', '0'], env);
     const dir = join(work, `c${++seq}`);
     const elapsed = time(cliArgs(dir), env);
@@ -101,8 +115,8 @@ export async function measureCli(root: string, opts: CliOptions): Promise<CliRes
     return elapsed;
   };
 
-  const variants: Variant[] = extraCaCerts ? ['cli', 'node', 'cliClean', 'nodeClean'] : ['cli', 'node'];
-  const samples: Record<Variant, number[]> = { cli: [], node: [], cliClean: [], nodeClean: [] };
+  const variants: Variant[] = extraCaCerts ? ['cli', 'node', 'cliClean', 'nodeClean', 'cliTraced'] : ['cli', 'node', 'cliTraced'];
+  const samples: Record<Variant, number[]> = { cli: [], node: [], cliClean: [], nodeClean: [], cliTraced: [] };
   for (let i = 0; i < opts.warmup; i++) for (const v of shuffled(variants)) runVariant(v);
   for (let i = 0; i < opts.rounds; i++) {
     for (const v of shuffled(variants)) samples[v].push(runVariant(v));
@@ -115,6 +129,9 @@ export async function measureCli(root: string, opts: CliOptions): Promise<CliRes
       blocksCli.map((b, i) => median(b) / median(blocksNode[i] as number[])),
     );
   };
+  receiver.stop();
+  const untraced = extraCaCerts ? samples.cliClean : samples.cli;
+  const traced = { cli: summarize(samples.cliTraced), extraMs: median(samples.cliTraced.map((t, i) => t - (untraced[i] as number))) };
   const withoutExtraCaCerts = extraCaCerts
     ? { cli: summarize(samples.cliClean), nodeE0: summarize(samples.nodeClean), ratio: ratioOf(samples.cliClean, samples.nodeClean) }
     : null;
@@ -189,6 +206,7 @@ export async function measureCli(root: string, opts: CliOptions): Promise<CliRes
     ratio,
     difference,
     withoutExtraCaCerts,
+    traced,
     pairedRatio: median(samples.cli.map((c, i) => c / (samples.node[i] as number))),
     breakdownRun: medianBreakdown(runs),
     breakdownEmpty: medianBreakdown(empties),
@@ -344,4 +362,21 @@ function coldSpawnCosts(root: string, runs: number): CliResult['coldSpawn'] {
   const [execaFirst, execaSecond] = take('execa');
   const [spawnFirst, spawnSecond] = take('spawn');
   return { execaFirst, execaSecond, spawnFirst, spawnSecond };
+}
+
+/**
+ * An OTLP/HTTP receiver that answers every request with 200, in a process of its own: the bench
+ * runs the CLI with spawnSync, which would block a server in this process.
+ */
+async function startOtlpReceiver(): Promise<{ endpoint: string; stop: () => void }> {
+  const script = [
+    "const server = require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(200, { 'content-type': 'application/json' }); s.end('{}'); }); });",
+    "server.listen(0, '127.0.0.1', () => console.log(server.address().port));",
+  ].join('\n');
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`the OTLP receiver exited ${code}`)));
+  });
+  return { endpoint: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }

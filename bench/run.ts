@@ -205,6 +205,14 @@ function printHuman(ip: InProcessResult, c: CliResult, r: RssResult, st: StepsRe
         ]
       : []),
     [
+      '  same, OTEL_EXPORTER_OTLP_ENDPOINT set',
+      ms(c.traced.cli.median, 1),
+      `${ms((c.withoutExtraCaCerts ?? c).cli.median, 1)} untraced`,
+      `${signed(c.traced.extraMs, 1)} paired`,
+      'traces only',
+      '',
+    ],
+    [
       `peak RSS, stage writes ${r.bytes / 1024 / 1024} MiB`,
       `${rssMiB.toFixed(1)} MiB report` + (rssCheckMiB === null ? '' : `, ${rssCheckMiB.toFixed(1)} MiB time`),
       `${(r.trivialReportMaxRssKib / 1024).toFixed(1)} MiB trivial run`,

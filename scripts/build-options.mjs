@@ -113,7 +113,11 @@ export const cliBundleOptions = {
   banner: { js: '(function (exports, require, module, __filename, __dirname, __bundle_url) {' },
   plugins: [dependencyStartupPlugin],
   // The queue engine (a MiB of its own) and its cron parser are loaded from node_modules, and only
-  // by the queue commands: every other start would read them for nothing.
-  external: ['bullmq', 'cron-parser'],
+  // by the queue commands: every other start would read them for nothing. So is OpenTelemetry,
+  // only when an OTLP endpoint is set (src/cli/trace-export.ts).
+  external: ['bullmq', 'cron-parser', '@opentelemetry/*'],
+  // An import() of one of those becomes a require() at that moment: the bundle runs as a vm.Script,
+  // whose own dynamic import goes through an experimental loader that warns on stderr.
+  supported: { 'dynamic-import': false },
   footer: { js: '})' },
 };

@@ -40,6 +40,8 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // The library's users get execa without its read of process.stdin at import too.
   plugins: [dependencyStartupPlugin],
+  // The application's own OpenTelemetry API (its tracer provider, its active context), not a copy.
+  external: ['@opentelemetry/api'],
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });

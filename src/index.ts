@@ -5,6 +5,7 @@ import { checkpointSchemas } from './checkpoint/schema.js';
 import { executionRecordSchema, reportSchemas } from './report/schema.js';
 
 export { runOrchestration, CHECKPOINT_FILE, type RunOptions, type RunResult } from './run/orchestrate.js';
+export type { TraceCarrier } from './trace/trace-carrier.js';
 export { orchestrationMachine, STAGE_WORK_ID, STAGE_WORK_SRC } from '../machines/orchestration.js';
 export type { StageWorkInput, StageWorkOutput, OrchestrationContext } from '../machines/orchestration.js';
 export { thermostatMachine, netRoi, THERMOSTAT_STATES } from '../machines/thermostat.js';

@@ -100,6 +100,16 @@ export const checkpointSchemas = once(() => {
     attempts: z.record(z.string(), z.int().check(z.gte(0))),
     /** How many step attempts the run has started, all steps together. */
     attempts_started: z.int().check(z.gte(0)),
+    /**
+     * A traced run's first traced invocation: its run span's W3C trace context, which a resumed
+     * invocation's run span links to (docs/traces.md). Absent when the run was never traced.
+     */
+    trace: z.optional(
+      z.object({
+        traceparent: z.string().check(z.regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)),
+        tracestate: z.optional(z.string().check(z.maxLength(512))),
+      }),
+    ),
   });
 
   const checkpointSchema = z.union([checkpointV3Schema, checkpointV2Schema, checkpointV1Schema, v0CheckpointSchema]);

@@ -14,6 +14,7 @@ import { DecisionTap } from '../run/thermostat-session.js';
 import type { RunRequest } from './program.js';
 import { progressViewFor } from './progress.js';
 import { isLongRun, keepMemorySmall } from './long-run-memory.js';
+import { startTracing, tracesRequested } from './trace-export.js';
 
 export const NAME = 'autonomy-orchestrator';
 
@@ -48,13 +49,17 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: A
     for (const observe of observers) observe(event);
   };
 
+  const warn = (message: string) => say(`warning: ${message}`);
+  // The OpenTelemetry SDK loads only when an OTLP endpoint is set (docs/traces.md).
+  const tracing = tracesRequested(process.env) ? await startTracing(process.env, warn) : null;
+  const traced = tracing ? { tracer: tracing.tracer, traceParent: tracing.parent } : { tracer: null };
   // The database clients load only for --store: a plain run does not pay for them.
   const store = cli.store ? (await import('./run-store.js')).openRunStore(cli.store.address, cli.store.runId, outputDir) : null;
   let outcome: RunResult;
   try {
-    const warn = (message: string) => say(`warning: ${message}`);
-    outcome = await runOrchestration(config, { signal, ...(hurry ? { hurry } : {}), inspect, warn, ...(store ? { store: store.checkpoints, runId: store.runId, executionLog: store.executionLog } : {}) });
+    outcome = await runOrchestration(config, { signal, ...(hurry ? { hurry } : {}), inspect, warn, ...traced, ...(store ? { store: store.checkpoints, runId: store.runId, executionLog: store.executionLog } : {}) });
   } finally {
+    await tracing?.shutdown();
     await store?.close();
     await eventLog.close();
     progress.close();

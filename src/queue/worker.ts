@@ -22,6 +22,7 @@ import type { CheckpointStore } from '../checkpoint/store.js';
 import { CheckpointConflictError } from '../checkpoint/store-errors.js';
 import { executionLogOf, runExecutionLog } from '../report/execution-log.js';
 import { runOrchestration } from '../run/orchestrate.js';
+import type { Tracer } from '@opentelemetry/api';
 import type { QueueAddress } from './queue-address.js';
 import { type RunJob, runIdOf, runJobSchema } from './run-queue.js';
 import type { WorkerMetrics } from './worker-metrics.js';
@@ -42,6 +43,8 @@ export interface WorkerOptions {
   killGraceMs?: number | undefined;
   log: (line: string) => void;
   metrics?: WorkerMetrics | undefined;
+  /** Traces each run (docs/traces.md); null: none. */
+  tracer?: Tracer | null | undefined;
 }
 
 export class Worker {
@@ -126,7 +129,7 @@ export class Worker {
           ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
           ...(this.options.killGraceMs !== undefined ? { killGraceMs: this.options.killGraceMs } : {}),
         },
-        { store: view, signal: stop.signal, runId, executionLog: runExecutionLog(executionLogOf(this.store), runId, this.id, () => view.leaseToken) },
+        { store: view, signal: stop.signal, runId, tracer: this.options.tracer ?? null, executionLog: runExecutionLog(executionLogOf(this.store), runId, this.id, () => view.leaseToken) },
       );
       const executions = result.report.stage_executions;
       if (lost !== null) {

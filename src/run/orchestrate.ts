@@ -2,11 +2,12 @@
  * Runs or resumes one orchestration: the library's entry point, and all the CLI calls.
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
+import type { Tracer } from '@opentelemetry/api';
 import type { InspectionEvent } from 'xstate';
 import { FileCheckpointStore } from '../checkpoint/file-store.js';
 import type { RunCheckpointStore } from '../checkpoint/store.js';
-import { type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
+import { type OrchestrationConfig, type OrchestrationConfigInput, orchestrationConfigSchema } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { notify, summaryOf } from '../notify/notify.js';
 import { isCheckedPlan } from '../plan/load.js';
@@ -15,7 +16,9 @@ import { earlierExecutions, reportPathIn, writeReport } from '../report/report-f
 import { type RunExecutionLog, type RunResult, RunSession, newReport } from './run-session.js';
 import { configForResume } from './run-identity.js';
 import { SpawnedPids, endDetachedOfRun } from './detached.js';
-import { planStart } from './start-plan.js';
+import { type StartPlan, planStart } from './start-plan.js';
+import { type TraceCarrier, globalTracerProviderRegistered } from '../trace/trace-carrier.js';
+import type { RunTrace } from '../trace/run-trace.js';
 
 export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
 
@@ -34,6 +37,13 @@ export interface RunOptions {
   warn?: (message: string) => void;
   /** Execution records kept in a shared store as they are made (see RunExecutionLog). */
   executionLog?: RunExecutionLog;
+  /**
+   * Traces the run as OpenTelemetry spans (docs/traces.md). By default the application's global
+   * tracer provider's tracer, when one is registered; `null` never traces.
+   */
+  tracer?: Tracer | null;
+  /** The caller's W3C trace context (a `TRACEPARENT`); by default the context active when the run begins. */
+  traceParent?: TraceCarrier | null;
 }
 
 export type { RunExecutionLog, RunResult };
@@ -82,9 +92,13 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     }
     if (plan.mode !== 'fresh') config = await configForResume(config, plan.identity, store.location);
     const spawned = new SpawnedPids();
+    const trace = await traceOf(config, plan, options);
     try {
-      const result = await new RunSession(config, store, plan, reportPath, { ...options, lock, spawned }).run();
+      const result = await new RunSession(config, store, plan, reportPath, { ...options, lock, spawned, trace }).run();
       return await notified(config.plan.notify, result);
+    } catch (error) {
+      trace?.end({ terminal: null, interruptedBy: null, failure: null, error: error instanceof Error ? error.message : String(error) });
+      throw error;
     } finally {
       // Under its lock, this invocation is the run's only one: what its steps detached ends with it.
       // A store's run may be taken over by a worker on this host, so there only the stage's own groups end.
@@ -93,6 +107,28 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   } finally {
     await lock.release();
   }
+}
+
+/** The run's spans, when a tracer is given or the application registered one; the API loads only then. */
+async function traceOf(config: OrchestrationConfig, plan: Exclude<StartPlan, { mode: 'done' }>, options: RunOptions): Promise<RunTrace | null> {
+  if (options.tracer === null || (options.tracer === undefined && !globalTracerProviderRegistered())) return null;
+  let module: typeof import('../trace/run-trace.js');
+  try {
+    module = await import('../trace/run-trace.js');
+  } catch (error) {
+    // Tracing is never a reason for a run not to run.
+    options.warn?.(`the run is not traced: @opentelemetry/api could not be loaded (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return null;
+  }
+  const { RunTrace, globalTracer } = module;
+  return new RunTrace({
+    tracer: options.tracer ?? globalTracer(),
+    runId: plan.runId,
+    pipelineName: config.planPath ? basename(config.planPath, extname(config.planPath)) : 'autonomy-orchestrator',
+    parent: options.traceParent ?? null,
+    earlier: plan.mode === 'snapshot' ? (plan.checkpoint.trace ?? null) : null,
+    resumed: plan.mode !== 'fresh',
+  });
 }
 
 /** The plan's hooks, once the run reached a terminal state (not when it was stopped); recorded in the report, never in the outcome. */

@@ -32,6 +32,8 @@ import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
 import { ThermostatRecorder, spentIn, thermostatSettingsOf } from './thermostat-session.js';
+import type { RunTrace, StepAttemptTrace } from '../trace/run-trace.js';
+import type { TraceCarrier } from '../trace/trace-carrier.js';
 
 type OrchestrationActor = Actor<typeof orchestrationMachine>;
 type PersistedSnapshot = CheckpointV3['snapshot'];
@@ -62,6 +64,8 @@ export interface SessionOptions {
   spawned?: SpawnedPids | undefined;
   lock?: CheckpointLock | undefined;
   executionLog?: RunExecutionLog | undefined;
+  /** The run's spans (trace/run-trace.ts); null when it is not traced. */
+  trace?: RunTrace | null | undefined;
 }
 
 /**
@@ -109,6 +113,9 @@ export class RunSession {
   private readonly identity: RunIdentity;
   /** What every step inherits: the environment as this invocation found it, copied once. */
   private readonly inheritedEnv: Readonly<Record<string, string | undefined>> = { ...process.env };
+  private readonly trace: RunTrace | null;
+  /** Kept in the checkpoint: the first traced invocation's run span, which resumes link to. */
+  private readonly traceOrigin: TraceCarrier | null;
 
   constructor(
     private readonly config: OrchestrationConfig,
@@ -118,6 +125,8 @@ export class RunSession {
     private readonly options: SessionOptions,
   ) {
     this.identity = runIdentityOf(config);
+    this.trace = options.trace ?? null;
+    this.traceOrigin = (plan.mode === 'snapshot' ? plan.checkpoint.trace : undefined) ?? this.trace?.carrier ?? null;
     this.attempts = { ...plan.attempts };
     this.attemptsStarted = plan.attemptsStarted;
     this.approvals = [...plan.approvals];
@@ -223,6 +232,7 @@ export class RunSession {
     });
     const inspect = (event: InspectionEvent) => {
       this.recorder.observe(event);
+      this.trace?.observe(event);
       this.onChildSnapshot(event);
       this.thermostat?.tap.inspect(event);
       try {
@@ -276,6 +286,7 @@ export class RunSession {
     const attempt = (this.attempts[key] ?? 0) + 1;
     this.attempts[key] = attempt;
     this.attemptsStarted += 1;
+    let traced: StepAttemptTrace | null = null;
     try {
       // The attempt is on disk before its program starts (a run killed meanwhile counts it), and
       // so is a report naming the stage when the stage just began. The snapshot that started this
@@ -285,6 +296,7 @@ export class RunSession {
       await this.reportWriter.settleSoon();
       if (this.stopped || signal.aborted) return cancelledStep(step.id);
       pauseAt('step-start');
+      traced = this.trace?.stepStarted(input.stage, step.id, attempt) ?? null;
       const record = await runStepWork({
         runId: input.runId,
         stage: input.stage,
@@ -303,8 +315,10 @@ export class RunSession {
         },
         // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
         reaperAtOnce: this.options.lock?.noteProcessGroup === undefined,
+        ...(traced ? { traceEnv: traced.env } : {}),
       });
       pauseAt('step-end');
+      traced?.end(record);
       this.addExecution(record);
       // A step that succeeded never runs again: its count is in its record, not in the checkpoint
       // (which would otherwise grow with every step of the run).
@@ -329,6 +343,7 @@ export class RunSession {
     } catch (error) {
       // A bug, not the program's doing: still one record for the attempt, and the step fails closed.
       const record = failedExecution(input.stage, step, attempt, `internal error: ${String(error)}`);
+      traced?.end(record);
       this.addExecution(record);
       return { stepId: step.id, status: 'failed', error: record.error, finishedAtMs: Date.now(), cost: 0, cancelled: false };
     }
@@ -489,6 +504,7 @@ export class RunSession {
     const records = this.records;
     materializeOnRead(this.report, 'stage_executions', () => records.current());
     materializeOnRead(this.report, 'earlier_stage_executions', () => records.earlier());
+    this.trace?.end({ terminal, interruptedBy: this.fatal ? null : this.interruptedBy, failure: this.report.failure, error: this.fatal?.message ?? null });
     if (this.fatal) throw this.fatal;
     const exitCode = this.interruptedBy === null ? exitCodeFor(terminal) : interruptExitCode(this.interruptedBy);
     return {
@@ -530,6 +546,7 @@ export class RunSession {
       halt,
       started_at_unix_ms: this.plan.startedAtMs,
       run_identity: this.identity,
+      ...(this.traceOrigin ? { trace: this.traceOrigin } : {}),
     };
     // Several machine steps can leave the same progress; writing it again buys nothing.
     const key = JSON.stringify({ ...checkpoint, updated_at_unix_secs: 0 });

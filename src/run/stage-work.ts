@@ -28,6 +28,8 @@ export interface StepWorkRequest {
   onProcessGroup?: (pgid: number, running: boolean, startTicks: string | null) => void;
   /** See StageProcessRequest. */
   reaperAtOnce?: boolean;
+  /** `TRACEPARENT` (and `TRACESTATE`) of the attempt's span, for a traced run; never recorded in `env_keys`. */
+  traceEnv?: Record<string, string>;
 }
 
 export function idempotencyKeyOf(stage: Stage, step: Step): string {
@@ -46,6 +48,7 @@ export async function runStepWork(request: StepWorkRequest): Promise<StageExecut
   const heartbeatFile = resolve(request.outputDir, 'steps', `${base}.heartbeat`);
   const env: Record<string, string> = {
     ...step.env,
+    ...request.traceEnv,
     ORCHESTRATOR_RUN_ID: request.runId,
     ORCHESTRATOR_STAGE: stage,
     ORCHESTRATOR_STEP: step.id,

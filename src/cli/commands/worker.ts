@@ -11,6 +11,7 @@ import { type MetricsServer, serveMetrics } from '../../queue/metrics-server.js'
 import { Worker } from '../../queue/worker.js';
 import { WorkerMetrics } from '../../queue/worker-metrics.js';
 import { keepMemorySmall } from '../long-run-memory.js';
+import { startTracing, tracesRequested } from '../trace-export.js';
 import { STORE_HELP, queueOption, queueSetup, wholeNumber } from './shared-store.js';
 
 interface WorkerFlags {
@@ -72,6 +73,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     }
     log(`metrics at ${server.url}`);
   }
+  // The OpenTelemetry SDK loads only when an OTLP endpoint is set (docs/traces.md).
+  const tracing = tracesRequested(process.env) ? await startTracing(process.env, (message) => log(`warning: ${message}`)) : null;
   const worker = new Worker(setup.queue, store, {
     concurrency: flags.concurrency,
     lockMs: flags.lockMs,
@@ -83,6 +86,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     killGraceMs: flags.killGraceMs,
     log,
     metrics,
+    tracer: tracing?.tracer ?? null,
   });
   const onSignal = (signal: NodeJS.Signals) => void worker.close(signal);
   process.on('SIGTERM', onSignal);
@@ -94,6 +98,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     await server?.close();
     await store.close();
+    await tracing?.shutdown();
   }
   return EXIT.done;
 }
