@@ -16,6 +16,10 @@ import { type RunExecutionLog, type RunResult, RunSession, newReport } from './r
 import { configForResume } from './run-identity.js';
 import { SpawnedPids, endDetachedOfRun } from './detached.js';
 import { planStart } from './start-plan.js';
+import { laterOf } from './loop-settings.js';
+import { nextActionsOf, writeNextActions } from '../report/next-actions.js';
+import { captureRepoSnapshot, repoDelta } from './versioning.js';
+import type { OrchestrationConfig } from '../config/schema.js';
 
 export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
 
@@ -54,6 +58,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   const store = options.store ?? new FileCheckpointStore(config.checkpointPath ?? join(config.outputDir, CHECKPOINT_FILE));
   const reportPath = reportPathIn(config.outputDir);
   const lock = await store.lock({ killGraceMs: config.killGraceMs });
+  const nextActions = nextActionsWriter(config);
   try {
     const plan = await planStart(store, config.resume, { freshRunId: options.runId, orStart: config.resumeOrStart, warn: options.warn });
     lock.noteRun?.(plan.runId);
@@ -71,6 +76,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
         earlier_stage_executions: earlierExecutions(reportPath, plan.runId),
       });
       writeReport(reportPath, report);
+      nextActions?.(report);
       return {
         report,
         reportPath,
@@ -84,6 +90,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     const spawned = new SpawnedPids();
     try {
       const result = await new RunSession(config, store, plan, reportPath, { ...options, lock, spawned }).run();
+      nextActions?.(result.report);
       return await notified(config.plan.notify, result);
     } finally {
       // Under its lock, this invocation is the run's only one: what its steps detached ends with it.
@@ -93,6 +100,19 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * With `--next-actions-path`: the repository's state is taken now, and the returned function
+ * writes V0's next actions once the run has ended (null without the flag: nothing is written).
+ */
+function nextActionsWriter(config: OrchestrationConfig): ((report: RunResult['report']) => void) | null {
+  const later = laterOf(config);
+  const path = later?.nextActionsPath;
+  if (path === undefined) return null;
+  const repoRoot = later?.repoRoot ?? '.';
+  const before = captureRepoSnapshot(repoRoot);
+  return (report) => writeNextActions(path, nextActionsOf(report, repoDelta(before, captureRepoSnapshot(repoRoot))));
 }
 
 /** The plan's hooks, once the run reached a terminal state (not when it was stopped); recorded in the report, never in the outcome. */
