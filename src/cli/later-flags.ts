@@ -7,6 +7,7 @@ import { type Command, CommanderError, InvalidArgumentError, Option } from 'comm
 import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
 import type { LaterConfigInput } from '../config/later.js';
 import type { StepInput } from '../plan/schema.js';
+import { type Invocation, nativeStep } from '../run/loop-steps.js';
 
 export interface LaterFlags {
   executionMaxIterations?: number;
@@ -139,11 +140,6 @@ export function laterConfigFrom(
   return { later, validationSteps };
 }
 
-interface Invocation {
-  command: string;
-  args: string[];
-  env: [string, string][];
-}
 
 /** Upstream's raw-argv reading: only the space-separated form; errors exit 2 with upstream's words. */
 export function parseValidationInvocations(argv: readonly string[], valueFlags: ReadonlySet<string>): Invocation[] {
@@ -164,18 +160,6 @@ export function parseValidationInvocations(argv: readonly string[], valueFlags: 
     }
   }
   return invocations;
-}
-
-function nativeStep(invocation: Invocation, index: number): StepInput {
-  return {
-    id: `validation-${index}`,
-    idempotencyKey: `stage:Validation:command:${index}`,
-    bin: invocation.command,
-    args: invocation.args,
-    env: { ...Object.fromEntries(invocation.env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
-    // In order; the first failure stops the stage.
-    needs: index > 1 ? [`validation-${index - 1}`] : [],
-  };
 }
 
 function budget(flag: string, min: number) {

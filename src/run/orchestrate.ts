@@ -19,6 +19,7 @@ import { planStart } from './start-plan.js';
 import { laterOf } from './loop-settings.js';
 import { nextActionsOf, writeNextActions } from '../report/next-actions.js';
 import { captureRepoSnapshot, repoDelta } from './versioning.js';
+import { withCycleMemory } from './cycle-memory.js';
 import type { OrchestrationConfig } from '../config/schema.js';
 
 export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
@@ -52,6 +53,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     throw new OrchestratorError(`invalid configuration: ${field}: ${issue?.message ?? 'invalid'}`, EXIT.usage);
   }
   let config = checkedPlan ? { ...parsed.data, plan: checkedPlan } : parsed.data;
+  config = withCycleMemory(config, options.warn ?? (() => {}));
   // A checkpoint elsewhere gets its folders made as the output directory does (first: a bad path leaves no empty output_dir).
   if (!options.store && config.checkpointPath) prepareDir(dirname(config.checkpointPath), `--checkpoint-path ${config.checkpointPath}: its folder`);
   prepareDir(config.outputDir, 'output_dir');

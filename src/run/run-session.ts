@@ -28,6 +28,8 @@ import { laterFieldsOf } from '../report/later-fields.js';
 import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
 import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
+import { CycleMemoryWriter, cycleMemoryOf } from './cycle-memory.js';
+import { emptyRecord } from './stage-work.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
@@ -107,6 +109,9 @@ export class RunSession {
   private storedRecords: Promise<void> = Promise.resolve();
   private finish: () => void = () => {};
   private readonly identity: RunIdentity;
+  /** With `--cycle-memory-path`: written with the checkpoints. */
+  private readonly cycleMemory: CycleMemoryWriter | null;
+  private cycleMemoryFailed = false;
 
   constructor(
     private readonly config: OrchestrationConfig,
@@ -116,6 +121,8 @@ export class RunSession {
     private readonly options: SessionOptions,
   ) {
     this.identity = runIdentityOf(config);
+    const memoryPath = laterOf(config)?.cycleMemoryPath;
+    this.cycleMemory = memoryPath === undefined ? null : new CycleMemoryWriter(memoryPath);
     this.attempts = { ...plan.attempts };
     this.attemptsStarted = plan.attemptsStarted;
     this.approvals = [...plan.approvals];
@@ -539,6 +546,33 @@ export class RunSession {
     await this.records.sync({ background });
     if (this.options.executionLog) await this.storedRecords;
     await this.store.save(checkpoint, { background });
+    this.saveCycleMemory(context);
+  }
+
+  /** V0 writes its cycle memory with every checkpoint; a failure is a record (`cycle_memory.persist`), not the run's end. */
+  private saveCycleMemory(context: OrchestrationContext): void {
+    if (!this.cycleMemory || !context.loops) return;
+    const memory = cycleMemoryOf(context.loops.settings, this.stepsOf('validation'), reviewerStepOf(laterOf(this.config), this.config.plan));
+    try {
+      this.cycleMemory.write(memory);
+    } catch (error) {
+      if (this.cycleMemoryFailed) return;
+      this.cycleMemoryFailed = true;
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      this.addExecution(
+        emptyRecord({
+          stage: this.recorder.currentStage ?? 'planning',
+          idempotency_key: null,
+          command: 'cycle_memory.persist',
+          args: [this.cycleMemory.path],
+          env_keys: [],
+          status: 'failed',
+          error: `cannot write cycle memory ${this.cycleMemory.path}: ${code}`,
+          step: '',
+          attempt: 0,
+        }),
+      );
+    }
   }
 
   private saveReport(): void {
