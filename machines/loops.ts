@@ -81,6 +81,8 @@ export interface LoopSettings {
   gates: GateInputs | null;
   /** Null: no hard gates. `tokens` are the programs and arguments the run would start. */
   hardGates: { rules: HardGateRule[]; tokens: string[]; loadFailed: boolean } | null;
+  /** `--planning-context-artifact`: the repository context is written after planning's programs. */
+  planningContext?: boolean;
 }
 
 export interface AdaptiveDecision {

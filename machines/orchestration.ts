@@ -28,6 +28,15 @@ export interface StageWorkInput {
   loop?: { attempt: number; cycle: number; steps: string[] };
 }
 
+/** What the planning context's actor is started with (plain JSON, as any invoked actor's input). */
+export interface PlanningContextInput {
+  runId: string;
+  /** Planning was completed by an earlier invocation: the context is not written again (V0: a skipped record). */
+  alreadyCompleted: boolean;
+  completedSteps: IdSet;
+  spentCost: number;
+}
+
 /** Why a run stops short of its end without failing; it goes on after `--resume`. */
 export type HaltReason = 'approval_required' | 'budget_exceeded' | 'roi_below_floor';
 
@@ -116,6 +125,8 @@ export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextSt
 /** The id every stage gives its invoked work; the done/error events are named after it. */
 export const STAGE_WORK_ID = 'stageWork';
 export const STAGE_WORK_SRC = 'runStage';
+/** The native action `planning.repo_context` (V0), invoked after planning's programs. */
+export const PLANNING_CONTEXT_SRC = 'writePlanningContext';
 
 const PASSING: readonly string[] = ['success', 'skipped'];
 
@@ -152,6 +163,9 @@ export const orchestrationMachine = setup({
     [STAGE_WORK_SRC]: fromPromise<StageWorkOutput, StageWorkInput>(async () => {
       throw new Error('the runStage actor must be provided with machine.provide()');
     }),
+    [PLANNING_CONTEXT_SRC]: fromPromise<StageWorkOutput, PlanningContextInput>(async () => {
+      throw new Error('the writePlanningContext actor must be provided with machine.provide()');
+    }),
   },
   guards: {
     stagePassed: ({ event }) => PASSING.includes(outputOf(event).status),
@@ -183,6 +197,7 @@ export const orchestrationMachine = setup({
       const loops = loopsOnFailure(context, event);
       return loops !== null && loop.remediationWanted(loops);
     },
+    stagePassedToPlanningContext: ({ context, event }) => PASSING.includes(outputOf(event).status) && context.loops?.settings.planningContext === true,
     stagePassedToGates: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.gates ?? null) !== null,
     gatesPassedAndBlocked: ({ context }) => context.simulateBlocked && (!context.loops || loop.gatesPass(context.loops)),
     gatesPassed: ({ context }) => !context.loops || loop.gatesPass(context.loops),
@@ -286,10 +301,35 @@ export const orchestrationMachine = setup({
       ],
     },
     planning: {
-      ...stageState('planning', [{ guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' }]),
+      ...stageState('planning', [
+        // --planning-context-artifact: the native action runs after planning's programs.
+        { guard: 'stagePassedToPlanningContext', target: 'planning_context', actions: 'completeStage' },
+        { guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' },
+      ]),
       on: {
         WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'planning' } } },
         PLANNER_OUTPUT: { actions: 'applyPlannerOutput' },
+      },
+    },
+    // V0's `planning.repo_context`: the repository's context and the previous run's feedback, written for the next planning.
+    planning_context: {
+      invoke: {
+        id: STAGE_WORK_ID,
+        src: PLANNING_CONTEXT_SRC,
+        input: ({ context, event }: { context: OrchestrationContext; event: unknown }): PlanningContextInput => ({
+          runId: context.runId,
+          alreadyCompleted: (event as { output?: StageWorkOutput }).output?.status === 'skipped',
+          completedSteps: context.completedSteps.planning ?? [],
+          spentCost: context.spentCost,
+        }),
+        onDone: [
+          { guard: 'stagePassed', target: 'policy_ingestion' },
+          { target: 'failed', actions: 'recordFailure' },
+        ],
+        onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage: 'planning' } } },
+      },
+      on: {
+        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'planning' } } },
       },
     },
     policy_ingestion: stageState('policy_ingestion', [{ guard: 'stagePassed', target: 'execution', actions: 'completeStage' }]),
@@ -360,8 +400,8 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates';
-  target: Stage | 'done' | 'blocked' | 'gates';
+  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext';
+  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context';
   actions: 'completeStage';
 };
 

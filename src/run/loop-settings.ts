@@ -51,6 +51,7 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     hardGates: hardGatesOn
       ? { rules: [...BUILTIN_HARD_GATES, ...later.hardGates, ...external.rules], tokens: invocationTokens(plan), loadFailed: external.failed }
       : null,
+    ...(later.planningContextArtifact !== undefined ? { planningContext: true } : {}),
   };
 }
 

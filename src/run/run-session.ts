@@ -4,8 +4,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type Actor, type InspectionEvent, type Snapshot, createActor } from 'xstate';
-import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
+import { type Actor, type InspectionEvent, type Snapshot, createActor, fromPromise } from 'xstate';
+import { type OrchestrationContext, type PlanningContextInput, type StageWorkInput, type StageWorkOutput, orchestrationMachine } from '../../machines/orchestration.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
 import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV3, type RunIdentity } from '../checkpoint/schema.js';
@@ -30,6 +30,10 @@ import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttemp
 import { readPlannerOutput } from './planner-output.js';
 import { CycleMemoryWriter, cycleMemoryOf } from './cycle-memory.js';
 import { emptyRecord } from './stage-work.js';
+import { type FeedbackSource, feedbackSourceOfReport, planningFeedback, readDetectedValidationCommands, repoContextOf, writeRepoContext } from './planning-context.js';
+import { readNextActions } from '../report/next-actions.js';
+import { readTextOrNull } from '../report/report-file.js';
+import { withValidationCommands } from './cycle-memory.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
@@ -112,6 +116,10 @@ export class RunSession {
   /** With `--cycle-memory-path`: written with the checkpoints. */
   private readonly cycleMemory: CycleMemoryWriter | null;
   private cycleMemoryFailed = false;
+  /** With a planning context: the run the feedback is about (the report found in the output directory at start). */
+  private previousRun: FeedbackSource | null = null;
+  /** With --validation-from-planning-context: why the artifact's commands could not be read, for this validation visit. */
+  private validationResolveError: string | null = null;
 
   constructor(
     private readonly config: OrchestrationConfig,
@@ -122,6 +130,8 @@ export class RunSession {
   ) {
     this.identity = runIdentityOf(config);
     const memoryPath = laterOf(config)?.cycleMemoryPath;
+    // Read before this run writes its own report there.
+    if (laterOf(config)?.planningContextArtifact !== undefined) this.previousRun = feedbackSourceOfReport(readTextOrNull(reportPath));
     this.cycleMemory = memoryPath === undefined ? null : new CycleMemoryWriter(memoryPath);
     this.attempts = { ...plan.attempts };
     this.attemptsStarted = plan.attemptsStarted;
@@ -210,7 +220,8 @@ export class RunSession {
 
   private createActor(): OrchestrationActor {
     const stageLogic = createStageLogic({
-      steps: (stage) => this.stepsOf(stage),
+      steps: (stage) => (stage === 'validation' ? this.validationSteps() : this.stepsOf(stage)),
+      refuse: (stage) => (stage === 'validation' ? this.refuseValidation() : null),
       concurrency: this.concurrency,
       thermostat: this.thermostat?.settings ?? null,
       costBudget: this.costBudget,
@@ -223,7 +234,10 @@ export class RunSession {
     // The machine declares its stage actor by input and output alone (a promise placeholder); the
     // real one is richer actor logic with the same input and output, so the types differ.
     const machine = orchestrationMachine.provide({
-      actors: { runStage: stageLogic as never },
+      actors: {
+        runStage: stageLogic as never,
+        writePlanningContext: fromPromise<StageWorkOutput, PlanningContextInput>(async ({ input }) => this.writePlanningContext(input)),
+      },
       actions: { recordLoop: (_, record) => this.addExecution(loopRecordExecution(record)) },
     });
     const inspect = (event: InspectionEvent) => {
@@ -266,6 +280,65 @@ export class RunSession {
 
   private loopSettings() {
     return loopSettingsOf(laterOf(this.config), this.config.plan);
+  }
+
+  /**
+   * V0's `planning.repo_context`: the repository's context and the previous run's feedback, written
+   * for the next planning; a record either way; skipped when an earlier invocation completed planning.
+   */
+  private writePlanningContext(input: PlanningContextInput): StageWorkOutput {
+    const later = laterOf(this.config)!;
+    const path = later.planningContextArtifact!;
+    const repoRoot = later.repoRoot ?? '.';
+    const base = { stage: 'planning' as const, completedSteps: input.completedSteps, spentCost: input.spentCost };
+    const record = (status: 'success' | 'skipped' | 'failed', error: string | null, startedAtMs: number) => ({
+      ...emptyRecord({ stage: 'planning', idempotency_key: 'stage:Planning:repo_context', command: 'planning.repo_context', args: [repoRoot, path], env_keys: [], status, error, step: '', attempt: 0 }),
+      ...(status === 'skipped' ? {} : { duration_ms: Date.now() - startedAtMs, exit_code: status === 'success' ? 0 : null }),
+    });
+    const started = Date.now();
+    if (input.alreadyCompleted) {
+      this.addExecution(record('skipped', 'Skipped due to checkpoint resume', started));
+      return { ...base, status: 'skipped', error: null };
+    }
+    try {
+      const next = later.nextActionsPath === undefined ? null : readNextActions(later.nextActionsPath);
+      writeRepoContext(path, repoContextOf(repoRoot, planningFeedback(this.previousRun, next)));
+    } catch (error) {
+      const message = (error as Error).message;
+      this.addExecution(record('failed', message, started));
+      return { ...base, status: 'failed', error: message };
+    }
+    this.addExecution(record('success', null, started));
+    return { ...base, status: 'success', error: null };
+  }
+
+  /**
+   * The validation stage's steps: the run's, then (with --validation-from-planning-context, and no
+   * reviewer) the planning context's detected commands, read now as V0 reads them at validation time.
+   */
+  private validationSteps(): Step[] {
+    this.validationResolveError = null;
+    const later = laterOf(this.config);
+    const steps = this.stepsOf('validation');
+    if (!later?.validationFromPlanningContext || later.planningContextArtifact === undefined) return steps;
+    try {
+      const commands = readDetectedValidationCommands(later.planningContextArtifact);
+      return withValidationCommands(this.config, later, commands).stages.validation ?? [];
+    } catch (error) {
+      this.validationResolveError = (error as Error).message;
+      return steps;
+    }
+  }
+
+  /** The artifact could not be read: V0's failed `validation.resolve_commands` record, and validation fails. */
+  private refuseValidation(): string | null {
+    const error = this.validationResolveError;
+    if (error === null) return null;
+    const later = laterOf(this.config)!;
+    this.addExecution(
+      emptyRecord({ stage: 'validation', idempotency_key: 'stage:Validation:commands', command: 'validation.resolve_commands', args: [later.planningContextArtifact!], env_keys: [], status: 'failed', error, step: '', attempt: 0 }),
+    );
+    return error;
   }
 
   private runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished> {
@@ -391,6 +464,8 @@ export class RunSession {
     if (!current) return;
     for (const stage of STAGES.slice(0, STAGES.indexOf(current))) {
       for (const step of this.stepsOf(stage)) this.addExecution(skippedExecution(stage, step));
+      // V0 records its native planning action skipped too.
+      if (stage === 'planning' && context.loops?.settings.planningContext) this.writePlanningContext({ runId: this.plan.runId, alreadyCompleted: true, completedSteps: [], spentCost: 0 });
     }
   }
 

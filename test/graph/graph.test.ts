@@ -59,8 +59,8 @@ describe('the graph as JSON', () => {
     expect(graph.initial).toBe('orchestration.hard_gates');
   });
 
-  it('has the hard gates, every stage in order with the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'policy_ingestion', 'execution', 'validation', 'gates', 'closure', ...HALTED, ...TERMINALS];
+  it('has the hard gates, every stage in order with the planning context after planning and the gates before closure, then every terminal state, as a node', () => {
+    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'gates', 'closure', ...HALTED, ...TERMINALS];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
@@ -75,6 +75,12 @@ describe('the graph as JSON', () => {
       // Only the gates decide without an event.
       expect(edge.event === 'always').toBe(GATES.includes(key(edge.source)));
     }
+  });
+
+  it('the planning context: entered from planning when wanted, on to policy_ingestion or failed', () => {
+    const from = (stage: string) => edgesFrom(stage).filter((e: any) => e.label === 'done').map((e: any) => [e.guard, key(e.target)]);
+    expect(from('planning')).toEqual(expect.arrayContaining([['stagePassedToPlanningContext', 'planning_context'], ['stagePassed', 'policy_ingestion']]));
+    expect(from('planning_context')).toEqual([['stagePassed', 'policy_ingestion'], [null, 'failed']]);
   });
 
   it('loops: an attempt re-enters execution, a remediation cycle goes back from validation, each guarded by its budget', () => {
