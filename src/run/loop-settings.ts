@@ -52,6 +52,7 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
       ? { rules: [...BUILTIN_HARD_GATES, ...later.hardGates, ...external.rules], tokens: invocationTokens(plan), loadFailed: external.failed }
       : null,
     ...(later.planningContextArtifact !== undefined ? { planningContext: true } : {}),
+    ...(later.autonomous !== undefined ? { autonomous: later.autonomous } : {}),
   };
 }
 

@@ -92,7 +92,8 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     const spawned = new SpawnedPids();
     try {
       const result = await new RunSession(config, store, plan, reportPath, { ...options, lock, spawned }).run();
-      nextActions?.(result.report);
+      // The autonomous loop writes them as each of its runs ends short of done; a done run ends the loop here.
+      if (laterOf(config)?.autonomous === undefined || result.terminalState === 'done') nextActions?.(result.report);
       return await notified(config.plan.notify, result);
     } finally {
       // Under its lock, this invocation is the run's only one: what its steps detached ends with it.

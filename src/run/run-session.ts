@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Actor, type InspectionEvent, type Snapshot, createActor, fromPromise } from 'xstate';
-import { type OrchestrationContext, type PlanningContextInput, type StageWorkInput, type StageWorkOutput, orchestrationMachine } from '../../machines/orchestration.js';
+import { type LoopRunInput, type OrchestrationContext, type PlanningContextInput, type StageWorkInput, type StageWorkOutput, orchestrationMachine } from '../../machines/orchestration.js';
+import type { LoopRunReport } from '../../machines/loops.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
 import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV3, type RunIdentity } from '../checkpoint/schema.js';
@@ -24,14 +25,15 @@ import { CoalescedWriter } from './coalesced-writer.js';
 import type { SpawnedPids } from './detached.js';
 import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
-import { laterFieldsOf } from '../report/later-fields.js';
+import { autonomousFieldsOf, laterFieldsOf } from '../report/later-fields.js';
 import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
 import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
 import { CycleMemoryWriter, cycleMemoryOf } from './cycle-memory.js';
 import { emptyRecord } from './stage-work.js';
-import { type FeedbackSource, feedbackSourceOfReport, planningFeedback, readDetectedValidationCommands, repoContextOf, writeRepoContext } from './planning-context.js';
-import { readNextActions } from '../report/next-actions.js';
+import { type FeedbackSource, feedbackSourceOfReport, planningFeedback, validationOutcomesOf, readDetectedValidationCommands, repoContextOf, writeRepoContext } from './planning-context.js';
+import { nextActionsOf, readNextActions, writeNextActions } from '../report/next-actions.js';
+import { type RepoSnapshot, captureRepoSnapshot, repoDelta } from './versioning.js';
 import { readTextOrNull } from '../report/report-file.js';
 import { withValidationCommands } from './cycle-memory.js';
 import { createStageLogic } from './stage-logic.js';
@@ -120,6 +122,9 @@ export class RunSession {
   private previousRun: FeedbackSource | null = null;
   /** With --validation-from-planning-context: why the artifact's commands could not be read, for this validation visit. */
   private validationResolveError: string | null = null;
+  /** With --autonomous-loop: the records of the loop's current run, and the repository when it began. */
+  private loopRunRecords: Pick<StageExecution, 'stage' | 'status' | 'command' | 'exit_code'>[] = [];
+  private loopRunBefore: RepoSnapshot | null = null;
 
   constructor(
     private readonly config: OrchestrationConfig,
@@ -188,6 +193,7 @@ export class RunSession {
       this.finish = resolve;
     });
     this.actor = this.createActor();
+    this.startLoopRunRecords();
     if (this.plan.mode === 'snapshot') this.recordSkippedBefore(this.plan.checkpoint);
     this.actor.subscribe({
       next: (snapshot) => this.onSnapshot(snapshot),
@@ -237,6 +243,7 @@ export class RunSession {
       actors: {
         runStage: stageLogic as never,
         writePlanningContext: fromPromise<StageWorkOutput, PlanningContextInput>(async ({ input }) => this.writePlanningContext(input)),
+        concludeLoopRun: fromPromise<LoopRunReport, LoopRunInput>(async ({ input }) => this.concludeLoopRun(input)),
       },
       actions: { recordLoop: (_, record) => this.addExecution(loopRecordExecution(record)) },
     });
@@ -310,6 +317,57 @@ export class RunSession {
     }
     this.addExecution(record('success', null, started));
     return { ...base, status: 'success', error: null };
+  }
+
+  /** The run of the autonomous loop under way (null without the loop). */
+  private loopRun(): number | null {
+    return this.actor?.getSnapshot().context.loops?.autonomous?.run ?? null;
+  }
+
+  /** A resumed run of the loop goes on with the records its earlier invocations made in the same loop run. */
+  private startLoopRunRecords(): void {
+    const run = this.loopRun();
+    if (run === null) return;
+    this.loopRunBefore = captureRepoSnapshot(laterOf(this.config)?.repoRoot ?? '.');
+    if (this.plan.mode !== 'snapshot') return;
+    for (const record of this.records.earlier()) if (record.autonomous_run === run) this.loopRunRecords.push(record);
+  }
+
+  /**
+   * A run of the autonomous loop ended short of done (V0's `run_autonomous_loop`): its next actions
+   * are written, and the machine is told the time since the loop began, the run's failure
+   * signature and, when it changed nothing in the repository, its no-op signature.
+   */
+  private concludeLoopRun(input: LoopRunInput): LoopRunReport {
+    const later = laterOf(this.config)!;
+    const outcome = { run_id: input.runId, terminal_state: input.outcome, blocked_reason_codes: input.blockedReasonCodes, reviewer_next_steps: input.reviewerNextSteps };
+    const after = captureRepoSnapshot(later.repoRoot ?? '.');
+    const actions = nextActionsOf(outcome, repoDelta(this.loopRunBefore, after));
+    if (later.nextActionsPath !== undefined) {
+      try {
+        writeNextActions(later.nextActionsPath, actions);
+      } catch (error) {
+        // As a run without the loop: the invocation fails in the one line naming the file.
+        this.fatal ??= error as OrchestratorError;
+        this.interrupt('an error');
+      }
+    }
+    const failed = this.loopRunRecords.filter((r) => ['failed', 'timeout', 'spawn_failed', 'artifact_missing'].includes(r.status)).map((r) => r.command);
+    const title = input.outcome.charAt(0).toUpperCase() + input.outcome.slice(1);
+    const failureSignature = `Some(${title})|${input.blockedReasonCodes.join('|')}|${failed.join('|')}`;
+    const delta = actions.versioning_delta;
+    const noopSignature = delta && !delta.worktree_changed ? `${failureSignature}|${delta.touched_files.join('|')}|${actions.recommended_actions.join('|')}` : null;
+    // The next run's planning context reads this run as the previous one.
+    this.previousRun = {
+      run_id: input.runId,
+      terminal_state: input.outcome,
+      blocked_reason_codes: input.blockedReasonCodes,
+      reviewer_next_steps: input.reviewerNextSteps,
+      validation_outcomes: validationOutcomesOf(this.loopRunRecords),
+    };
+    this.loopRunRecords = [];
+    this.loopRunBefore = after;
+    return { elapsedMs: Math.max(0, Date.now() - this.plan.startedAtMs), failureSignature, noopSignature };
   }
 
   /**
@@ -424,7 +482,10 @@ export class RunSession {
     return { stepId: step.id, status: 'failed', error: outcome.record.error, finishedAtMs: Date.now(), cost: record.cost, cancelled: false };
   }
 
-  private addExecution(record: StageExecution): void {
+  private addExecution(given: StageExecution): void {
+    const run = this.loopRun();
+    const record = run === null ? given : { ...given, autonomous_run: run };
+    if (run !== null) this.loopRunRecords.push(record);
     try {
       this.records.append(record);
     } catch (error) {
@@ -653,6 +714,8 @@ export class RunSession {
   private saveReport(): void {
     const loops = this.actor.getSnapshot().context.loops;
     if (loops) Object.assign(this.report, laterFieldsOf(loops));
+    const autonomous = loops ? autonomousFieldsOf(loops) : undefined;
+    if (autonomous) this.report.autonomous_loop = autonomous;
     this.report.current_stage = this.recorder.currentStage;
     this.report.updated_at_unix_ms = Date.now();
     this.report.orchestrator_max_rss_kib = process.resourceUsage().maxRSS;
