@@ -46,6 +46,9 @@ describe.concurrent('the autonomous loop (--autonomous-loop)', () => {
       [null, 'planning'], ['planning', 'policy_ingestion'], ['policy_ingestion', 'execution'],
       ['execution', 'planning'], ['planning', 'policy_ingestion'], ['policy_ingestion', 'execution'],
     ]);
+    const shown = await runCli(['report', out]);
+    expect(shown.stdout).toContain('  autonomous run:     2 of 3\n');
+    expect(shown.stdout).toContain('  Autonomous loop stopped: same failure signature repeated 2 time(s)\n');
     // The checkpoint is the loop's last check: --resume ends as the loop did, and runs no program.
     expect(checkpointOf(out).snapshot.value).toBe('autonomous_check');
     const again = await runCli([out, '--executor-bin', STAGE, '--executor-arg', 'fail', '--autonomous-loop', '--repo-root', dir, '--resume']);
