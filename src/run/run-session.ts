@@ -107,7 +107,6 @@ export class RunSession {
   private interruptedBy: string | null = null;
   private fatal: OrchestratorError | null = null;
   private stopped = false;
-  private halted = false;
   private resumingHalt = false;
   private wallTimer: NodeJS.Timeout | null = null;
   private lastCheckpointKey = '';
@@ -555,10 +554,18 @@ export class RunSession {
 
   /** The machine waits for an approval or a bigger budget: the run stops here, `blocked`. */
   private halt(): void {
-    this.halted = true;
     this.stopped = true;
     this.actor.stop();
     this.finish();
+  }
+
+  /**
+   * The run halted (an approval, its budget, the ROI floor): read from the machine's state, where
+   * the halt is, not kept beside it. A run stopped by a signal is not halted, whatever its state.
+   */
+  private get halted(): boolean {
+    if (!this.stopped || this.interruptedBy !== null || !this.actor) return false;
+    return HALTED_STATES.includes(String(this.actor.getSnapshot().value));
   }
 
   private armWallClock(): void {
