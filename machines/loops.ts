@@ -81,6 +81,44 @@ export interface LoopSettings {
   gates: GateInputs | null;
   /** Null: no hard gates. `tokens` are the programs and arguments the run would start. */
   hardGates: { rules: HardGateRule[]; tokens: string[]; loadFailed: boolean } | null;
+  /** `--planning-context-artifact`: the repository context is written after planning's programs. */
+  planningContext?: boolean;
+  /** `--autonomous-loop`: the run starts over after it ends short of done, until a cap stops it. */
+  autonomous?: AutonomousSettings | null;
+}
+
+export interface AutonomousSettings {
+  maxRuns: number;
+  maxDurationMs: number;
+  sameErrorLimit: number;
+}
+
+/** How a run of the autonomous loop ended short of done (done ends the loop at once). */
+export type LoopRunOutcome = 'failed' | 'blocked' | 'timeout';
+
+/** What the runner measured when a loop run ended (the clock, the records, the repository). */
+export interface LoopRunReport {
+  /** Since the loop began. */
+  elapsedMs: number;
+  /** `Some(<Outcome>)|<blocked codes>|<commands of failed records>`, V0's. */
+  failureSignature: string;
+  /** The failure signature with the touched files and the recommended actions, when the run changed nothing in the repository; else null. */
+  noopSignature: string | null;
+}
+
+export interface AutonomousState {
+  /** The run of the loop under way, 1-based. */
+  run: number;
+  /** How the current run ended, once it has. */
+  outcome: LoopRunOutcome | null;
+  failureSignature: string | null;
+  failureStreak: number;
+  noopSignature: string | null;
+  noopStreak: number;
+  /** Upstream's stop message, once the loop stops. */
+  stopReason: string | null;
+  /** Every ended run, for the report. */
+  runs: { run: number; terminal_state: LoopRunOutcome; failure_signature: string; noop_signature: string | null; elapsed_ms: number }[];
 }
 
 export interface AdaptiveDecision {
@@ -110,6 +148,8 @@ export interface LoopState {
   blockedReasonCodes: string[];
   /** What blocked the run, if a gate did. */
   blockedBy: 'gates' | 'hard_gates' | null;
+  /** With `--autonomous-loop`: the loop's run and its stop counters. */
+  autonomous?: AutonomousState;
 }
 
 /** A record the orchestrator itself writes (V0's synthetic `command` names); the runner adds the rest. */
@@ -136,6 +176,9 @@ export function initialLoopState(settings: LoopSettings): LoopState {
     hardGateResults: [],
     blockedReasonCodes: [],
     blockedBy: null,
+    ...(settings.autonomous
+      ? { autonomous: { run: 1, outcome: null, failureSignature: null, failureStreak: 0, noopSignature: null, noopStreak: 0, stopReason: null, runs: [] } }
+      : {}),
   };
 }
 
@@ -291,5 +334,61 @@ export function withHardGateResults(loops: LoopState): LoopState {
     hardGateResults,
     blockedReasonCodes: [...new Set([...loops.blockedReasonCodes, ...codes])],
     blockedBy: codes.length > 0 ? 'hard_gates' : loops.blockedBy,
+  };
+}
+
+// --- the autonomous loop ------------------------------------------------------------------------
+
+export function autonomousOn(loops: LoopState | undefined): boolean {
+  return (loops?.settings.autonomous ?? null) !== null && loops?.autonomous !== undefined;
+}
+
+export function withRunOutcome(loops: LoopState, outcome: LoopRunOutcome): LoopState {
+  return { ...loops, autonomous: { ...loops.autonomous!, outcome } };
+}
+
+/**
+ * Upstream's checks after a run that did not end done, in its order: the duration, the same
+ * failure signature `sameErrorLimit` times in a row, the same no-op signature twice, the runs.
+ */
+export function afterLoopRun(loops: LoopState, report: LoopRunReport): LoopState {
+  const settings = loops.settings.autonomous!;
+  const state = loops.autonomous!;
+  const failureStreak = state.failureSignature === report.failureSignature ? state.failureStreak + 1 : 1;
+  const noopStreak = report.noopSignature === null ? state.noopStreak : state.noopSignature === report.noopSignature ? state.noopStreak + 1 : 1;
+  const stopReason =
+    report.elapsedMs > settings.maxDurationMs
+      ? `Autonomous loop stopped after exceeding max duration (${settings.maxDurationMs} ms)`
+      : failureStreak >= settings.sameErrorLimit
+        ? `Autonomous loop stopped: same failure signature repeated ${failureStreak} time(s)`
+        : report.noopSignature !== null && noopStreak >= 2
+          ? 'Autonomous loop stopped: no-op signature repeated'
+          : state.run >= settings.maxRuns
+            ? `Autonomous loop stopped: max runs reached (${settings.maxRuns})`
+            : null;
+  const ended = { run: state.run, terminal_state: state.outcome!, failure_signature: report.failureSignature, noop_signature: report.noopSignature, elapsed_ms: report.elapsedMs };
+  return {
+    ...loops,
+    autonomous: {
+      ...state,
+      failureSignature: report.failureSignature,
+      failureStreak,
+      noopSignature: report.noopSignature ?? state.noopSignature,
+      noopStreak,
+      stopReason,
+      runs: [...state.runs, ended],
+    },
+  };
+}
+
+/** The next run starts over from its first stage; the budgets and adaptations so far carry on. */
+export function nextLoopRun(loops: LoopState): LoopState {
+  const fresh = initialLoopState(loops.settings);
+  return {
+    ...fresh,
+    executionAdapted: loops.executionAdapted,
+    remediationAdapted: loops.remediationAdapted,
+    adaptiveDecisions: loops.adaptiveDecisions,
+    autonomous: { ...loops.autonomous!, run: loops.autonomous!.run + 1, outcome: null },
   };
 }

@@ -28,6 +28,24 @@ export interface StageWorkInput {
   loop?: { attempt: number; cycle: number; steps: string[] };
 }
 
+/** What the planning context's actor is started with (plain JSON, as any invoked actor's input). */
+export interface PlanningContextInput {
+  runId: string;
+  /** Planning was completed by an earlier invocation: the context is not written again (V0: a skipped record). */
+  alreadyCompleted: boolean;
+  completedSteps: IdSet;
+  spentCost: number;
+}
+
+/** What the autonomous loop's actor is started with when a run of the loop ended short of done. */
+export interface LoopRunInput {
+  runId: string;
+  run: number;
+  outcome: loop.LoopRunOutcome;
+  blockedReasonCodes: string[];
+  reviewerNextSteps: string[];
+}
+
 /** Why a run stops short of its end without failing; it goes on after `--resume`. */
 export type HaltReason = 'approval_required' | 'budget_exceeded' | 'roi_below_floor';
 
@@ -116,6 +134,11 @@ export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextSt
 /** The id every stage gives its invoked work; the done/error events are named after it. */
 export const STAGE_WORK_ID = 'stageWork';
 export const STAGE_WORK_SRC = 'runStage';
+/** The native action `planning.repo_context` (V0), invoked after planning's programs. */
+export const PLANNING_CONTEXT_SRC = 'writePlanningContext';
+/** The autonomous loop's end of a run: signatures, next actions, the clock (V0's `run_autonomous_loop`). */
+export const LOOP_RUN_ID = 'loopRun';
+export const LOOP_RUN_SRC = 'concludeLoopRun';
 
 const PASSING: readonly string[] = ['success', 'skipped'];
 
@@ -142,6 +165,18 @@ function withoutLoopedStages(context: OrchestrationContext) {
   };
 }
 
+/** The guards of transitions that end a run short of done; the autonomous loop has a twin of each. */
+const ENDING = {
+  stagePassedAndBlocked: (context: OrchestrationContext, event: unknown) => context.simulateBlocked && PASSING.includes(outputOf(event).status),
+  stageTimedOut: (_: OrchestrationContext, event: unknown) => outputOf(event).status === 'timeout',
+  attemptsExhausted: (context: OrchestrationContext, event: unknown) => loopsOnFailure(context, event) !== null,
+  cyclesExhausted: (context: OrchestrationContext, event: unknown) => {
+    const loops = loopsOnFailure(context, event);
+    return loops !== null && loop.remediationWanted(loops);
+  },
+  gatesPassedAndBlocked: (context: OrchestrationContext, _: unknown) => context.simulateBlocked && (!context.loops || loop.gatesPass(context.loops)),
+};
+
 export const orchestrationMachine = setup({
   types: {
     context: {} as OrchestrationContext,
@@ -152,11 +187,17 @@ export const orchestrationMachine = setup({
     [STAGE_WORK_SRC]: fromPromise<StageWorkOutput, StageWorkInput>(async () => {
       throw new Error('the runStage actor must be provided with machine.provide()');
     }),
+    [PLANNING_CONTEXT_SRC]: fromPromise<StageWorkOutput, PlanningContextInput>(async () => {
+      throw new Error('the writePlanningContext actor must be provided with machine.provide()');
+    }),
+    [LOOP_RUN_SRC]: fromPromise<loop.LoopRunReport, LoopRunInput>(async () => {
+      throw new Error('the concludeLoopRun actor must be provided with machine.provide()');
+    }),
   },
   guards: {
     stagePassed: ({ event }) => PASSING.includes(outputOf(event).status),
-    stagePassedAndBlocked: ({ context, event }) => context.simulateBlocked && PASSING.includes(outputOf(event).status),
-    stageTimedOut: ({ event }) => outputOf(event).status === 'timeout',
+    stagePassedAndBlocked: ({ context, event }) => ENDING.stagePassedAndBlocked(context, event),
+    stageTimedOut: ({ context, event }) => ENDING.stageTimedOut(context, event),
     stageAwaitsApproval: ({ event }) => outputOf(event).status === 'approval_required',
     stageOverBudget: ({ event }) => outputOf(event).status === 'budget_exceeded',
     stageRoiBelowFloor: ({ event }) => outputOf(event).status === 'roi_below_floor',
@@ -170,7 +211,7 @@ export const orchestrationMachine = setup({
       const loops = loopsOnFailure(context, event);
       return loops !== null && loop.executionAdaptable(loops);
     },
-    attemptsExhausted: ({ context, event }) => loopsOnFailure(context, event) !== null,
+    attemptsExhausted: ({ context, event }) => ENDING.attemptsExhausted(context, event),
     cycleLeft: ({ context, event }) => {
       const loops = loopsOnFailure(context, event);
       return loops !== null && loop.remediationWanted(loops) && loop.cyclesLeft(loops);
@@ -179,14 +220,22 @@ export const orchestrationMachine = setup({
       const loops = loopsOnFailure(context, event);
       return loops !== null && loop.remediationWanted(loops) && loop.remediationAdaptable(loops);
     },
-    cyclesExhausted: ({ context, event }) => {
-      const loops = loopsOnFailure(context, event);
-      return loops !== null && loop.remediationWanted(loops);
-    },
+    cyclesExhausted: ({ context, event }) => ENDING.cyclesExhausted(context, event),
+    stagePassedToPlanningContext: ({ context, event }) => PASSING.includes(outputOf(event).status) && context.loops?.settings.planningContext === true,
     stagePassedToGates: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.gates ?? null) !== null,
-    gatesPassedAndBlocked: ({ context }) => context.simulateBlocked && (!context.loops || loop.gatesPass(context.loops)),
+    gatesPassedAndBlocked: ({ context, event }) => ENDING.gatesPassedAndBlocked(context, event),
     gatesPassed: ({ context }) => !context.loops || loop.gatesPass(context.loops),
     hardGatesPassed: ({ context }) => !context.loops || loop.hardGatesPass(context.loops),
+    // The autonomous loop (--autonomous-loop); false without it.
+    autonomousLoop: ({ context }) => loop.autonomousOn(context.loops),
+    // The twins of the guards that end a run short of done (see orNextRun).
+    stagePassedAndBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.stagePassedAndBlocked(context, event),
+    stageTimedOutInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.stageTimedOut(context, event),
+    attemptsExhaustedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.attemptsExhausted(context, event),
+    cyclesExhaustedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.cyclesExhausted(context, event),
+    gatesPassedAndBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.gatesPassedAndBlocked(context, event),
+    loopRunLeft: ({ context }) => context.loops?.autonomous?.stopReason === null,
+    loopEndedIn: ({ context }, params: { outcome: loop.LoopRunOutcome }) => context.loops?.autonomous?.outcome === params.outcome,
   },
   actions: {
     /** Writes one of V0's synthetic records; the runner provides it (src/run/loop-records.ts). */
@@ -215,6 +264,15 @@ export const orchestrationMachine = setup({
         },
       };
     }),
+    noteRunOutcome: assign(({ context }, params: { outcome: loop.LoopRunOutcome }) => ({ loops: loop.withRunOutcome(context.loops!, params.outcome) })),
+    noteLoopRun: assign(({ context, event }) => ({ loops: loop.afterLoopRun(context.loops!, (event as unknown as { output: loop.LoopRunReport }).output) })),
+    startNextRun: assign(({ context }) => ({
+      loops: loop.nextLoopRun(context.loops!),
+      completedStages: [],
+      completedSteps: {},
+      failure: null,
+      halt: null,
+    })),
     decideGates: assign(({ context }) => (context.loops ? { loops: loop.withGateDecisions(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
     completeStage: assign(({ context, event }) => {
@@ -280,16 +338,35 @@ export const orchestrationMachine = setup({
   states: {
     // The deny list, before anything runs (passes at once without hard gates).
     hard_gates: {
-      always: [
-        { guard: 'hardGatesPassed', target: 'planning', actions: 'decideHardGates' },
-        { target: 'blocked', actions: 'decideHardGates' },
-      ],
+      always: [{ guard: 'hardGatesPassed', target: 'planning', actions: 'decideHardGates' }, ...orNextRun({ target: 'blocked', actions: ['decideHardGates'] }, 'blocked')],
     },
     planning: {
-      ...stageState('planning', [{ guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' }]),
+      ...stageState('planning', [
+        // --planning-context-artifact: the native action runs after planning's programs.
+        { guard: 'stagePassedToPlanningContext', target: 'planning_context', actions: 'completeStage' },
+        { guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' },
+      ]),
       on: {
         WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'planning' } } },
         PLANNER_OUTPUT: { actions: 'applyPlannerOutput' },
+      },
+    },
+    // V0's `planning.repo_context`: the repository's context and the previous run's feedback, written for the next planning.
+    planning_context: {
+      invoke: {
+        id: STAGE_WORK_ID,
+        src: PLANNING_CONTEXT_SRC,
+        input: ({ context, event }: { context: OrchestrationContext; event: unknown }): PlanningContextInput => ({
+          runId: context.runId,
+          alreadyCompleted: (event as { output?: StageWorkOutput }).output?.status === 'skipped',
+          completedSteps: context.completedSteps.planning ?? [],
+          spentCost: context.spentCost,
+        }),
+        onDone: [{ guard: 'stagePassed', target: 'policy_ingestion' }, ...orNextRun({ target: 'failed', actions: ['recordFailure'] }, 'failed')],
+        onError: orNextRun({ target: 'failed', actions: [{ type: 'recordCrash', params: { stage: 'planning' } }] }, 'failed'),
+      },
+      on: {
+        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'planning' } } },
       },
     },
     policy_ingestion: stageState('policy_ingestion', [{ guard: 'stagePassed', target: 'execution', actions: 'completeStage' }]),
@@ -302,11 +379,14 @@ export const orchestrationMachine = setup({
         reenter: true,
         actions: ['adaptAttemptBudget', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.adaptRecord('execution', context.loops!.adaptiveDecisions.at(-1)!) }, 'nextAttempt'],
       },
-      {
-        guard: 'attemptsExhausted',
-        target: 'failed',
-        actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.executionBudgetRecord(context.loops!) }],
-      },
+      ...orNextRun(
+        {
+          guard: 'attemptsExhausted',
+          target: 'failed',
+          actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.executionBudgetRecord(context.loops!) }],
+        },
+        'failed',
+      ),
     ] as const),
     validation: {
       ...stageState(
@@ -315,7 +395,7 @@ export const orchestrationMachine = setup({
           // Gate flags given: the gates decide after validation, before closure.
           { guard: 'stagePassedToGates', target: 'gates', actions: 'completeStage' },
           // --simulate-blocked: stop after validation, closure is never entered (as V0).
-          { guard: 'stagePassedAndBlocked', target: 'blocked', actions: 'completeStage' },
+          ...orNextRun({ guard: 'stagePassedAndBlocked', target: 'blocked', actions: ['completeStage'] }, 'blocked'),
           { guard: 'stagePassed', target: 'closure', actions: 'completeStage' },
         ],
         [
@@ -326,11 +406,14 @@ export const orchestrationMachine = setup({
             target: 'execution',
             actions: ['adaptCycleBudget', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.adaptRecord('validation', context.loops!.adaptiveDecisions.at(-1)!) }, 'startCycle'],
           },
-          {
-            guard: 'cyclesExhausted',
-            target: 'failed',
-            actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }],
-          },
+          ...orNextRun(
+            {
+              guard: 'cyclesExhausted',
+              target: 'failed',
+              actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }],
+            },
+            'failed',
+          ),
         ] as const,
       ),
       on: {
@@ -342,12 +425,37 @@ export const orchestrationMachine = setup({
     gates: {
       entry: 'decideGates',
       always: [
-        { guard: 'gatesPassedAndBlocked', target: 'blocked' },
+        ...orNextRun({ guard: 'gatesPassedAndBlocked', target: 'blocked', actions: [] }, 'blocked'),
         { guard: 'gatesPassed', target: 'closure' },
-        { target: 'blocked' },
+        ...orNextRun({ target: 'blocked', actions: [] }, 'blocked'),
       ],
     },
     closure: stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]),
+    // The autonomous loop: a run that ended short of done is measured (signatures, next actions, the clock) ...
+    autonomous_check: {
+      invoke: {
+        id: LOOP_RUN_ID,
+        src: LOOP_RUN_SRC,
+        input: ({ context }: { context: OrchestrationContext }): LoopRunInput => ({
+          runId: context.runId,
+          run: context.loops!.autonomous!.run,
+          outcome: context.loops!.autonomous!.outcome!,
+          blockedReasonCodes: context.loops!.blockedReasonCodes,
+          reviewerNextSteps: context.loops!.reviewerNextSteps,
+        }),
+        onDone: { target: 'autonomous_decide', actions: 'noteLoopRun' },
+        onError: { target: 'failed' },
+      },
+    },
+    // ... then starts over from the hard gates while no cap stops it, or ends as that run did.
+    autonomous_decide: {
+      always: [
+        { guard: 'loopRunLeft', target: 'hard_gates', actions: 'startNextRun' },
+        { guard: { type: 'loopEndedIn', params: { outcome: 'blocked' } }, target: 'blocked' },
+        { guard: { type: 'loopEndedIn', params: { outcome: 'timeout' } }, target: 'timeout' },
+        { target: 'failed' },
+      ],
+    },
     // Halted: the run stops here (reported `blocked`, exit 3) and goes on after --resume.
     awaiting_approval: haltedState(),
     budget_exceeded: haltedState(),
@@ -360,8 +468,8 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates';
-  target: Stage | 'done' | 'blocked' | 'gates';
+  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext';
+  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context';
   actions: 'completeStage';
 };
 
@@ -381,15 +489,31 @@ function stageState<L extends readonly object[]>(stage: Stage, passes: PassTrans
         { guard: 'stageOverBudget', target: 'budget_exceeded', actions: 'recordHalt' },
         { guard: 'stageRoiBelowFloor', target: 'roi_below_floor', actions: 'recordHalt' },
         ...loops,
-        { guard: 'stageTimedOut', target: 'timeout', actions: 'recordFailure' },
-        { target: 'failed', actions: 'recordFailure' },
+        ...orNextRun({ guard: 'stageTimedOut', target: 'timeout', actions: ['recordFailure'] }, 'timeout'),
+        ...orNextRun({ target: 'failed', actions: ['recordFailure'] }, 'failed'),
       ],
-      onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage } } },
+      onError: orNextRun({ target: 'failed', actions: [{ type: 'recordCrash', params: { stage } }] }, 'failed'),
     },
     on: {
       WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage } } },
     },
   } as const;
+}
+
+/**
+ * A transition that ends the run short of done, and before it its twin for the autonomous loop:
+ * the same actions, then `autonomous_check` instead of the terminal state. Without the loop the
+ * twin's guard is false, so a run without it takes exactly the transitions it always took.
+ */
+function orNextRun(transition: { guard?: keyof typeof ENDING; target: string; actions: readonly unknown[] }, outcome: loop.LoopRunOutcome): never[] {
+  const { guard } = transition;
+  const twin = {
+    guard: guard === undefined ? 'autonomousLoop' : `${guard}InLoop`,
+    target: 'autonomous_check',
+    actions: [...transition.actions, { type: 'noteRunOutcome', params: { outcome } }],
+  };
+  // Typed by the machine's setup where it is spread (the guard and action names are checked there at run time).
+  return [twin, transition] as never[];
 }
 
 /** A halted run returns to the stage it halted in, which runs only what is left. */

@@ -7,6 +7,7 @@ import { type Command, CommanderError, InvalidArgumentError, Option } from 'comm
 import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
 import type { LaterConfigInput } from '../config/later.js';
 import type { StepInput } from '../plan/schema.js';
+import { type Invocation, nativeStep } from '../run/loop-steps.js';
 
 export interface LaterFlags {
   executionMaxIterations?: number;
@@ -22,6 +23,15 @@ export interface LaterFlags {
   ciStatus?: string;
   reviewStatus?: string;
   hardGatesFile?: string;
+  nextActionsPath?: string;
+  repoRoot?: string;
+  cycleMemoryPath?: string;
+  planningContextArtifact?: string;
+  validationFromPlanningContext?: boolean;
+  autonomousLoop?: boolean;
+  autonomousMaxRuns?: number;
+  autonomousMaxDurationMs?: number;
+  autonomousSameErrorLimit?: number;
 }
 
 const LATER_FLAGS = [
@@ -38,6 +48,15 @@ const LATER_FLAGS = [
   '--ci-status',
   '--review-status',
   '--hard-gates-file',
+  '--next-actions-path',
+  '--repo-root',
+  '--cycle-memory-path',
+  '--planning-context-artifact',
+  '--validation-from-planning-context',
+  '--autonomous-loop',
+  '--autonomous-max-runs',
+  '--autonomous-max-duration-ms',
+  '--autonomous-same-error-limit',
 ];
 
 /** The reviewer's step id and V0's key for it. */
@@ -58,7 +77,16 @@ export function addLaterOptions(command: Command): Command {
     .addOption(new Option('--policy-status <status>', 'policy gate input (fail-closed: unknown)').choices(POLICY_STATUSES))
     .addOption(new Option('--ci-status <status>', 'CI gate input (fail-closed: missing)').choices(CI_STATUSES))
     .addOption(new Option('--review-status <status>', 'review gate input (fail-closed: missing)').choices(REVIEW_STATUSES))
-    .option('--hard-gates-file <path>', 'JSON array of {id, category, pattern, mode} deny rules added to the built-in ones');
+    .option('--hard-gates-file <path>', 'JSON array of {id, category, pattern, mode} deny rules added to the built-in ones')
+    .option('--next-actions-path <path>', 'write the next actions (JSON: recommended actions, versioning delta) after every run')
+    .option('--repo-root <path>', 'the repository for the versioning delta and the planning context (default .)')
+    .option('--cycle-memory-path <path>', 'JSON cycle memory: read at start (its budgets override the flags), written with every checkpoint')
+    .option('--planning-context-artifact <path>', 'write the repository context and the previous run\'s feedback here after the manager')
+    .option('--validation-from-planning-context', 'validation also runs the planning context\'s detected validation commands')
+    .option('--autonomous-loop', 'start the run again until it ends done, or a cap below stops it')
+    .addOption(new Option('--autonomous-max-runs <n>', 'runs of the autonomous loop (default 3)').argParser(budget('--autonomous-max-runs', 1)))
+    .addOption(new Option('--autonomous-max-duration-ms <ms>', 'no new run of the autonomous loop after this long (default 300000)').argParser(duration('--autonomous-max-duration-ms')))
+    .addOption(new Option('--autonomous-same-error-limit <n>', 'stop once the same failure signature repeats this many times (default 2)').argParser(budget('--autonomous-same-error-limit', 1)));
 }
 
 /** Whether any later flag is on the command line (then the report carries every later field). */
@@ -94,15 +122,24 @@ export function laterConfigFrom(
     ...(flags.ciStatus !== undefined ? { ciStatus: flags.ciStatus as never } : {}),
     ...(flags.reviewStatus !== undefined ? { reviewStatus: flags.reviewStatus as never } : {}),
     ...(flags.hardGatesFile !== undefined ? { hardGatesFile: flags.hardGatesFile } : {}),
+    ...(flags.nextActionsPath !== undefined ? { nextActionsPath: flags.nextActionsPath } : {}),
+    ...(flags.repoRoot !== undefined ? { repoRoot: flags.repoRoot } : {}),
+    ...(flags.cycleMemoryPath !== undefined ? { cycleMemoryPath: flags.cycleMemoryPath } : {}),
+    ...(flags.planningContextArtifact !== undefined ? { planningContextArtifact: flags.planningContextArtifact } : {}),
+    ...(flags.validationFromPlanningContext ? { validationFromPlanningContext: true } : {}),
+    ...(flags.autonomousLoop
+      ? {
+          autonomous: {
+            ...(flags.autonomousMaxRuns !== undefined ? { maxRuns: flags.autonomousMaxRuns } : {}),
+            ...(flags.autonomousMaxDurationMs !== undefined ? { maxDurationMs: flags.autonomousMaxDurationMs } : {}),
+            ...(flags.autonomousSameErrorLimit !== undefined ? { sameErrorLimit: flags.autonomousSameErrorLimit } : {}),
+          },
+        }
+      : {}),
   };
   return { later, validationSteps };
 }
 
-interface Invocation {
-  command: string;
-  args: string[];
-  env: [string, string][];
-}
 
 /** Upstream's raw-argv reading: only the space-separated form; errors exit 2 with upstream's words. */
 export function parseValidationInvocations(argv: readonly string[], valueFlags: ReadonlySet<string>): Invocation[] {
@@ -125,18 +162,6 @@ export function parseValidationInvocations(argv: readonly string[], valueFlags: 
   return invocations;
 }
 
-function nativeStep(invocation: Invocation, index: number): StepInput {
-  return {
-    id: `validation-${index}`,
-    idempotencyKey: `stage:Validation:command:${index}`,
-    bin: invocation.command,
-    args: invocation.args,
-    env: { ...Object.fromEntries(invocation.env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
-    // In order; the first failure stops the stage.
-    needs: index > 1 ? [`validation-${index - 1}`] : [],
-  };
-}
-
 function budget(flag: string, min: number) {
   return (value: string): number => {
     if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`invalid value '${value}' for '${flag}': expected a whole number`);
@@ -144,6 +169,13 @@ function budget(flag: string, min: number) {
     if (n < min) throw usage(`Invalid ${flag} value: must be >= ${min}`);
     if (n > 1000) throw usage(`Invalid ${flag} value: must be <= 1000`);
     return n;
+  };
+}
+
+function duration(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) > Number.MAX_SAFE_INTEGER) throw new InvalidArgumentError(`invalid value '${value}' for '${flag}': expected a whole number`);
+    return Number(value);
   };
 }
 

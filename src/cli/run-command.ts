@@ -83,6 +83,8 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: A
   result(`Run report: ${outcome.reportPath}`);
   result(`Terminal state: ${outcome.terminalState ?? 'none'}`);
   const { report } = outcome;
+  // Upstream's words for why the autonomous loop stopped (none when its last run ended done).
+  if (report.autonomous_loop?.stop_reason && outcome.interruptedBy === null) result(report.autonomous_loop.stop_reason);
   if (outcome.interruptedBy !== null) {
     say(`stopped by ${outcome.interruptedBy}; checkpoint kept at ${outcome.checkpointPath}; run again with --resume to continue`);
   } else if (report.blocked && report.blocked.reason !== 'simulated') {

@@ -34,6 +34,24 @@ export const laterConfigSchema = z.strictObject({
     ),
     [],
   ),
+  /** `--next-actions-path`: V0's next actions (JSON here), written after every run. */
+  nextActionsPath: z.optional(z.string().check(z.minLength(1))),
+  /** `--repo-root`: the repository the versioning delta and the planning context look at (default `.`). */
+  repoRoot: z.optional(z.string().check(z.minLength(1))),
+  /** `--cycle-memory-path`: V0's cycle memory (JSON here), read at start, written with every checkpoint. */
+  cycleMemoryPath: z.optional(z.string().check(z.minLength(1))),
+  /** `--planning-context-artifact`: the repository context written after the manager, in planning. */
+  planningContextArtifact: z.optional(z.string().check(z.minLength(1))),
+  /** `--validation-from-planning-context`: validation also runs the artifact's detected commands. */
+  validationFromPlanningContext: z.optional(z.boolean()),
+  /** `--autonomous-loop` and its caps: the run is started again until it ends done or a cap stops it. */
+  autonomous: z.optional(
+    z.strictObject({
+      maxRuns: z._default(z.int().check(z.gte(1, { error: 'must be >= 1' }), z.lte(1000)), 3),
+      maxDurationMs: z._default(z.int().check(z.gte(0)), 300_000),
+      sameErrorLimit: z._default(z.int().check(z.gte(1, { error: 'must be >= 1' }), z.lte(1000)), 2),
+    }),
+  ),
 });
 
 export type LaterConfig = z.infer<typeof laterConfigSchema>;

@@ -50,6 +50,27 @@ export const laterReportShape = {
   ),
 };
 
+/** Only with --autonomous-loop: the loop's runs, each ended short of done, and why it stopped. */
+export const autonomousReportShape = {
+  autonomous_loop: z.optional(
+    z.object({
+      run: z.int(),
+      max_runs: z.int(),
+      stop_reason: z.nullable(z.string()),
+      runs: z.array(
+        z.object({ run: z.int(), terminal_state: z.string(), failure_signature: z.string(), noop_signature: z.nullable(z.string()), elapsed_ms: z.int() }),
+      ),
+    }),
+  ),
+};
+
+export function autonomousFieldsOf(loops: LoopState): z.infer<typeof autonomousReportShape.autonomous_loop> {
+  const state = loops.autonomous;
+  const settings = loops.settings.autonomous;
+  if (!state || !settings) return undefined;
+  return { run: state.run, max_runs: settings.maxRuns, stop_reason: state.stopReason, runs: state.runs };
+}
+
 export type LaterReportFields = { [K in keyof typeof laterReportShape]: z.infer<(typeof laterReportShape)[K]> };
 
 export function laterFieldsOf(loops: LoopState): Required<LaterReportFields> {

@@ -7,7 +7,7 @@ import '../zod-messages.js';
 import { STAGE_STATUSES, STAGES, TERMINAL_STATES } from '../../machines/stages.js';
 import { once } from '../once.js';
 import { thermostatReportSchemas } from './thermostat.js';
-import { laterReportShape } from './later-fields.js';
+import { autonomousReportShape, laterReportShape } from './later-fields.js';
 
 export const stageSchema = z.enum(STAGES);
 export const terminalStateSchema = z.enum(TERMINAL_STATES);
@@ -45,6 +45,8 @@ export const executionRecordSchema = once(() => z.object({
   cost: z._default(z.number(), 0),
   /** What the step reported as `value` in the same file; absent when it reported none. */
   value: z.optional(z.number()),
+  /** With --autonomous-loop: the run of the loop (1-based) this record belongs to. */
+  autonomous_run: z.optional(z.int().check(z.gte(1))),
 }));
 
 /**
@@ -129,6 +131,7 @@ export const reportSchemas = once(() => {
     orchestrator_max_rss_kib: z.int(),
     // V0's later fields, present once a later flag is given (later-fields.ts)
     ...laterReportShape,
+    ...autonomousReportShape,
   });
 
   return { transitionSchema, stageFailureSchema, notificationSchema, haltSchema, approvalSchema, runReportSchema };

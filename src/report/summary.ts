@@ -70,6 +70,12 @@ function describeLoops(report: RunReport): string[] {
   for (const g of report.gate_decisions ?? []) lines.push(`  gate ${g.gate.padEnd(14)}${g.status} ${g.passed ? 'passed' : `failed (${g.reason_code})`}`);
   for (const h of (report.hard_gate_results ?? []).filter((r) => !r.passed)) lines.push(`  hard gate ${h.id}: failed (${h.reason_code})`);
   if ((report.blocked_reason_codes ?? []).length > 0) lines.push(`  blocked by:         ${report.blocked_reason_codes!.join(', ')}`);
+  const autonomous = report.autonomous_loop;
+  if (autonomous) {
+    lines.push(`  autonomous run:     ${autonomous.run} of ${autonomous.max_runs}`);
+    for (const r of autonomous.runs) lines.push(`  run ${String(r.run).padEnd(15)}${r.terminal_state} after ${seconds(r.elapsed_ms)}  ${r.failure_signature}`);
+    if (autonomous.stop_reason !== null) lines.push(`  ${autonomous.stop_reason}`);
+  }
   return lines;
 }
 

@@ -9,7 +9,21 @@ import { type LaterConfig, gatesWanted } from '../config/later.js';
 import type { Plan } from '../plan/schema.js';
 
 /** What the later flags set (the rest of the later settings come from a plan, or their defaults). */
-const FLAG_KEYS = ['executionMaxIterations', 'reviewerRemediationMaxCycles', 'reviewerStep', 'policyStatus', 'ciStatus', 'reviewStatus', 'hardGatesFile'] as const;
+const FLAG_KEYS = [
+  'executionMaxIterations',
+  'reviewerRemediationMaxCycles',
+  'reviewerStep',
+  'policyStatus',
+  'ciStatus',
+  'reviewStatus',
+  'hardGatesFile',
+  'nextActionsPath',
+  'repoRoot',
+  'cycleMemoryPath',
+  'planningContextArtifact',
+  'validationFromPlanningContext',
+  'autonomous',
+] as const;
 
 /** The later settings of a run: its plan's `loops`, with the later flags given over them. */
 export function laterOf(config: { later?: LaterConfig | undefined; plan: Plan }): LaterConfig | undefined {
@@ -37,6 +51,8 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     hardGates: hardGatesOn
       ? { rules: [...BUILTIN_HARD_GATES, ...later.hardGates, ...external.rules], tokens: invocationTokens(plan), loadFailed: external.failed }
       : null,
+    ...(later.planningContextArtifact !== undefined ? { planningContext: true } : {}),
+    ...(later.autonomous !== undefined ? { autonomous: later.autonomous } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { LoopRecord } from '../../machines/loops.js';
 import type { StageWorkInput } from '../../machines/orchestration.js';
 import { stageTitle } from '../../machines/stages.js';
-import type { Step } from '../plan/schema.js';
+import type { Step, StepInput } from '../plan/schema.js';
 import type { StageExecution } from '../report/schema.js';
 import { emptyRecord, idempotencyKeyOf } from './stage-work.js';
 
@@ -61,4 +61,24 @@ export function reviewerNextSteps(step: Step): string[] {
 
 export function loopRecordExecution(record: LoopRecord): StageExecution {
   return emptyRecord({ ...record, env_keys: [], step: '', attempt: 0 });
+}
+
+/** A native validation command (V0's `--validation-bin`, or one from cycle memory or the planning context). */
+export interface Invocation {
+  command: string;
+  args: string[];
+  env: [string, string][];
+}
+
+/** The validation step of the `index`th native command (1-based): V0's key and index env, in order. */
+export function nativeStep(invocation: Invocation, index: number): StepInput {
+  return {
+    id: `validation-${index}`,
+    idempotencyKey: `stage:Validation:command:${index}`,
+    bin: invocation.command,
+    args: invocation.args,
+    env: { ...Object.fromEntries(invocation.env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
+    // In order; the first failure stops the stage.
+    needs: index > 1 ? [`validation-${index - 1}`] : [],
+  };
 }

@@ -19,6 +19,10 @@ import { SpawnedPids, endDetachedOfRun } from './detached.js';
 import { type StartPlan, planStart } from './start-plan.js';
 import { type TraceCarrier, globalTracerProviderRegistered } from '../trace/trace-carrier.js';
 import type { RunTrace } from '../trace/run-trace.js';
+import { laterOf } from './loop-settings.js';
+import { nextActionsOf, writeNextActions } from '../report/next-actions.js';
+import { captureRepoSnapshot, repoDelta } from './versioning.js';
+import { withCycleMemory } from './cycle-memory.js';
 
 export const CHECKPOINT_FILE = 'orchestrator_checkpoint.json';
 
@@ -58,12 +62,14 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     throw new OrchestratorError(`invalid configuration: ${field}: ${issue?.message ?? 'invalid'}`, EXIT.usage);
   }
   let config = checkedPlan ? { ...parsed.data, plan: checkedPlan } : parsed.data;
+  config = withCycleMemory(config, options.warn ?? (() => {}));
   // A checkpoint elsewhere gets its folders made as the output directory does (first: a bad path leaves no empty output_dir).
   if (!options.store && config.checkpointPath) prepareDir(dirname(config.checkpointPath), `--checkpoint-path ${config.checkpointPath}: its folder`);
   prepareDir(config.outputDir, 'output_dir');
   const store = options.store ?? new FileCheckpointStore(config.checkpointPath ?? join(config.outputDir, CHECKPOINT_FILE));
   const reportPath = reportPathIn(config.outputDir);
   const lock = await store.lock({ killGraceMs: config.killGraceMs });
+  const nextActions = nextActionsWriter(config);
   try {
     const plan = await planStart(store, config.resume, { freshRunId: options.runId, orStart: config.resumeOrStart, warn: options.warn });
     lock.noteRun?.(plan.runId);
@@ -81,6 +87,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
         earlier_stage_executions: earlierExecutions(reportPath, plan.runId),
       });
       writeReport(reportPath, report);
+      nextActions?.(report);
       return {
         report,
         reportPath,
@@ -95,6 +102,8 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     const trace = await traceOf(config, plan, options);
     try {
       const result = await new RunSession(config, store, plan, reportPath, { ...options, lock, spawned, trace }).run();
+      // The autonomous loop writes them as each of its runs ends short of done; a done run ends the loop here.
+      if (laterOf(config)?.autonomous === undefined || result.terminalState === 'done') nextActions?.(result.report);
       return await notified(config.plan.notify, result);
     } catch (error) {
       trace?.end({ terminal: null, interruptedBy: null, failure: null, error: error instanceof Error ? error.message : String(error) });
@@ -129,6 +138,19 @@ async function traceOf(config: OrchestrationConfig, plan: Exclude<StartPlan, { m
     earlier: plan.mode === 'snapshot' ? (plan.checkpoint.trace ?? null) : null,
     resumed: plan.mode !== 'fresh',
   });
+}
+
+/**
+ * With `--next-actions-path`: the repository's state is taken now, and the returned function
+ * writes V0's next actions once the run has ended (null without the flag: nothing is written).
+ */
+function nextActionsWriter(config: OrchestrationConfig): ((report: RunResult['report']) => void) | null {
+  const later = laterOf(config);
+  const path = later?.nextActionsPath;
+  if (path === undefined) return null;
+  const repoRoot = later?.repoRoot ?? '.';
+  const before = captureRepoSnapshot(repoRoot);
+  return (report) => writeNextActions(path, nextActionsOf(report, repoDelta(before, captureRepoSnapshot(repoRoot))));
 }
 
 /** The plan's hooks, once the run reached a terminal state (not when it was stopped); recorded in the report, never in the outcome. */

@@ -4,8 +4,9 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type Actor, type InspectionEvent, type Snapshot, createActor } from 'xstate';
-import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
+import { type Actor, type InspectionEvent, type Snapshot, createActor, fromPromise } from 'xstate';
+import { type LoopRunInput, type OrchestrationContext, type PlanningContextInput, type StageWorkInput, type StageWorkOutput, orchestrationMachine } from '../../machines/orchestration.js';
+import type { LoopRunReport } from '../../machines/loops.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
 import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV3, type RunIdentity } from '../checkpoint/schema.js';
@@ -24,10 +25,17 @@ import { CoalescedWriter } from './coalesced-writer.js';
 import type { SpawnedPids } from './detached.js';
 import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
-import { laterFieldsOf } from '../report/later-fields.js';
+import { autonomousFieldsOf, laterFieldsOf } from '../report/later-fields.js';
 import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
 import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
+import { CycleMemoryWriter, cycleMemoryOf } from './cycle-memory.js';
+import { emptyRecord } from './stage-work.js';
+import { type FeedbackSource, feedbackSourceOfReport, planningFeedback, validationOutcomesOf, readDetectedValidationCommands, repoContextOf, writeRepoContext } from './planning-context.js';
+import { nextActionsOf, readNextActions, writeNextActions } from '../report/next-actions.js';
+import { type RepoSnapshot, captureRepoSnapshot, repoDelta } from './versioning.js';
+import { readTextOrNull } from '../report/report-file.js';
+import { withValidationCommands } from './cycle-memory.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
@@ -103,7 +111,6 @@ export class RunSession {
   private interruptedBy: string | null = null;
   private fatal: OrchestratorError | null = null;
   private stopped = false;
-  private halted = false;
   private resumingHalt = false;
   private wallTimer: NodeJS.Timeout | null = null;
   private lastCheckpointKey = '';
@@ -116,6 +123,16 @@ export class RunSession {
   private readonly trace: RunTrace | null;
   /** Kept in the checkpoint: the first traced invocation's run span, which resumes link to. */
   private readonly traceOrigin: TraceCarrier | null;
+  /** With `--cycle-memory-path`: written with the checkpoints. */
+  private readonly cycleMemory: CycleMemoryWriter | null;
+  private cycleMemoryFailed = false;
+  /** With a planning context: the run the feedback is about (the report found in the output directory at start). */
+  private previousRun: FeedbackSource | null = null;
+  /** With --validation-from-planning-context: why the artifact's commands could not be read, for this validation visit. */
+  private validationResolveError: string | null = null;
+  /** With --autonomous-loop: the records of the loop's current run, and the repository when it began. */
+  private loopRunRecords: Pick<StageExecution, 'stage' | 'status' | 'command' | 'exit_code'>[] = [];
+  private loopRunBefore: RepoSnapshot | null = null;
 
   constructor(
     private readonly config: OrchestrationConfig,
@@ -127,6 +144,10 @@ export class RunSession {
     this.identity = runIdentityOf(config);
     this.trace = options.trace ?? null;
     this.traceOrigin = (plan.mode === 'snapshot' ? plan.checkpoint.trace : undefined) ?? this.trace?.carrier ?? null;
+    const memoryPath = laterOf(config)?.cycleMemoryPath;
+    // Read before this run writes its own report there.
+    if (laterOf(config)?.planningContextArtifact !== undefined) this.previousRun = feedbackSourceOfReport(readTextOrNull(reportPath));
+    this.cycleMemory = memoryPath === undefined ? null : new CycleMemoryWriter(memoryPath);
     this.attempts = { ...plan.attempts };
     this.attemptsStarted = plan.attemptsStarted;
     this.approvals = [...plan.approvals];
@@ -182,6 +203,7 @@ export class RunSession {
       this.finish = resolve;
     });
     this.actor = this.createActor();
+    this.startLoopRunRecords();
     if (this.plan.mode === 'snapshot') this.recordSkippedBefore(this.plan.checkpoint);
     this.actor.subscribe({
       next: (snapshot) => this.onSnapshot(snapshot),
@@ -214,7 +236,8 @@ export class RunSession {
 
   private createActor(): OrchestrationActor {
     const stageLogic = createStageLogic({
-      steps: (stage) => this.stepsOf(stage),
+      steps: (stage) => (stage === 'validation' ? this.validationSteps() : this.stepsOf(stage)),
+      refuse: (stage) => (stage === 'validation' ? this.refuseValidation() : null),
       concurrency: this.concurrency,
       thermostat: this.thermostat?.settings ?? null,
       costBudget: this.costBudget,
@@ -227,7 +250,11 @@ export class RunSession {
     // The machine declares its stage actor by input and output alone (a promise placeholder); the
     // real one is richer actor logic with the same input and output, so the types differ.
     const machine = orchestrationMachine.provide({
-      actors: { runStage: stageLogic as never },
+      actors: {
+        runStage: stageLogic as never,
+        writePlanningContext: fromPromise<StageWorkOutput, PlanningContextInput>(async ({ input }) => this.writePlanningContext(input)),
+        concludeLoopRun: fromPromise<LoopRunReport, LoopRunInput>(async ({ input }) => this.concludeLoopRun(input)),
+      },
       actions: { recordLoop: (_, record) => this.addExecution(loopRecordExecution(record)) },
     });
     const inspect = (event: InspectionEvent) => {
@@ -271,6 +298,116 @@ export class RunSession {
 
   private loopSettings() {
     return loopSettingsOf(laterOf(this.config), this.config.plan);
+  }
+
+  /**
+   * V0's `planning.repo_context`: the repository's context and the previous run's feedback, written
+   * for the next planning; a record either way; skipped when an earlier invocation completed planning.
+   */
+  private writePlanningContext(input: PlanningContextInput): StageWorkOutput {
+    const later = laterOf(this.config)!;
+    const path = later.planningContextArtifact!;
+    const repoRoot = later.repoRoot ?? '.';
+    const base = { stage: 'planning' as const, completedSteps: input.completedSteps, spentCost: input.spentCost };
+    const record = (status: 'success' | 'skipped' | 'failed', error: string | null, startedAtMs: number) => ({
+      ...emptyRecord({ stage: 'planning', idempotency_key: 'stage:Planning:repo_context', command: 'planning.repo_context', args: [repoRoot, path], env_keys: [], status, error, step: '', attempt: 0 }),
+      ...(status === 'skipped' ? {} : { duration_ms: Date.now() - startedAtMs, exit_code: status === 'success' ? 0 : null }),
+    });
+    const started = Date.now();
+    if (input.alreadyCompleted) {
+      this.addExecution(record('skipped', 'Skipped due to checkpoint resume', started));
+      return { ...base, status: 'skipped', error: null };
+    }
+    try {
+      const next = later.nextActionsPath === undefined ? null : readNextActions(later.nextActionsPath);
+      writeRepoContext(path, repoContextOf(repoRoot, planningFeedback(this.previousRun, next)));
+    } catch (error) {
+      const message = (error as Error).message;
+      this.addExecution(record('failed', message, started));
+      return { ...base, status: 'failed', error: message };
+    }
+    this.addExecution(record('success', null, started));
+    return { ...base, status: 'success', error: null };
+  }
+
+  /** The run of the autonomous loop under way (null without the loop). */
+  private loopRun(): number | null {
+    return this.actor?.getSnapshot().context.loops?.autonomous?.run ?? null;
+  }
+
+  /** A resumed run of the loop goes on with the records its earlier invocations made in the same loop run. */
+  private startLoopRunRecords(): void {
+    const run = this.loopRun();
+    if (run === null) return;
+    this.loopRunBefore = captureRepoSnapshot(laterOf(this.config)?.repoRoot ?? '.');
+    if (this.plan.mode !== 'snapshot') return;
+    for (const record of this.records.earlier()) if (record.autonomous_run === run) this.loopRunRecords.push(record);
+  }
+
+  /**
+   * A run of the autonomous loop ended short of done (V0's `run_autonomous_loop`): its next actions
+   * are written, and the machine is told the time since the loop began, the run's failure
+   * signature and, when it changed nothing in the repository, its no-op signature.
+   */
+  private concludeLoopRun(input: LoopRunInput): LoopRunReport {
+    const later = laterOf(this.config)!;
+    const outcome = { run_id: input.runId, terminal_state: input.outcome, blocked_reason_codes: input.blockedReasonCodes, reviewer_next_steps: input.reviewerNextSteps };
+    const after = captureRepoSnapshot(later.repoRoot ?? '.');
+    const actions = nextActionsOf(outcome, repoDelta(this.loopRunBefore, after));
+    if (later.nextActionsPath !== undefined) {
+      try {
+        writeNextActions(later.nextActionsPath, actions);
+      } catch (error) {
+        // As a run without the loop: the invocation fails in the one line naming the file.
+        this.fatal ??= error as OrchestratorError;
+        this.interrupt('an error');
+      }
+    }
+    const failed = this.loopRunRecords.filter((r) => ['failed', 'timeout', 'spawn_failed', 'artifact_missing'].includes(r.status)).map((r) => r.command);
+    const title = input.outcome.charAt(0).toUpperCase() + input.outcome.slice(1);
+    const failureSignature = `Some(${title})|${input.blockedReasonCodes.join('|')}|${failed.join('|')}`;
+    const delta = actions.versioning_delta;
+    const noopSignature = delta && !delta.worktree_changed ? `${failureSignature}|${delta.touched_files.join('|')}|${actions.recommended_actions.join('|')}` : null;
+    // The next run's planning context reads this run as the previous one.
+    this.previousRun = {
+      run_id: input.runId,
+      terminal_state: input.outcome,
+      blocked_reason_codes: input.blockedReasonCodes,
+      reviewer_next_steps: input.reviewerNextSteps,
+      validation_outcomes: validationOutcomesOf(this.loopRunRecords),
+    };
+    this.loopRunRecords = [];
+    this.loopRunBefore = after;
+    return { elapsedMs: Math.max(0, Date.now() - this.plan.startedAtMs), failureSignature, noopSignature };
+  }
+
+  /**
+   * The validation stage's steps: the run's, then (with --validation-from-planning-context, and no
+   * reviewer) the planning context's detected commands, read now as V0 reads them at validation time.
+   */
+  private validationSteps(): Step[] {
+    this.validationResolveError = null;
+    const later = laterOf(this.config);
+    const steps = this.stepsOf('validation');
+    if (!later?.validationFromPlanningContext || later.planningContextArtifact === undefined) return steps;
+    try {
+      const commands = readDetectedValidationCommands(later.planningContextArtifact);
+      return withValidationCommands(this.config, later, commands).stages.validation ?? [];
+    } catch (error) {
+      this.validationResolveError = (error as Error).message;
+      return steps;
+    }
+  }
+
+  /** The artifact could not be read: V0's failed `validation.resolve_commands` record, and validation fails. */
+  private refuseValidation(): string | null {
+    const error = this.validationResolveError;
+    if (error === null) return null;
+    const later = laterOf(this.config)!;
+    this.addExecution(
+      emptyRecord({ stage: 'validation', idempotency_key: 'stage:Validation:commands', command: 'validation.resolve_commands', args: [later.planningContextArtifact!], env_keys: [], status: 'failed', error, step: '', attempt: 0 }),
+    );
+    return error;
   }
 
   private runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished> {
@@ -362,7 +499,10 @@ export class RunSession {
     return { stepId: step.id, status: 'failed', error: outcome.record.error, finishedAtMs: Date.now(), cost: record.cost, cancelled: false };
   }
 
-  private addExecution(record: StageExecution): void {
+  private addExecution(given: StageExecution): void {
+    const run = this.loopRun();
+    const record = run === null ? given : { ...given, autonomous_run: run };
+    if (run !== null) this.loopRunRecords.push(record);
     try {
       this.records.append(record);
     } catch (error) {
@@ -402,6 +542,8 @@ export class RunSession {
     if (!current) return;
     for (const stage of STAGES.slice(0, STAGES.indexOf(current))) {
       for (const step of this.stepsOf(stage)) this.addExecution(skippedExecution(stage, step));
+      // V0 records its native planning action skipped too.
+      if (stage === 'planning' && context.loops?.settings.planningContext) this.writePlanningContext({ runId: this.plan.runId, alreadyCompleted: true, completedSteps: [], spentCost: 0 });
     }
   }
 
@@ -430,10 +572,18 @@ export class RunSession {
 
   /** The machine waits for an approval or a bigger budget: the run stops here, `blocked`. */
   private halt(): void {
-    this.halted = true;
     this.stopped = true;
     this.actor.stop();
     this.finish();
+  }
+
+  /**
+   * The run halted (an approval, its budget, the ROI floor): read from the machine's state, where
+   * the halt is, not kept beside it. A run stopped by a signal is not halted, whatever its state.
+   */
+  private get halted(): boolean {
+    if (!this.stopped || this.interruptedBy !== null || !this.actor) return false;
+    return HALTED_STATES.includes(String(this.actor.getSnapshot().value));
   }
 
   private armWallClock(): void {
@@ -562,11 +712,40 @@ export class RunSession {
     if (!carries) await this.records.sync({ background });
     if (this.options.executionLog) await this.storedRecords;
     await this.store.save(checkpoint, carries ? { background, carry: this.records } : { background });
+    this.saveCycleMemory(context);
+  }
+
+  /** V0 writes its cycle memory with every checkpoint; a failure is a record (`cycle_memory.persist`), not the run's end. */
+  private saveCycleMemory(context: OrchestrationContext): void {
+    if (!this.cycleMemory || !context.loops) return;
+    const memory = cycleMemoryOf(context.loops.settings, this.stepsOf('validation'), reviewerStepOf(laterOf(this.config), this.config.plan));
+    try {
+      this.cycleMemory.write(memory);
+    } catch (error) {
+      if (this.cycleMemoryFailed) return;
+      this.cycleMemoryFailed = true;
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      this.addExecution(
+        emptyRecord({
+          stage: this.recorder.currentStage ?? 'planning',
+          idempotency_key: null,
+          command: 'cycle_memory.persist',
+          args: [this.cycleMemory.path],
+          env_keys: [],
+          status: 'failed',
+          error: `cannot write cycle memory ${this.cycleMemory.path}: ${code}`,
+          step: '',
+          attempt: 0,
+        }),
+      );
+    }
   }
 
   private saveReport(): void {
     const loops = this.actor.getSnapshot().context.loops;
     if (loops) Object.assign(this.report, laterFieldsOf(loops));
+    const autonomous = loops ? autonomousFieldsOf(loops) : undefined;
+    if (autonomous) this.report.autonomous_loop = autonomous;
     this.report.current_stage = this.recorder.currentStage;
     this.report.updated_at_unix_ms = Date.now();
     this.report.orchestrator_max_rss_kib = process.resourceUsage().maxRSS;

@@ -39,6 +39,8 @@ export interface StageRuntime {
   runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished>;
   /** Records the steps of a stage an earlier invocation completed. */
   recordSkipped(stage: Stage): void;
+  /** Why the stage cannot run its steps at all (its steps could not be resolved), or null; it then fails. */
+  refuse?(stage: Stage): string | null;
 }
 
 export type StageSnapshot = Snapshot<StageWorkOutput> & {
@@ -204,6 +206,8 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
             scope.defer(() => runtime.recordSkipped(input.stage));
             return finish(snapshot, { status: 'skipped', error: null });
           }
+          const refused = runtime.refuse?.(input.stage) ?? null;
+          if (refused !== null) return finish(snapshot, { status: 'failed', error: refused });
           const gate = `stage:${input.stage}`;
           if (runtime.stageNeedsApproval(input.stage) && !input.approvals.includes(gate)) {
             return finish(snapshot, { status: 'approval_required', error: `${gate} needs approval`, gate });

@@ -28,6 +28,8 @@ export type StartPlan =
   | { mode: 'done'; runId: string; transitions: Transition[]; approvals: Approval[]; resumedFrom: 'done_checkpoint' };
 
 const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
+/** States with work of their own that a run may be killed in (the planning context, the autonomous loop's check): their work starts again. */
+const NATIVE = ['planning_context', 'autonomous_check'];
 
 export interface StartOptions {
   /** The id a fresh run takes. */
@@ -73,7 +75,7 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, { fr
     // --simulate-blocked ended it (V0): its stages re-walk, completed ones skipped.
     return { ...carried, mode: 'rewalk', completedStages: checkpoint.completed_stages, resumedFrom: 'blocked_checkpoint' };
   }
-  if (snapshot.status !== 'active' || !(isStage(snapshot.value) || HALTED.includes(snapshot.value))) {
+  if (snapshot.status !== 'active' || !(isStage(snapshot.value) || HALTED.includes(snapshot.value) || NATIVE.includes(snapshot.value))) {
     throw new OrchestratorError(
       `cannot read checkpoint ${store.location}: field snapshot.value: '${String(snapshot.value)}' is not a state a run can resume from; the file was left as it is`,
       EXIT.failed,

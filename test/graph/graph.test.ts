@@ -17,8 +17,10 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 // Written out by hand: the expectations must not come from the code under test.
 const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
 const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
-/** Gates decide as soon as they are entered (eventless): the deny list first, the fail-closed gates before closure. */
-const GATES = ['hard_gates', 'gates'];
+/** Gates decide as soon as they are entered (eventless): the deny list first, the fail-closed gates before closure; and the autonomous loop's decision. */
+const GATES = ['hard_gates', 'gates', 'autonomous_decide'];
+/** Where the autonomous loop measures a run that ended short of done, and decides whether another starts. */
+const AUTONOMOUS = ['autonomous_check', 'autonomous_decide'];
 /** Where a run halts (reported blocked) until --resume: not final. */
 const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
 
@@ -59,8 +61,8 @@ describe('the graph as JSON', () => {
     expect(graph.initial).toBe('orchestration.hard_gates');
   });
 
-  it('has the hard gates, every stage in order with the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'policy_ingestion', 'execution', 'validation', 'gates', 'closure', ...HALTED, ...TERMINALS];
+  it('has the hard gates, every stage in order with the planning context after planning and the gates before closure, then every terminal state, as a node', () => {
+    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'gates', 'closure', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
@@ -70,11 +72,38 @@ describe('the graph as JSON', () => {
     const ids = new Set(graph.nodes.map((node: any) => node.id));
     for (const edge of graph.edges) {
       expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
-      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always']).toContain(edge.event);
+      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'xstate.done.actor.loopRun', 'xstate.error.actor.loopRun', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always']).toContain(edge.event);
       expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : edge.event.startsWith('xstate.error.') ? 'error' : edge.event);
       // Only the gates decide without an event.
       expect(edge.event === 'always').toBe(GATES.includes(key(edge.source)));
     }
+  });
+
+  it('the planning context: entered from planning when wanted, on to policy_ingestion or failed', () => {
+    const from = (stage: string) => edgesFrom(stage).filter((e: any) => e.label === 'done').map((e: any) => [e.guard, key(e.target)]);
+    expect(from('planning')).toEqual(expect.arrayContaining([['stagePassedToPlanningContext', 'planning_context'], ['stagePassed', 'policy_ingestion']]));
+    expect(from('planning_context')).toEqual([['stagePassed', 'policy_ingestion'], ['autonomousLoop', 'autonomous_check'], [null, 'failed']]);
+  });
+
+  it('the autonomous loop: every end short of done has a twin into autonomous_check, which starts over at the hard gates or ends as the run did', () => {
+    // Each twin comes right before the edge it doubles, so that a run without the loop takes the same edges as before.
+    for (const state of ['hard_gates', ...STAGES, 'planning_context', 'gates']) {
+      const edges = edgesFrom(state);
+      edges.forEach((edge: any, i: number) => {
+        if (key(edge.target) !== 'autonomous_check') return;
+        const twin = edges[i + 1];
+        expect(['blocked', 'failed', 'timeout']).toContain(key(twin.target));
+        expect(edge.guard).toBe(twin.guard === null ? 'autonomousLoop' : `${twin.guard}InLoop`);
+      });
+      expect(edges.filter((e: any) => key(e.target) === 'autonomous_check').length, state).toBe(edges.filter((e: any) => ['blocked', 'failed'].includes(key(e.target)) || (key(e.target) === 'timeout' && e.event !== 'WALL_TIMEOUT')).length);
+    }
+    expect(edgesFrom('autonomous_check').map((e: any) => [e.label, key(e.target)])).toEqual([['done', 'autonomous_decide'], ['error', 'failed']]);
+    expect(edgesFrom('autonomous_decide').map((e: any) => [e.guard, key(e.target)])).toEqual([
+      ['loopRunLeft', 'hard_gates'],
+      ['loopEndedIn(blocked)', 'blocked'],
+      ['loopEndedIn(timeout)', 'timeout'],
+      [null, 'failed'],
+    ]);
   });
 
   it('loops: an attempt re-enters execution, a remediation cycle goes back from validation, each guarded by its budget', () => {
@@ -104,11 +133,14 @@ describe('the graph as JSON', () => {
     const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
     expect(edges('hard_gates')).toEqual([
       ['hardGatesPassed', 'planning'],
+      ['autonomousLoop', 'autonomous_check'],
       [null, 'blocked'],
     ]);
     expect(edges('gates')).toEqual([
+      ['gatesPassedAndBlockedInLoop', 'autonomous_check'],
       ['gatesPassedAndBlocked', 'blocked'],
       ['gatesPassed', 'closure'],
+      ['autonomousLoop', 'autonomous_check'],
       [null, 'blocked'],
     ]);
     expect(edgesFrom('validation').find((e: any) => e.guard === 'stagePassedToGates')?.target).toBe('orchestration.gates');
@@ -152,13 +184,14 @@ describe('the graph as JSON', () => {
     }
   });
 
-  it('reaches blocked only from validation and the gates, and checks blocked before closure there', () => {
+  it('reaches blocked only from validation and the gates (or the autonomous loop\'s end), and checks blocked before closure there', () => {
     const intoBlocked = graph.edges.filter((edge: any) => key(edge.target) === 'blocked');
     expect(intoBlocked.map((edge: any) => [key(edge.source), edge.guard])).toEqual([
       ['hard_gates', null],
       ['validation', 'stagePassedAndBlocked'],
       ['gates', 'gatesPassedAndBlocked'],
       ['gates', null],
+      ['autonomous_decide', 'loopEndedIn(blocked)'],
     ]);
     const targets = edgesFrom('validation').map((edge: any) => key(edge.target));
     expect(targets.indexOf('blocked')).toBeLessThan(targets.indexOf('closure'));

@@ -3,6 +3,7 @@
  * may each pass or fail (a non-zero exit) on every run, for given budgets; and a real run that
  * takes that path, with test/fixtures/scripted.sh playing each run's outcome.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventObject } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
@@ -18,6 +19,8 @@ export interface Caps {
   retries: number;
   cycles: number;
   adaptive: boolean;
+  /** --planning-context-artifact: the native action after planning, which may fail (its file cannot be written). */
+  planningContext?: boolean;
 }
 
 export interface LoopRun {
@@ -36,6 +39,8 @@ export interface LoopPath {
   final: string;
   /** The loops' state at the end (counters and decisions). */
   loops: LoopState;
+  /** With a planning context: how writing it ended. */
+  context: 'success' | 'failed' | null;
 }
 
 interface StageDone extends EventObject {
@@ -53,13 +58,14 @@ export function settingsOf(caps: Caps): LoopSettings {
     plannedRemediationSteps: [],
     gates: null,
     hardGates: null,
+    ...(caps.planningContext ? { planningContext: true } : {}),
   };
 }
 
 function events(snapshot: { value: unknown; status: string }): StageDone[] {
   if (snapshot.status !== 'active' || typeof snapshot.value !== 'string') return [];
   const stage = snapshot.value;
-  const statuses = stage === 'execution' || stage === 'validation' ? ['success', 'failed'] : ['success'];
+  const statuses = stage === 'execution' || stage === 'validation' || stage === 'planning_context' ? ['success', 'failed'] : ['success'];
   return statuses.map((status) => ({
     type: 'xstate.done.actor.stageWork',
     output: { stage, status, error: status === 'failed' ? 'Command exited with code 7' : null, completedSteps: [], spentCost: 0 },
@@ -78,11 +84,13 @@ export function loopPaths(caps: Caps): LoopPath[] {
     .map((path) => {
       const runs: LoopRun[] = [];
       let reviews = 0;
+      let context: LoopPath['context'] = null;
       const stages: string[] = [];
       path.steps.forEach((step, index) => {
         const value = String(step.state.value);
-        if (stages.at(-1) !== value && value !== 'hard_gates' && value !== 'gates') stages.push(value);
+        if (stages.at(-1) !== value && !['hard_gates', 'gates', 'planning_context'].includes(value)) stages.push(value);
         const next = path.steps[index + 1]?.event as StageDone | undefined;
+        if (value === 'planning_context' && next) context = next.output.status as 'success' | 'failed';
         if (!next || (value !== 'execution' && value !== 'validation')) return;
         const loops = step.state.context.loops!;
         const outcome = next.output.status as LoopRun['outcome'];
@@ -90,9 +98,9 @@ export function loopPaths(caps: Caps): LoopPath[] {
         else runs.push({ stage: 'validation', key: String(++reviews), outcome });
       });
       const final = String(path.state.value);
-      const caption = `retries ${caps.retries}, cycles ${caps.cycles}${caps.adaptive ? ', adaptive' : ''}`;
-      const name = `[${caption}] ${runs.map((r) => `${r.stage === 'execution' ? 'exec' : 'review'}${r.key}:${r.outcome === 'success' ? 'ok' : 'fail'}`).join(' ')} => ${final}`;
-      return { name, caps, runs, stages: stages.filter((s) => !['done', 'failed', 'blocked', 'timeout'].includes(s)), final, loops: path.state.context.loops! };
+      const caption = `retries ${caps.retries}, cycles ${caps.cycles}${caps.adaptive ? ', adaptive' : ''}${caps.planningContext ? ', planning context' : ''}`;
+      const name = `[${caption}] ${context ? `context:${context === 'success' ? 'ok' : 'fail'} ` : ''}${runs.map((r) => `${r.stage === 'execution' ? 'exec' : 'review'}${r.key}:${r.outcome === 'success' ? 'ok' : 'fail'}`).join(' ')} => ${final}`;
+      return { name, caps, runs, stages: stages.filter((s) => !['done', 'failed', 'blocked', 'timeout'].includes(s)), final, loops: path.state.context.loops!, context };
     });
 }
 
@@ -107,6 +115,7 @@ export function loopConfigFor(path: LoopPath, dirs: RunDirs, resume = false): Or
     timeoutMs: 20_000,
     killGraceMs: 200,
     later: {
+      ...(path.caps.planningContext ? { planningContextArtifact: contextArtifactFor(path, dirs), repoRoot: dirs.workDir } : {}),
       executionMaxIterations: path.caps.retries + 1,
       reviewerRemediationMaxCycles: path.caps.cycles,
       adaptive: path.caps.adaptive,
@@ -121,6 +130,14 @@ export function loopConfigFor(path: LoopPath, dirs: RunDirs, resume = false): Or
       },
     },
   };
+}
+
+/** Where the planning context goes: beneath a plain file when the path has writing it fail. */
+function contextArtifactFor(path: LoopPath, dirs: RunDirs): string {
+  if (path.context !== 'failed') return join(dirs.workDir, 'planning_context.json');
+  mkdirSync(dirs.workDir, { recursive: true });
+  writeFileSync(join(dirs.workDir, 'not-a-dir'), '');
+  return join(dirs.workDir, 'not-a-dir', 'planning_context.json');
 }
 
 /** Where the fixture executor notes its cycle for the reviewer (part of the world a checkpoint is taken in). */
@@ -140,7 +157,7 @@ export function transitionsOf(path: LoopPath): [string | null, string][] {
 
 /** The records a run of the path writes: one per program run, and the orchestrator's own (budgets, adaptations). */
 export function recordsOf(path: LoopPath): [string, string, string][] {
-  const records: [string, string, string][] = [];
+  const records: [string, string, string][] = path.context ? [['planning', 'stage:Planning:repo_context', path.context]] : [];
   const max = { execution: path.caps.retries + 1, cycles: path.caps.cycles };
   path.runs.forEach((run, i) => {
     const attemptKey = `stage:Execution:attempt:${run.key.split('.')[1]}`;

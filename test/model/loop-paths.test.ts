@@ -21,11 +21,17 @@ const MODELS: { caps: Caps; paths: number }[] = [
   // V0's flags at their least (--execution-max-iterations 1 --reviewer-remediation-max-cycles 0):
   // each budget may grow by one, once, in whichever round it runs out.
   { caps: { retries: 0, cycles: 0, adaptive: true }, paths: 13 },
+  // --planning-context-artifact: one more path each, writing the context fails (planning fails).
+  { caps: { retries: 0, cycles: 0, adaptive: false, planningContext: true }, paths: 4 },
+  { caps: { retries: 1, cycles: 1, adaptive: false, planningContext: true }, paths: 14 },
 ];
 
+/** Counted only (the real runs of caps 2 are walked above without the context). */
+const COUNTED: { caps: Caps; paths: number }[] = [{ caps: { retries: 2, cycles: 2, adaptive: false, planningContext: true }, paths: 80 }];
+
 describe('the loop model', () => {
-  for (const { caps, paths } of MODELS) {
-    it(`has ${paths} paths with retries ${caps.retries}, cycles ${caps.cycles}${caps.adaptive ? ', adaptive' : ''}`, ({ expect }) => {
+  for (const { caps, paths } of [...MODELS, ...COUNTED]) {
+    it(`has ${paths} paths with retries ${caps.retries}, cycles ${caps.cycles}${caps.adaptive ? ', adaptive' : ''}${caps.planningContext ? ', planning context' : ''}`, ({ expect }) => {
       const found = loopPaths(caps);
       expect(found).toHaveLength(paths);
       // Exactly one way to end done per successful final round, never another terminal state.
@@ -43,7 +49,7 @@ describe('the loop model', () => {
 
 for (const { caps } of MODELS) {
   const paths = loopPaths(caps);
-  describe.concurrent(`a real run takes each loop path (retries ${caps.retries}, cycles ${caps.cycles}${caps.adaptive ? ', adaptive' : ''})`, () => {
+  describe.concurrent(`a real run takes each loop path (retries ${caps.retries}, cycles ${caps.cycles}${caps.adaptive ? ', adaptive' : ''}${caps.planningContext ? ', planning context' : ''})`, () => {
     for (const path of paths) {
       it(path.name, async (context) => {
         const { expect } = context;
