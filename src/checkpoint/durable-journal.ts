@@ -45,7 +45,7 @@ export class CheckpointJournal {
    * One line, on disk when this resolves (fdatasync; `background`: see `dataSync`), with the bytes
    * `carried` (appended to another file since the last line) on a line of their own before it.
    */
-  async append(line: string, { background = false, carried = null }: { background?: boolean; carried?: CarriedAppend | null } = {}): Promise<void> {
+  async append(line: string, { background = false, carried = null }: { background?: boolean; carried?: CarriedLine | null } = {}): Promise<void> {
     if (this.fd === null) throw new Error(`checkpoint journal ${this.path} is closed`);
     const bytes = Buffer.from(carried === null ? `${line}\n` : `${carriedLine(carried)}\n${line}\n`, 'utf8');
     const half = bytes.length >> 1;
@@ -102,14 +102,20 @@ export function newestJournalEntry<T>(path: string, accept: (line: string) => T 
   return null;
 }
 
-/** Bytes appended to a file (`path`, from byte `from`) that the journal makes durable in its own sync. */
+/** Bytes appended to a file (`path`, absolute, from byte `from`) that the journal makes durable in its own sync. */
 export interface CarriedAppend {
   path: string;
   from: number;
   text: string;
 }
 
-function carriedLine(carried: CarriedAppend): string {
+/** As a journal line holds it: with the run and the revision of the checkpoint line it goes with. */
+export interface CarriedLine extends CarriedAppend {
+  run_id: string;
+  revision: number;
+}
+
+function carriedLine(carried: CarriedLine): string {
   return JSON.stringify({ carried: { ...carried, sha256: sha256(carried.text) } });
 }
 
@@ -118,20 +124,27 @@ function sha256(text: string): string {
 }
 
 /** The whole, untampered carried appends the journal holds, oldest first (none when there is no journal). */
-export function carriedAppends(journalPath: string): CarriedAppend[] {
+export function carriedAppends(journalPath: string): CarriedLine[] {
   let text: string;
   try {
     text = readFileSync(journalPath, 'utf8');
   } catch {
     return [];
   }
-  const found: CarriedAppend[] = [];
+  const found: CarriedLine[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{"carried":')) continue;
     try {
-      const { carried } = JSON.parse(line) as { carried: CarriedAppend & { sha256: string } };
-      if (typeof carried.path === 'string' && Number.isSafeInteger(carried.from) && typeof carried.text === 'string' && sha256(carried.text) === carried.sha256) {
-        found.push({ path: carried.path, from: carried.from, text: carried.text });
+      const { carried } = JSON.parse(line) as { carried: CarriedLine & { sha256: string } };
+      if (
+        typeof carried.path === 'string' &&
+        typeof carried.run_id === 'string' &&
+        Number.isSafeInteger(carried.from) &&
+        Number.isSafeInteger(carried.revision) &&
+        typeof carried.text === 'string' &&
+        sha256(carried.text) === carried.sha256
+      ) {
+        found.push({ path: carried.path, from: carried.from, text: carried.text, run_id: carried.run_id, revision: carried.revision });
       }
     } catch {
       // a torn line: its checkpoint line, after it, is torn too and was never taken
@@ -140,41 +153,55 @@ export function carriedAppends(journalPath: string): CarriedAppend[] {
   return found;
 }
 
+export interface RestoreRequest {
+  /** The file to restore (absolute): ranges carried for any other file are left alone. */
+  path: string;
+  /** The run resumed: lines of another run (a journal an earlier run left) are left alone. */
+  runId: string;
+}
+
 /**
  * After a power loss, the journal's carried bytes may be all that is left of a file's tail: each
- * carried range the file does not hold byte for byte is written back at its offset, and the file is
- * then cut after the last carried range (what followed it was never made durable, and belongs to
- * steps no checkpoint counts as done: they run again). A file that holds them all is not touched,
- * which is what a run killed (not a machine that lost power) always finds. Returns the files repaired.
+ * range carried for `path` by this run, where the file is short or holds zeros (what a power loss
+ * leaves), is written back at its offset, and the
+ * file is then cut after the last such range (what followed was never made durable, and belongs to
+ * steps no checkpoint counts as done: they run again). A file that holds them all is not changed,
+ * which is what a run killed (not a machine that lost power) finds; it is synced either way, since
+ * the journal that holds its copy is about to be started over. A range the file holds other bytes
+ * for is not written: the file is not the one the journal was about (null when all is well, else why).
+ * Lines from before the journal was last emptied may be found again after a power loss (emptying
+ * is not synced); their ranges were synced into the file before it was emptied, so they match.
  */
-export function restoreCarried(journalPath: string): string[] {
-  const byPath = new Map<string, CarriedAppend[]>();
-  for (const carried of carriedAppends(journalPath)) byPath.set(carried.path, [...(byPath.get(carried.path) ?? []), carried]);
-  const repaired: string[] = [];
-  for (const [path, ranges] of byPath) {
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
-    try {
-      let changed = false;
-      let end = 0;
-      for (const { from, text } of ranges) {
-        const bytes = Buffer.from(text, 'utf8');
-        const held = Buffer.alloc(bytes.length);
-        const read = readSync(fd, held, 0, bytes.length, from);
-        if (read !== bytes.length || !held.equals(bytes)) {
-          let offset = 0;
-          while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset, from + offset);
-          changed = true;
-        }
-        end = Math.max(end, from + bytes.length);
-      }
-      if (changed) {
-        if (fstatSync(fd).size > end) ftruncateSync(fd, end);
-        fsyncSync(fd);
-        repaired.push(path);
-      }
-    } finally {
-      closeSync(fd);
-    }
+export function restoreCarried(journalPath: string, request: RestoreRequest): string | null {
+  const ranges = carriedAppends(journalPath).filter((c) => c.path === request.path && c.run_id === request.runId);
+  if (ranges.length === 0) return null;
+  let fd: number;
+  try {
+    fd = openSync(request.path, constants.O_RDWR);
+  } catch (error) {
+    return `the records log ${request.path} cannot be checked against the checkpoint journal: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
   }
-  return repaired;
+  try {
+    let changed = false;
+    let end = 0;
+    for (const { from, text } of ranges) {
+      const bytes = Buffer.from(text, 'utf8');
+      const held = Buffer.alloc(bytes.length);
+      const read = readSync(fd, held, 0, bytes.length, from);
+      end = Math.max(end, from + bytes.length);
+      if (read === bytes.length && held.equals(bytes)) continue;
+      // Only what a power loss leaves is repaired: the range cut short, or zeros where it was.
+      for (let i = 0; i < read; i++) {
+        if (held[i] !== 0 && held[i] !== bytes[i]) return `the records log ${request.path} holds other records than the checkpoint journal says at byte ${from + i}; it was left as it is`;
+      }
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset, from + offset);
+      changed = true;
+    }
+    if (changed && fstatSync(fd).size > end) ftruncateSync(fd, end);
+    fsyncSync(fd);
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -5,7 +5,7 @@
  * Compare-and-swap and leases are guarded by a short-lived mutex file beside each checkpoint.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Low } from 'lowdb';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { CheckpointJournal, journalPathOf, newestJournalEntry, restoreCarried } from './durable-journal.js';
@@ -56,8 +56,10 @@ export class FileCheckpointStore implements CheckpointStore {
   private lastRefreshMs = 0;
   /** The file whose appends the journal carries (the run's records log): synced before the journal is emptied. */
   private carrier: AppendCarrier | null = null;
-  /** Set while this store holds its run's lock: `load` may then repair what the journal carried. */
+  /** Set while this store holds its run's lock: `restoreAppends` may then repair what the journal carried. */
   private locked = false;
+  /** The run `load` found. */
+  private loadedRunId: string | null = null;
   readonly carriesAppends = true;
 
   constructor(readonly path: string) {
@@ -117,14 +119,18 @@ export class FileCheckpointStore implements CheckpointStore {
     // A run killed mid-stage left its newest checkpoints in the journal; a file cut short by a
     // power loss is superseded by the journal's newest whole line.
     const newest = newerInJournal(this.path, stored, unreadable !== null) ?? stored;
-    // After a power loss the journal may hold the records log's last appends that the log lost.
-    if (this.locked) restoreCarried(journalPathOf(this.path));
     if (newest === null) {
       if (unreadable !== null) throw unreadable;
       return null;
     }
     this.revision = newest.revision;
+    this.loadedRunId = newest.checkpoint.run_id;
     return newest.checkpoint;
+  }
+
+  restoreAppends(path: string): string | null {
+    if (!this.locked || this.loadedRunId === null) return null;
+    return restoreCarried(journalPathOf(this.path), { path: resolve(path), runId: this.loadedRunId });
   }
 
   /**
@@ -142,7 +148,8 @@ export class FileCheckpointStore implements CheckpointStore {
     if (hints.carry) this.carrier = hints.carry;
     if (this.journal !== null && state === this.wholeAt && this.journal.size < JOURNAL_LIMIT) {
       const pending = hints.carry?.pending() ?? null;
-      await this.journal.append(JSON.stringify(sealed), { background: hints.background === true, carried: pending });
+      const carried = pending === null ? null : { path: pending.path, from: pending.from, text: pending.text, run_id: checkpoint.run_id, revision: this.revision };
+      await this.journal.append(JSON.stringify(sealed), { background: hints.background === true, carried });
       if (pending !== null) hints.carry?.carried(pending.end);
       this.journaledOnly = sealed;
       this.refreshSoon();

@@ -106,6 +106,12 @@ export interface CheckpointStore {
    * same sync as the checkpoint, and puts them back into that file after a power loss (on `load`).
    */
   readonly carriesAppends?: boolean;
+  /**
+   * With `carriesAppends`, for a run resuming under this store's lock, after `load`: puts back into
+   * the file at `path` what the journal carried for it and the file lost (a power loss), and makes
+   * the file durable. Returns why it left the file alone, or null.
+   */
+  restoreAppends?(path: string): string | null;
 
   /** Run `runId`'s checkpoint, null when there is none; a tampered or torn one throws CheckpointIntegrityError and is left as it is. */
   read(runId: string): Promise<StoredCheckpoint | null>;
@@ -132,4 +138,4 @@ export interface CheckpointStore {
 }
 
 /** What a single run needs of a store: its own checkpoint, locked. Library users may pass just this. */
-export type RunCheckpointStore = Pick<CheckpointStore, 'location' | 'lock' | 'load' | 'save' | 'carriesAppends'>;
+export type RunCheckpointStore = Pick<CheckpointStore, 'location' | 'lock' | 'load' | 'save' | 'carriesAppends' | 'restoreAppends'>;

@@ -12,7 +12,7 @@
  * write. Records hold environment keys, never values (see report/schema.ts).
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { dataSync } from '../checkpoint/durable-write.js';
 import type { AppendCarrier } from '../checkpoint/store.js';
@@ -50,12 +50,15 @@ export class RecordsLog implements AppendCarrier {
     private readonly runId: string,
     { fresh, seed = [] }: { fresh: boolean; seed?: readonly StageExecution[] },
   ) {
-    this.fd = openSync(path, fresh ? 'w' : 'a');
+    this.fd = openSync(path, fresh ? 'w' : 'a+');
     this.size = fstatSync(this.fd).size;
     this.durable = this.size;
+    // A line cut short by a kill stays a line of its own (readers pass it over), not the start of the next record.
+    if (!fresh && this.size > 0 && !endsWithNewline(this.fd, this.size)) this.write('\n');
     for (const record of seed) this.write(`${JSON.stringify({ run_id: this.runId, record })}\n`);
     this.startOffset = this.size;
-    this.synced = seed.length > 0 ? -1 : this.size;
+    // A resumed run's first sync covers what an earlier invocation appended and may not have synced.
+    this.synced = fresh && seed.length === 0 ? this.size : -1;
   }
 
   private write(text: string): void {
@@ -66,7 +69,7 @@ export class RecordsLog implements AppendCarrier {
   /** What was appended and has not reached the disk yet (see AppendCarrier). */
   pending(): { path: string; from: number; text: string; end: number } | null {
     if (this.fd === null || this.unsynced.length === 0) return null;
-    return { path: this.path, from: this.durable, text: this.unsynced.map((line) => line.text).join(''), end: this.size };
+    return { path: resolve(this.path), from: this.durable, text: this.unsynced.map((line) => line.text).join(''), end: this.size };
   }
 
   /** The appends up to `end` are on disk (a checkpoint journal's line holds them). */
@@ -122,6 +125,11 @@ export class RecordsLog implements AppendCarrier {
     closeSync(this.fd);
     this.fd = null;
   }
+}
+
+function endsWithNewline(fd: number, size: number): boolean {
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
 }
 
 /**

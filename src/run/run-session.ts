@@ -74,6 +74,8 @@ export interface SessionOptions {
   executionLog?: RunExecutionLog | undefined;
   /** The run's spans (trace/run-trace.ts); null when it is not traced. */
   trace?: RunTrace | null | undefined;
+  /** One line for the user (the CLI prints it on stderr). */
+  warn?: ((message: string) => void) | undefined;
 }
 
 /**
@@ -529,6 +531,11 @@ export class RunSession {
       // The store's log holds every invocation's records, on whatever machine they ran.
       this.records = new RecordsLog(path, this.plan.runId, { fresh: true, seed: stored });
       return;
+    }
+    // After a power loss, the checkpoint journal may hold records the log lost: they go back first.
+    if (!fresh) {
+      const refused = this.store.restoreAppends?.(path);
+      if (refused) this.options.warn?.(refused);
     }
     const seed = !fresh && !existsSync(path) ? earlierExecutions(this.reportPath, this.plan.runId) : [];
     this.records = new RecordsLog(path, this.plan.runId, { fresh, seed });

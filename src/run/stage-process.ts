@@ -14,7 +14,8 @@ import { guardGroup } from './reaper.js';
 export interface StageProcessRequest {
   bin: string;
   args: string[];
-  env: Record<string, string>;
+  /** Pairs over the inherited environment; an undefined value removes that variable. */
+  env: Record<string, string | undefined>;
   /**
    * The environment the program inherits, under `env`: a copy of `process.env` taken once (a run's
    * steps get the environment the run started with). Without it, `process.env` is read at each call,

@@ -29,7 +29,7 @@ export interface StepWorkRequest {
   /** See StageProcessRequest. */
   reaperAtOnce?: boolean;
   /** `TRACEPARENT` (and `TRACESTATE`) of the attempt's span, for a traced run; never recorded in `env_keys`. */
-  traceEnv?: Record<string, string>;
+  traceEnv?: Record<string, string | undefined>;
 }
 
 export function idempotencyKeyOf(stage: Stage, step: Step): string {
@@ -46,7 +46,7 @@ export async function runStepWork(request: StepWorkRequest): Promise<StageExecut
   // Absolute: a step with its own cwd must find them too.
   const costFile = resolve(request.outputDir, 'steps', `${base}.cost.json`);
   const heartbeatFile = resolve(request.outputDir, 'steps', `${base}.heartbeat`);
-  const env: Record<string, string> = {
+  const env: Record<string, string | undefined> = {
     ...step.env,
     ...request.traceEnv,
     ORCHESTRATOR_RUN_ID: request.runId,

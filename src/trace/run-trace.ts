@@ -57,7 +57,7 @@ export interface RunTraceEnd {
 
 export interface StepAttemptTrace {
   /** `TRACEPARENT` (and `TRACESTATE`) for the attempt's program. */
-  env: Record<string, string>;
+  env: Record<string, string | undefined>;
   end(record: StageExecution): void;
 }
 
@@ -136,8 +136,8 @@ export class RunTrace {
     );
     this.openAttempts.add(span);
     const carrier = carrierOf(span.spanContext());
-    const env: Record<string, string> = carrier ? { TRACEPARENT: carrier.traceparent } : {};
-    if (carrier?.tracestate) env.TRACESTATE = carrier.tracestate;
+    // Both always set (TRACESTATE undefined: removed): no caller's or step's trace state rides on another parent.
+    const env: Record<string, string | undefined> = carrier ? { TRACEPARENT: carrier.traceparent, TRACESTATE: carrier.tracestate || undefined } : {};
     return {
       env,
       end: (record) => {
@@ -152,7 +152,7 @@ export class RunTrace {
         if (record.interrupted) attributes[`${OURS}.interrupted`] = true;
         if (record.status !== 'success' && !record.interrupted) {
           attributes['error.type'] = record.status;
-          span.setStatus({ code: SpanStatusCode.ERROR, message: record.error ?? record.status });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: statusMessage(record.status, record.exit_code) });
         }
         span.setAttributes(attributes);
         span.end();
@@ -178,7 +178,7 @@ export class RunTrace {
     if (outcome.terminal !== null) this.runSpan.addEvent('terminal', { [`${OURS}.from`]: this.state ?? '', [`${OURS}.to`]: outcome.terminal });
     if (result === 'failure' || result === 'timeout' || result === 'error') {
       attributes['error.type'] = outcome.error !== null ? 'orchestrator_error' : (outcome.failure?.status ?? result);
-      this.runSpan.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error ?? outcome.failure?.error ?? result });
+      this.runSpan.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error ?? (outcome.failure ? statusMessage(outcome.failure.status, null, outcome.failure.stage) : result) });
     }
     this.runSpan.setAttributes(attributes);
     this.runSpan.end();
@@ -198,7 +198,7 @@ export class RunTrace {
     const { span } = this.stageSpan;
     if (failure) {
       span.setAttributes({ 'error.type': failure.status, ...(failure.step ? { [`${OURS}.step`]: failure.step } : {}) });
-      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.error ?? failure.status });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: statusMessage(failure.status, null) });
     }
     span.end();
     this.stageSpan = null;
@@ -269,4 +269,12 @@ function carrierOf(spanContext: SpanContext): TraceCarrier | null {
 /** The tracer of the application's global provider (a no-op one when it registered none). */
 export function globalTracer(): Tracer {
   return trace.getTracer('autonomy-orchestrator', VERSION);
+}
+
+/**
+ * A span's status message: the status and exit code only. A record's `error` can quote what a step
+ * wrote (a malformed artifact's first bytes), which must not leave the machine in a span.
+ */
+function statusMessage(status: string, exitCode: number | null, stage?: string): string {
+  return `${stage ? `${stage} ` : ''}${status}${exitCode !== null && exitCode !== undefined ? ` (exit ${exitCode})` : ''}`;
 }

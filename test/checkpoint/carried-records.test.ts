@@ -4,7 +4,7 @@
  * What a power loss could take from the records log's tail is put back from the journal when the
  * run resumes; a kill takes nothing from it.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readJson, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
@@ -69,4 +69,31 @@ describe('records carried by the checkpoint journal', () => {
     const after = readFileSync(join(out, RECORDS), 'utf8').split('\n').filter(Boolean);
     expect(after.map((line) => (JSON.parse(line) as { record: { step: string } }).record.step).filter((s) => s.startsWith('s'))).toEqual(ids);
   });
+
+  it('a run started with a relative output dir, killed mid-stage, resumes from another directory; a record cut short by the kill stays a line of its own', async () => {
+    const { dir, trace, plan, ids } = setUp();
+    const paused = join(dir, 'paused');
+    const first = startCli(['out', '--plan', plan], { cwd: dir, env: { ORCHESTRATOR_TEST_PAUSE_AT: 'step-start@4', ORCHESTRATOR_TEST_PAUSE_FILE: paused } });
+    await waitFor(() => existsSync(paused), 20_000, 'the run to pause at its 4th step');
+    first.child.kill('SIGKILL');
+    await first.done;
+    const out = join(dir, 'out');
+    // The kill left half a line at the end of the records log (as a kill mid-write would).
+    appendFileSync(join(out, RECORDS), '{"run_id":"torn');
+
+    const resumed = await runCli([out, '--resume']);
+    expect(resumed.stderr).not.toContain('records log');
+    expect(resumed.exitCode).toBe(0);
+    expect(startsIn(trace)).toEqual(ids);
+    const report = readJson(join(out, 'orchestrator_run_report.json'));
+    const steps = (records: { stage: string; step: string }[]) => records.filter((r) => r.stage === 'execution').map((r) => r.step);
+    expect(steps(report.earlier_stage_executions)).toEqual(ids.slice(0, 3));
+    expect(steps(report.stage_executions)).toEqual(ids.slice(3));
+    // Every record of the resumed invocation is read back from the log (a later resume or `report` reads it so).
+    const after = readFileSync(join(out, RECORDS), 'utf8').split('\n');
+    expect(after).toContain('{"run_id":"torn');
+    const parsed = after.filter((line) => line.startsWith('{"run_id":"run')).map((line) => (JSON.parse(line) as { record: { step: string } }).record.step);
+    expect(parsed.filter((step) => step.startsWith('s'))).toEqual(ids);
+  });
 });
+

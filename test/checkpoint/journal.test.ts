@@ -3,7 +3,7 @@
  * line appended to `<checkpoint>.journal`; what a killed run left there is what a resume reads; a
  * torn line is passed over; the file holds the newest checkpoint once the lock is released.
  */
-import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileCheckpointStore } from '../../src/checkpoint/file-store.js';
@@ -125,72 +125,108 @@ describe('records carried by the journal (one sync a step)', () => {
     };
   }
 
-  it('a journal line carries the appends made since the last one; a locked load after a power loss puts back what the file lost', async () => {
+  /** A run of three journal lines carrying records, killed: the journal as it left it, and the log's text. */
+  async function killedRun() {
     const { path, journal, store } = setUp();
     const records = join(path, '..', 'records.jsonl');
     const log = appendLog(records);
     const lock = await store.lock();
     log.add('{"n":1}\n');
     await store.save(at('execution', 1), { carry: log.carrier });
-    // The first write is whole: the log was synced for it, nothing carried.
-    expect(log.synced).toEqual([8]);
     log.add('{"n":2}\n');
     await store.save(at('execution', 2), { carry: log.carrier });
     log.add('{"n":3}\n');
     log.add('{"n":4}\n');
     await store.save(at('execution', 3), { carry: log.carrier });
+    const left = readFileSync(journal, 'utf8');
+    // Killed here: the lock is never released (which would write the file whole and remove the
+    // journal); its file is removed as a takeover of a dead holder's lock would.
+    void lock;
+    rmSync(`${path}.lock`);
+    return { path, journal, records, log, lines: left.trim().split('\n') };
+  }
+
+  /** What a run resuming does: lock, load, then put back what the journal carried for its log. */
+  async function resume(path: string, records: string) {
+    const store = new FileCheckpointStore(path);
+    const lock = await store.lock();
+    const checkpoint = (await store.load()) as CheckpointV3;
+    const refused = store.restoreAppends(records);
+    await lock.release();
+    return { started: checkpoint.attempts_started, refused };
+  }
+
+  it('a journal line carries the appends made since the last one, with the run and revision of its checkpoint', async () => {
+    const { path, records, log, lines } = await killedRun();
+    // The first write is whole: the log was synced for it, nothing carried.
     expect(log.synced).toEqual([8]);
-    const lines = readFileSync(journal, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(4);
-    expect(JSON.parse(lines[0]!).carried).toMatchObject({ path: records, from: 8, text: '{"n":2}\n' });
-    expect(JSON.parse(lines[2]!).carried).toMatchObject({ path: records, from: 16, text: '{"n":3}\n{"n":4}\n' });
+    expect(JSON.parse(lines[0]!).carried).toMatchObject({ path: records, from: 8, text: '{"n":2}\n', run_id: 'run_journal', revision: 2 });
+    expect(JSON.parse(lines[2]!).carried).toMatchObject({ path: records, from: 16, text: '{"n":3}\n{"n":4}\n', revision: 3 });
     // The checkpoint lines are still what a resume reads.
     expect(await startedIn(path)).toBe(3);
-
-    // A power loss took the log's unsynced tail (and left a torn half line): a reader that does
-    // not hold the lock leaves the file alone; a run that resumes (holding it) gets it back whole.
-    writeFileSync(records, '{"n":1}\n{"n"');
-    const reader = new FileCheckpointStore(path);
-    expect(((await reader.load()) as CheckpointV3).attempts_started).toBe(3);
-    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n"');
-    await lock.release();
-    const resumed = new FileCheckpointStore(path);
-    const second = await resumed.lock();
-    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n"');
-    writeFileSync(journal, lines.map((line) => `${line}\n`).join(''));
-    expect(((await resumed.load()) as CheckpointV3).attempts_started).toBe(3);
-    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
-    await second.release();
   });
 
-  it('a file that holds every carried byte is not touched; a carried line whose text was altered is passed over', async () => {
-    const { path, journal, store } = setUp();
-    const records = join(path, '..', 'records.jsonl');
-    const log = appendLog(records);
-    const lock = await store.lock();
-    await store.save(at('execution', 1), { carry: log.carrier });
-    log.add('{"n":1}\n');
-    await store.save(at('execution', 2), { carry: log.carrier });
-    log.add('{"n":2}\n');
-    log.add('{"n":3 the step after the checkpoint}\n');
-    // A kill, not a power loss: the file holds all, beyond the last carried range too. (The lock's
-    // release removes the journal; a killed run leaves it: it is put back as the kill left it.)
-    const before = readFileSync(records, 'utf8');
-    const left = readFileSync(journal, 'utf8');
-    await lock.release();
-    writeFileSync(journal, left);
-    const again = new FileCheckpointStore(path);
-    const held = await again.lock();
-    expect(((await again.load()) as CheckpointV3).attempts_started).toBe(2);
-    expect(readFileSync(records, 'utf8')).toBe(before);
+  it('after a power loss (the log cut short, a torn half line), a resume puts the carried records back; a reader without the lock changes nothing', async () => {
+    const { path, records } = await killedRun();
+    writeFileSync(records, '{"n":1}\n{"n"');
+    expect(await startedIn(path)).toBe(3);
+    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n"');
+    expect(await resume(path, records)).toEqual({ started: 3, refused: null });
+    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
+  });
 
-    // Altered carried text fails its digest: it is never written into the log.
-    const tampered = readFileSync(journal, 'utf8').replace('{\\"n\\":1}', '{\\"n\\":9}');
-    writeFileSync(journal, tampered);
-    writeFileSync(records, '');
-    await again.load();
-    expect(readFileSync(records, 'utf8')).toBe('');
-    await held.release();
+  it('zeros where the records were (a power loss) are written over; the tail after the last carried range is cut', async () => {
+    const { path, records } = await killedRun();
+    writeFileSync(records, `{"n":1}\n${'\0'.repeat(8)}{"n":3}\n\0\0\0\0\0\0\0\0garbage after`);
+    expect((await resume(path, records)).refused).toBeNull();
+    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n');
+  });
+
+  it('after a kill the log holds every carried byte and more: it is left as it is', async () => {
+    const { path, records, log } = await killedRun();
+    log.add('{"n":5, a step no checkpoint counts yet}\n');
+    const before = readFileSync(records, 'utf8');
+    expect(await resume(path, records)).toEqual({ started: 3, refused: null });
+    expect(readFileSync(records, 'utf8')).toBe(before);
+  });
+
+  it('a log that holds other records where the journal says (not the run’s log) is left as it is, and the resume is told why', async () => {
+    const { path, records } = await killedRun();
+    const other = '{"other":1}\n{"other":2}\n{"other":3}\n';
+    writeFileSync(records, other);
+    const { refused } = await resume(path, records);
+    expect(refused).toContain(`the records log ${records} holds other records`);
+    expect(readFileSync(records, 'utf8')).toBe(other);
+  });
+
+  it('ranges carried for another file or by another run are not restored; nor is a missing file created', async () => {
+    const { path, journal, records } = await killedRun();
+    const elsewhere = join(path, '..', 'elsewhere.jsonl');
+    writeFileSync(elsewhere, '');
+    expect((await resume(path, elsewhere)).refused).toBeNull();
+    expect(readFileSync(elsewhere, 'utf8')).toBe('');
+
+    // Another run's lines: the journal is relabelled as if an earlier run had left it.
+    const left = readFileSync(journal, 'utf8');
+    writeFileSync(journal, left.replaceAll('"run_id":"run_journal","revision"', '"run_id":"run_other","revision"'));
+    writeFileSync(records, '{"n":1}\n');
+    await resume(path, records);
+    expect(readFileSync(records, 'utf8')).toBe('{"n":1}\n');
+
+    rmSync(records);
+    writeFileSync(journal, left.replaceAll('"revision":2', '"revision":9').replaceAll('"revision":3', '"revision":9'));
+    expect((await resume(path, records)).refused).toContain('cannot be checked');
+    expect(existsSync(records)).toBe(false);
+  });
+
+  it('a carried line whose text was altered is passed over', async () => {
+    const { path, journal, records } = await killedRun();
+    writeFileSync(journal, readFileSync(journal, 'utf8').replace('{\\"n\\":2}', '{\\"n\\":9}'));
+    writeFileSync(records, '{"n":1}\n');
+    await resume(path, records);
+    // Only the untampered later range goes back, at its offset (the gap is zeros, never read as a record).
+    expect(readFileSync(records, 'utf8')).toBe(`{"n":1}\n${'\0'.repeat(8)}{"n":3}\n{"n":4}\n`);
   });
 
   it('empties the journal only after the carrier synced: a new machine state syncs the log first', async () => {

@@ -117,7 +117,7 @@ describe('traces over OTLP/HTTP', () => {
     });
     const broken = only(spans, 'execution/broken');
     expect(broken.attributes).toMatchObject({ 'autonomy_orchestrator.exit_code': 3, 'autonomy_orchestrator.status': 'failed', 'cicd.pipeline.task.run.result': 'failure' });
-    expect(broken.status).toMatchObject({ code: 2, message: 'Command exited with code 3' });
+    expect(broken.status).toMatchObject({ code: 2, message: 'failed (exit 3)' });
     expect(only(spans, 'planning/plan').parentSpanId).toBe(planning.spanId);
     expect(only(spans, 'planning/plan').kind).toBe(1);
 
@@ -165,6 +165,34 @@ describe('traces over OTLP/HTTP', () => {
     expect(contextIn(join(dir, 'agent.ctx.json'))).toEqual({ traceparent: `00-${parent.traceId}-${agent.spanId}-01`, tracestate: 'ci=abc123' });
   });
 
+  it('hands no stale TRACESTATE on under a new TRACEPARENT, neither the caller’s nor the step’s own', async () => {
+    const dir = tempDir();
+    const plan = writePlan(dir, {
+      stages: { execution: [contextStep('agent', join(dir, 'agent.ctx.json'), 0, { env: { TRACESTATE: 'step=own' } })] },
+    });
+    const result = await runCli([join(dir, 'out'), '--plan', plan], { env: otel(receiver, { TRACESTATE: 'vendor=stale' }) });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const agent = only(receiver.spans, 'execution/agent');
+    expect(contextIn(join(dir, 'agent.ctx.json'))).toEqual({ traceparent: `00-${agent.traceId}-${agent.spanId}-01`, tracestate: null });
+  });
+
+  it('says in a failed step’s status its status and exit code, never what the step wrote', async () => {
+    const dir = tempDir();
+    const artifact = join(dir, 'artifact.json');
+    const plan = writePlan(dir, {
+      stages: {
+        execution: [
+          { id: 'leaky', bin: '/bin/sh', args: ['-c', `printf 'TOKEN=${SECRET}' > ${artifact}`], expectedArtifacts: [artifact] },
+        ],
+      },
+    });
+    const result = await runCli([join(dir, 'out'), '--plan', plan], { env: otel(receiver) });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const leaky = only(receiver.spans, 'execution/leaky');
+    expect(leaky.status.code).toBe(2);
+    expect(JSON.stringify(receiver.spans)).not.toContain(SECRET);
+  });
+
   it.each([
     ['SIGTERM', 143],
     ['SIGINT', 130],
@@ -195,7 +223,7 @@ describe('traces over OTLP/HTTP', () => {
     expect(only(receiver.spans, 'execution').status.code).toBe(2);
     const slow = only(receiver.spans, 'execution/slow');
     expect(slow.attributes).toMatchObject({ 'cicd.pipeline.task.run.result': 'timeout', 'autonomy_orchestrator.status': 'timeout', 'error.type': 'timeout' });
-    expect(slow.status).toMatchObject({ code: 2, message: 'Command timed out after 300 ms' });
+    expect(slow.status).toMatchObject({ code: 2, message: 'timeout' });
   });
 
   it('keeps the run as it is when the collector is down: its exit code, one warning at most', async () => {
