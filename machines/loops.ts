@@ -65,6 +65,22 @@ export const BUILTIN_HARD_GATES: readonly HardGateRule[] = (
   ] as const
 ).map(([id, category, pattern]) => ({ id, category, pattern, mode: 'match_any_invocation_arg' as const }));
 
+/** A native validation command the planner asked for (V0's `validation_commands[]`). */
+export interface ValidationCommand {
+  command: string;
+  args: string[];
+}
+
+/** `commands` added to `existing` in order, leaving out any with the same command and args (V0). */
+export function mergeValidationCommands(existing: readonly ValidationCommand[], commands: readonly ValidationCommand[]): ValidationCommand[] {
+  const merged = [...existing];
+  for (const command of commands) {
+    const same = (other: ValidationCommand) => other.command === command.command && JSON.stringify(other.args) === JSON.stringify(command.args);
+    if (!merged.some(same)) merged.push(command);
+  }
+  return merged;
+}
+
 /** What the run was started with; kept in context so that a resumed run loops the same way. */
 export interface LoopSettings {
   executionMaxIterations: number;
@@ -77,6 +93,8 @@ export interface LoopSettings {
   remediationPossible: boolean;
   /** The planner's (or the plan's) steps, used when the reviewer gave none. */
   plannedRemediationSteps: string[];
+  /** The planner's native validation commands, run after the command line's (without a reviewer). */
+  plannedValidationCommands: ValidationCommand[];
   /** Null: the gates are not evaluated (no gate flag given). */
   gates: GateInputs | null;
   /** Null: no hard gates. `tokens` are the programs and arguments the run would start. */

@@ -25,7 +25,7 @@ export interface StageWorkInput {
   /** The ROI thermostat as the previous stage left it (a plan with a thermostat only). */
   thermostat?: PersistedThermostat;
   /** With loops: the execution attempt, the remediation cycle and its steps (see loops.ts). */
-  loop?: { attempt: number; cycle: number; steps: string[] };
+  loop?: { attempt: number; cycle: number; steps: string[]; validationCommands?: loop.ValidationCommand[] };
 }
 
 /** Why a run stops short of its end without failing; it goes on after `--resume`. */
@@ -109,6 +109,7 @@ export interface PlannerOutputEvent {
   executionMaxIterations?: number;
   remediationMaxCycles?: number;
   remediationSteps?: string[];
+  validationCommands?: loop.ValidationCommand[];
 }
 
 export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextStepsEvent | PlannerOutputEvent;
@@ -201,7 +202,7 @@ export const orchestrationMachine = setup({
     }),
     applyPlannerOutput: assign(({ context, event }) => {
       if (!context.loops) return {};
-      const { executionMaxIterations, remediationMaxCycles, remediationSteps } = event as PlannerOutputEvent;
+      const { executionMaxIterations, remediationMaxCycles, remediationSteps, validationCommands } = event as PlannerOutputEvent;
       const { settings } = context.loops;
       return {
         loops: {
@@ -211,6 +212,7 @@ export const orchestrationMachine = setup({
             executionMaxIterations: executionMaxIterations ?? settings.executionMaxIterations,
             remediationMaxCycles: remediationMaxCycles ?? settings.remediationMaxCycles,
             plannedRemediationSteps: remediationSteps ?? settings.plannedRemediationSteps,
+            plannedValidationCommands: loop.mergeValidationCommands(settings.plannedValidationCommands ?? [], validationCommands ?? []),
           },
         },
       };
@@ -414,9 +416,18 @@ function stageInput(context: OrchestrationContext, stage: Stage): StageWorkInput
     approvals: context.approvals,
     spentCost: context.spentCost,
     ...(context.thermostat ? { thermostat: context.thermostat } : {}),
-    ...(context.loops
-      ? { loop: { attempt: context.loops.executionAttempt, cycle: context.loops.remediationCycle, steps: context.loops.remediationSteps } }
-      : {}),
+    ...(context.loops ? { loop: loopInput(context.loops, stage) } : {}),
+  };
+}
+
+/** The loop counters a stage's work sees; the validation stage also the planner's commands, if any. */
+function loopInput(loops: LoopState, stage: Stage): NonNullable<StageWorkInput['loop']> {
+  const commands = stage === 'validation' ? (loops.settings.plannedValidationCommands ?? []) : [];
+  return {
+    attempt: loops.executionAttempt,
+    cycle: loops.remediationCycle,
+    steps: loops.remediationSteps,
+    ...(commands.length > 0 ? { validationCommands: commands } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { type Command, CommanderError, InvalidArgumentError, Option } from 'comm
 import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
 import type { LaterConfigInput } from '../config/later.js';
 import type { StepInput } from '../plan/schema.js';
+import { nativeValidationStep } from '../run/loop-steps.js';
 
 export interface LaterFlags {
   executionMaxIterations?: number;
@@ -85,7 +86,7 @@ export function laterConfigFrom(
         };
   const natives = parseValidationInvocations(argv, valueFlags);
   // A reviewer takes precedence over native validations (V0).
-  const validationSteps = reviewer ? [reviewer] : natives.map((invocation, i) => nativeStep(invocation, i + 1));
+  const validationSteps = reviewer ? [reviewer] : natives.map((invocation, i) => nativeValidationStep(invocation.command, invocation.args, invocation.env, i + 1));
   const later: LaterConfigInput = {
     ...(flags.executionMaxIterations !== undefined ? { executionMaxIterations: flags.executionMaxIterations } : {}),
     ...(flags.reviewerRemediationMaxCycles !== undefined ? { reviewerRemediationMaxCycles: flags.reviewerRemediationMaxCycles } : {}),
@@ -123,18 +124,6 @@ export function parseValidationInvocations(argv: readonly string[], valueFlags: 
     }
   }
   return invocations;
-}
-
-function nativeStep(invocation: Invocation, index: number): StepInput {
-  return {
-    id: `validation-${index}`,
-    idempotencyKey: `stage:Validation:command:${index}`,
-    bin: invocation.command,
-    args: invocation.args,
-    env: { ...Object.fromEntries(invocation.env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
-    // In order; the first failure stops the stage.
-    needs: index > 1 ? [`validation-${index - 1}`] : [],
-  };
 }
 
 function budget(flag: string, min: number) {

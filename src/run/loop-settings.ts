@@ -31,6 +31,7 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     remediationAdaptive: later.adaptive && later.reviewerRemediationMaxCycles !== undefined,
     remediationPossible: reviewer !== null && (plan.stages.execution ?? []).length > 0,
     plannedRemediationSteps: later.remediationSteps,
+    plannedValidationCommands: [],
     gates: gatesWanted(later)
       ? { policy: later.policyStatus ?? 'unknown', ci: later.ciStatus ?? 'missing', review: later.reviewStatus ?? 'missing' }
       : null,

@@ -4,10 +4,10 @@
  * the records the orchestrator writes itself (V0's synthetic `command` names).
  */
 import { readFileSync } from 'node:fs';
-import type { LoopRecord } from '../../machines/loops.js';
+import type { LoopRecord, ValidationCommand } from '../../machines/loops.js';
 import type { StageWorkInput } from '../../machines/orchestration.js';
 import { stageTitle } from '../../machines/stages.js';
-import type { Step } from '../plan/schema.js';
+import type { Step, StepInput } from '../plan/schema.js';
 import type { StageExecution } from '../report/schema.js';
 import { emptyRecord, idempotencyKeyOf } from './stage-work.js';
 
@@ -61,4 +61,36 @@ export function reviewerNextSteps(step: Step): string[] {
 
 export function loopRecordExecution(record: LoopRecord): StageExecution {
   return emptyRecord({ ...record, env_keys: [], step: '', attempt: 0 });
+}
+
+/** A native validation (V0's `--validation-bin`): key `stage:Validation:command:<n>`, its index in env, after the one before. */
+export function nativeValidationStep(command: string, args: string[], env: [string, string][], index: number, after?: string[]): StepInput {
+  return {
+    id: `validation-${index}`,
+    idempotencyKey: `stage:Validation:command:${index}`,
+    bin: command,
+    args,
+    env: { ...Object.fromEntries(env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
+    // In order; the first failure stops the stage.
+    needs: after ?? (index > 1 ? [`validation-${index - 1}`] : []),
+  };
+}
+
+/**
+ * The validation stage's steps with the planner's commands after them, numbered on, each after
+ * the one before (the first after every step of the stage); a command already there (same program
+ * and arguments) is left out, as V0 merges them.
+ */
+export function withPlannedValidations(steps: Step[], commands: ValidationCommand[]): Step[] {
+  const added: Step[] = [];
+  for (const { command, args } of commands) {
+    const same = (step: Step) => step.bin === command && JSON.stringify(step.args) === JSON.stringify(args);
+    if (steps.some(same) || added.some(same)) continue;
+    const index = steps.length + added.length + 1;
+    const after = added.length > 0 ? [added.at(-1)!.id] : steps.map((step) => step.id);
+    const { id, env, idempotencyKey } = nativeValidationStep(command, args, [], index, after);
+    const taken = steps.some((step) => step.id === id);
+    added.push({ id: taken ? `planner-${id}` : id, bin: command, args, env: env!, expectedArtifacts: [], needs: after, requiresApproval: false, idempotencyKey: idempotencyKey! });
+  }
+  return [...steps, ...added];
 }

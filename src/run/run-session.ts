@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Actor, type InspectionEvent, type Snapshot, createActor } from 'xstate';
+import type { ValidationCommand } from '../../machines/loops.js';
 import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
@@ -26,7 +27,7 @@ import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
 import { laterFieldsOf } from '../report/later-fields.js';
 import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
-import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt } from './loop-steps.js';
+import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt, withPlannedValidations } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
 import { createStageLogic } from './stage-logic.js';
 import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
@@ -158,8 +159,12 @@ export class RunSession {
     return this.config.concurrency ?? this.config.plan.concurrency ?? this.thermostat?.settings.maxConcurrency ?? 1;
   }
 
-  private stepsOf(stage: Stage): Step[] {
-    return this.config.plan.stages[stage] ?? [];
+  /** A stage's steps; the validation stage's with the planner's commands (V0's `validation_commands`) after them. */
+  private stepsOf(stage: Stage, plannedValidations?: ValidationCommand[]): Step[] {
+    const steps = this.config.plan.stages[stage] ?? [];
+    const commands = plannedValidations ?? [];
+    if (stage !== 'validation' || commands.length === 0 || reviewerStepOf(laterOf(this.config), this.config.plan) !== null) return steps;
+    return withPlannedValidations(steps, commands);
   }
 
   async run(): Promise<RunResult> {
@@ -203,14 +208,14 @@ export class RunSession {
 
   private createActor(): OrchestrationActor {
     const stageLogic = createStageLogic({
-      steps: (stage) => this.stepsOf(stage),
+      steps: (input) => this.stepsOf(input.stage, input.loop?.validationCommands),
       concurrency: this.concurrency,
       thermostat: this.thermostat?.settings ?? null,
       costBudget: this.costBudget,
       stageNeedsApproval: (stage) => this.config.plan.requireApproval.includes(stage),
       runStep: (input, step, signal) => this.runStep(input, step, signal),
-      recordSkipped: (stage) => {
-        for (const step of this.stepsOf(stage)) this.addExecution(skippedExecution(stage, step));
+      recordSkipped: (input) => {
+        for (const step of this.stepsOf(input.stage, input.loop?.validationCommands)) this.addExecution(skippedExecution(input.stage, step));
       },
     });
     // The machine declares its stage actor by input and output alone (a promise placeholder); the
@@ -383,7 +388,8 @@ export class RunSession {
     const current: Stage | undefined = isStage(value) ? value : (context.halt?.stage ?? undefined);
     if (!current) return;
     for (const stage of STAGES.slice(0, STAGES.indexOf(current))) {
-      for (const step of this.stepsOf(stage)) this.addExecution(skippedExecution(stage, step));
+      const planned = context.loops?.settings.plannedValidationCommands;
+      for (const step of this.stepsOf(stage, planned)) this.addExecution(skippedExecution(stage, step));
     }
   }
 
