@@ -4,6 +4,8 @@
  * machine's input, the counters live in its context (and so in the checkpoint), the decisions are
  * data the report copies. Nothing here reads a clock, a file or the environment.
  */
+import * as decisions from './decisions.js';
+import type { DecisionSettings, DecisionSummary, ReviewEnsembleResult, ReviewerVerdict } from './decisions.js';
 import type { Stage } from './stages.js';
 
 /** V0's adaptive policy: each budget goes up by one, once per run, while under its cap. */
@@ -99,6 +101,10 @@ export interface LoopSettings {
   gates: GateInputs | null;
   /** Null: no hard gates. `tokens` are the programs and arguments the run would start. */
   hardGates: { rules: HardGateRule[]; tokens: string[]; loadFailed: boolean } | null;
+  /** `--reviewer-verdict`s: the review ensemble decides after the gates (none: no ensemble). */
+  reviewerVerdicts?: ReviewerVerdict[];
+  /** `--decision-*`: the final decision after the ensemble (absent: V0's defaults, no contribution). */
+  decision?: DecisionSettings;
 }
 
 export interface AdaptiveDecision {
@@ -126,8 +132,12 @@ export interface LoopState {
   gateDecisions: GateDecision[];
   hardGateResults: HardGateResult[];
   blockedReasonCodes: string[];
-  /** What blocked the run, if a gate did. */
-  blockedBy: 'gates' | 'hard_gates' | null;
+  /** What blocked the run, if a gate, the review ensemble or the decision did. */
+  blockedBy: 'gates' | 'hard_gates' | 'review_ensemble' | 'decision' | null;
+  /** The review ensemble's result, once it decided. */
+  reviewEnsemble?: ReviewEnsembleResult;
+  /** The final decision, once it was taken. */
+  decision?: DecisionSummary;
 }
 
 /** A record the orchestrator itself writes (V0's synthetic `command` names); the runner adds the rest. */
@@ -310,4 +320,60 @@ export function withHardGateResults(loops: LoopState): LoopState {
     blockedReasonCodes: [...new Set([...loops.blockedReasonCodes, ...codes])],
     blockedBy: codes.length > 0 ? 'hard_gates' : loops.blockedBy,
   };
+}
+
+// --- the review ensemble and the final decision (decisions.ts) ------------------------------------
+
+function blockedWith(loops: LoopState, codes: readonly string[]): string[] {
+  return [...new Set([...loops.blockedReasonCodes, ...codes])];
+}
+
+export function reviewWanted(loops: LoopState): boolean {
+  return (loops.settings.reviewerVerdicts ?? []).length > 0;
+}
+
+export function withReviewEnsemble(loops: LoopState): LoopState {
+  const verdicts = loops.settings.reviewerVerdicts ?? [];
+  const result = decisions.reviewEnsemble(verdicts);
+  return {
+    ...loops,
+    reviewEnsemble: result,
+    reviewerNextSteps: [...loops.reviewerNextSteps, ...decisions.missingSpecialtySteps(verdicts)],
+    blockedReasonCodes: blockedWith(loops, result.reason_codes),
+    blockedBy: result.passed ? loops.blockedBy : 'review_ensemble',
+  };
+}
+
+export function reviewPassed(loops: LoopState): boolean {
+  return loops.reviewEnsemble?.passed === true;
+}
+
+export function decisionSettingsOf(loops: LoopState): DecisionSettings {
+  return loops.settings.decision ?? { contributions: [], reliability: [], threshold: decisions.DEFAULT_DECISION_THRESHOLD, requireContributions: false };
+}
+
+/** The given contributions, and the review ensemble's when it passed (V0 adds it last). */
+function contributionsOf(loops: LoopState): decisions.DecisionContribution[] {
+  const given = decisionSettingsOf(loops).contributions;
+  return loops.reviewEnsemble?.passed ? [...given, decisions.ensembleContribution(loops.reviewEnsemble)] : given;
+}
+
+/** The decision is taken with a contribution, or when contributions are required. */
+export function decisionWanted(loops: LoopState): boolean {
+  return contributionsOf(loops).length > 0 || decisionSettingsOf(loops).requireContributions;
+}
+
+export function withDecision(loops: LoopState): LoopState {
+  const summary = decisions.decide(decisionSettingsOf(loops), contributionsOf(loops));
+  const blocking = summary.decision_rationale_codes.filter((code) => decisions.BLOCKING_DECISION_CODES.includes(code));
+  return {
+    ...loops,
+    decision: summary,
+    blockedReasonCodes: blockedWith(loops, blocking),
+    blockedBy: summary.final_decision === 'proceed' ? loops.blockedBy : 'decision',
+  };
+}
+
+export function decisionProceeds(loops: LoopState): boolean {
+  return loops.decision?.final_decision === 'proceed';
 }

@@ -185,8 +185,14 @@ export const orchestrationMachine = setup({
       return loops !== null && loop.remediationWanted(loops);
     },
     stagePassedToGates: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.gates ?? null) !== null,
-    gatesPassedAndBlocked: ({ context }) => context.simulateBlocked && (!context.loops || loop.gatesPass(context.loops)),
-    gatesPassed: ({ context }) => !context.loops || loop.gatesPass(context.loops),
+    stagePassedToReview: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.reviewWanted(context.loops),
+    stagePassedToDecision: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.decisionWanted(context.loops),
+    gatesFailed: ({ context }) => !!context.loops && !loop.gatesPass(context.loops),
+    reviewWanted: ({ context }) => !!context.loops && loop.reviewWanted(context.loops),
+    reviewFailed: ({ context }) => !!context.loops && !loop.reviewPassed(context.loops),
+    simulateBlocked: ({ context }) => context.simulateBlocked,
+    decisionWanted: ({ context }) => !!context.loops && loop.decisionWanted(context.loops),
+    decisionProceeds: ({ context }) => !!context.loops && loop.decisionProceeds(context.loops),
     hardGatesPassed: ({ context }) => !context.loops || loop.hardGatesPass(context.loops),
   },
   actions: {
@@ -218,6 +224,8 @@ export const orchestrationMachine = setup({
       };
     }),
     decideGates: assign(({ context }) => (context.loops ? { loops: loop.withGateDecisions(context.loops) } : {})),
+    decideReview: assign(({ context }) => (context.loops ? { loops: loop.withReviewEnsemble(context.loops) } : {})),
+    decide: assign(({ context }) => (context.loops ? { loops: loop.withDecision(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
     completeStage: assign(({ context, event }) => {
       const { stage, completedSteps, spentCost } = outputOf(event);
@@ -314,10 +322,12 @@ export const orchestrationMachine = setup({
       ...stageState(
         'validation',
         [
-          // Gate flags given: the gates decide after validation, before closure.
+          // After validation, before closure, in V0's order, each only when asked for: the gates,
+          // the review ensemble, --simulate-blocked (which stops after validation, as V0), the decision.
           { guard: 'stagePassedToGates', target: 'gates', actions: 'completeStage' },
-          // --simulate-blocked: stop after validation, closure is never entered (as V0).
+          { guard: 'stagePassedToReview', target: 'review_ensemble', actions: 'completeStage' },
           { guard: 'stagePassedAndBlocked', target: 'blocked', actions: 'completeStage' },
+          { guard: 'stagePassedToDecision', target: 'decision', actions: 'completeStage' },
           { guard: 'stagePassed', target: 'closure', actions: 'completeStage' },
         ],
         [
@@ -344,10 +354,26 @@ export const orchestrationMachine = setup({
     gates: {
       entry: 'decideGates',
       always: [
-        { guard: 'gatesPassedAndBlocked', target: 'blocked' },
-        { guard: 'gatesPassed', target: 'closure' },
-        { target: 'blocked' },
+        { guard: 'gatesFailed', target: 'blocked' },
+        { guard: 'reviewWanted', target: 'review_ensemble' },
+        { guard: 'simulateBlocked', target: 'blocked' },
+        { guard: 'decisionWanted', target: 'decision' },
+        { target: 'closure' },
       ],
+    },
+    // The reviewers' verdicts (--reviewer-verdict), weighed; a pass takes part in the decision.
+    review_ensemble: {
+      entry: 'decideReview',
+      always: [
+        { guard: 'reviewFailed', target: 'blocked' },
+        { guard: 'simulateBlocked', target: 'blocked' },
+        { target: 'decision' },
+      ],
+    },
+    // The final decision (--decision-*): only a proceed goes on into closure.
+    decision: {
+      entry: 'decide',
+      always: [{ guard: 'decisionProceeds', target: 'closure' }, { target: 'blocked' }],
     },
     closure: stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]),
     // Halted: the run stops here (reported `blocked`, exit 3) and goes on after --resume.
@@ -362,8 +388,8 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates';
-  target: Stage | 'done' | 'blocked' | 'gates';
+  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToReview' | 'stagePassedToDecision';
+  target: Stage | 'done' | 'blocked' | 'gates' | 'review_ensemble' | 'decision';
   actions: 'completeStage';
 };
 

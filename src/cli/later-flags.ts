@@ -6,6 +6,7 @@
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
 import type { LaterConfigInput } from '../config/later.js';
+import { type DecisionContribution, type ReliabilityInput, type ReviewerVerdict, parseDecisionContribution, parseDecisionReliability, parseReviewerVerdict } from './decision-flags.js';
 import type { StepInput } from '../plan/schema.js';
 import { nativeValidationStep } from '../run/loop-steps.js';
 
@@ -23,6 +24,11 @@ export interface LaterFlags {
   ciStatus?: string;
   reviewStatus?: string;
   hardGatesFile?: string;
+  decisionContribution: DecisionContribution[];
+  decisionReliability: ReliabilityInput[];
+  decisionThreshold?: number;
+  decisionRequireContributions?: boolean;
+  reviewerVerdict: ReviewerVerdict[];
 }
 
 const LATER_FLAGS = [
@@ -39,6 +45,11 @@ const LATER_FLAGS = [
   '--ci-status',
   '--review-status',
   '--hard-gates-file',
+  '--decision-contribution',
+  '--decision-reliability',
+  '--decision-threshold',
+  '--decision-require-contributions',
+  '--reviewer-verdict',
 ];
 
 /** The reviewer's step id and V0's key for it. */
@@ -59,7 +70,12 @@ export function addLaterOptions(command: Command): Command {
     .addOption(new Option('--policy-status <status>', 'policy gate input (fail-closed: unknown)').choices(POLICY_STATUSES))
     .addOption(new Option('--ci-status <status>', 'CI gate input (fail-closed: missing)').choices(CI_STATUSES))
     .addOption(new Option('--review-status <status>', 'review gate input (fail-closed: missing)').choices(REVIEW_STATUSES))
-    .option('--hard-gates-file <path>', 'JSON array of {id, category, pattern, mode} deny rules added to the built-in ones');
+    .option('--hard-gates-file <path>', 'JSON array of {id, category, pattern, mode} deny rules added to the built-in ones')
+    .option('--decision-contribution <k=v,...>', 'contributor_id=..,capability=..,vote=proceed|block|escalate,confidence=0..100,weight=1..100[,reason_codes=A|B][,artifact_refs=x|y] (repeatable)', listOf('--decision-contribution', parseDecisionContribution), [])
+    .option('--decision-reliability <k=v,...>', 'contributor_id=..,capability=..,score=0..100 (repeatable; default 50)', listOf('--decision-reliability', parseDecisionReliability), [])
+    .addOption(new Option('--decision-threshold <n>', 'confidence a proceed needs, 0..100 (default 70)').argParser(threshold))
+    .option('--decision-require-contributions', 'take the final decision (and block) even with no contribution')
+    .option('--reviewer-verdict <k=v,...>', 'reviewer_id=..,specialty=..,verdict=approve|reject,confidence=0..100,weight=1..100[,reason_codes=A|B] (repeatable)', listOf('--reviewer-verdict', parseReviewerVerdict), []);
 }
 
 /** Whether any later flag is on the command line (then the report carries every later field). */
@@ -95,6 +111,11 @@ export function laterConfigFrom(
     ...(flags.ciStatus !== undefined ? { ciStatus: flags.ciStatus as never } : {}),
     ...(flags.reviewStatus !== undefined ? { reviewStatus: flags.reviewStatus as never } : {}),
     ...(flags.hardGatesFile !== undefined ? { hardGatesFile: flags.hardGatesFile } : {}),
+    reviewerVerdicts: flags.reviewerVerdict,
+    decisionContributions: flags.decisionContribution,
+    decisionReliability: flags.decisionReliability,
+    ...(flags.decisionThreshold !== undefined ? { decisionThreshold: flags.decisionThreshold } : {}),
+    ...(flags.decisionRequireContributions ? { decisionRequireContributions: true } : {}),
   };
   return { later, validationSteps };
 }
@@ -134,6 +155,24 @@ function budget(flag: string, min: number) {
     if (n > 1000) throw usage(`Invalid ${flag} value: must be <= 1000`);
     return n;
   };
+}
+
+/** A repeatable `k=v,...` flag; a bad value is refused as clap does, with upstream's reason. */
+function listOf<T>(flag: string, parse: (raw: string) => T) {
+  return (value: string, previous: T[]): T[] => {
+    try {
+      return [...previous, parse(value)];
+    } catch (error) {
+      throw usage(`invalid value '${value}' for '${flag}': ${(error as Error).message}`);
+    }
+  };
+}
+
+/** A u8 for clap; above 100 refused with upstream's own line. */
+function threshold(value: string): number {
+  if (!/^\+?\d+$/.test(value) || Number(value) > 255) throw usage(`invalid value '${value}' for '--decision-threshold': expected an integer 0..100`);
+  if (Number(value) > 100) throw usage('Invalid --decision-threshold value: must be <= 100');
+  return Number(value);
 }
 
 function envPair(value: string, previous: [string, string][]): [string, string][] {

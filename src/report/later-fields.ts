@@ -4,7 +4,9 @@
  * counters this project adds (`loops`).
  */
 import * as z from 'zod/mini';
+import { VOTES } from '../../machines/decisions.js';
 import type { LoopState } from '../../machines/loops.js';
+import { decisionContributionSchema, reviewerVerdictSchema } from '../config/later.js';
 
 const anyList = () => z.optional(z.array(z.unknown()));
 const nullable = () => z.optional(z.nullable(z.unknown()));
@@ -15,15 +17,28 @@ export const laterReportShape = {
   hard_gate_results: z.optional(z.array(z.object({ id: z.string(), passed: z.boolean(), reason_code: z.nullable(z.string()) }))),
   blocked_reason_codes: z.optional(z.array(z.string())),
   reviewer_next_steps: z.optional(z.array(z.string())),
-  reviewer_verdicts: anyList(),
-  review_ensemble_result: nullable(),
-  final_decision: nullable(),
-  decision_confidence: nullable(),
-  decision_rationale_codes: anyList(),
-  decision_contributions: anyList(),
-  decision_threshold: nullable(),
-  decision_reliability_factors: anyList(),
-  decision_reliability_updates: anyList(),
+  reviewer_verdicts: z.optional(z.array(reviewerVerdictSchema)),
+  review_ensemble_result: z.optional(z.nullable(z.object({ passed: z.boolean(), confidence: z.int(), reason_codes: z.array(z.string()) }))),
+  final_decision: z.optional(z.nullable(z.enum(VOTES))),
+  decision_confidence: z.optional(z.nullable(z.int())),
+  decision_rationale_codes: z.optional(z.array(z.string())),
+  decision_contributions: z.optional(z.array(decisionContributionSchema)),
+  decision_threshold: z.optional(z.nullable(z.int())),
+  decision_reliability_factors: z.optional(
+    z.array(
+      z.object({
+        contributor_id: z.string(),
+        capability: z.string(),
+        reliability_score: z.int(),
+        reliability_factor: z.int(),
+        base_score: z.int(),
+        adjusted_score: z.int(),
+      }),
+    ),
+  ),
+  decision_reliability_updates: z.optional(
+    z.array(z.object({ contributor_id: z.string(), capability: z.string(), previous_score: z.int(), new_score: z.int(), reason_code: z.string() })),
+  ),
   adaptive_policy_decisions: z.optional(
     z.array(
       z.object({ action: z.string(), reason_code: z.string(), trigger_signature: z.string(), previous_value: z.int(), new_value: z.int() }),
@@ -53,20 +68,22 @@ export const laterReportShape = {
 export type LaterReportFields = { [K in keyof typeof laterReportShape]: z.infer<(typeof laterReportShape)[K]> };
 
 export function laterFieldsOf(loops: LoopState): Required<LaterReportFields> {
+  const { decision } = loops;
   return {
     gate_decisions: loops.gateDecisions,
     hard_gate_results: loops.hardGateResults,
     blocked_reason_codes: loops.blockedReasonCodes,
     reviewer_next_steps: loops.reviewerNextSteps,
-    reviewer_verdicts: [],
-    review_ensemble_result: null,
-    final_decision: null,
-    decision_confidence: null,
-    decision_rationale_codes: [],
-    decision_contributions: [],
-    decision_threshold: null,
-    decision_reliability_factors: [],
-    decision_reliability_updates: [],
+    // As V0: the verdicts once the ensemble weighed them; the decision's fields once it was taken.
+    reviewer_verdicts: loops.reviewEnsemble ? (loops.settings.reviewerVerdicts ?? []) : [],
+    review_ensemble_result: loops.reviewEnsemble ?? null,
+    final_decision: decision?.final_decision ?? null,
+    decision_confidence: decision?.decision_confidence ?? null,
+    decision_rationale_codes: decision?.decision_rationale_codes ?? [],
+    decision_contributions: decision?.decision_contributions ?? [],
+    decision_threshold: decision?.decision_threshold ?? null,
+    decision_reliability_factors: decision?.decision_reliability_factors ?? [],
+    decision_reliability_updates: decision?.decision_reliability_updates ?? [],
     adaptive_policy_decisions: loops.adaptiveDecisions,
     auto_fix_attempts: [],
     provenance_records: [],

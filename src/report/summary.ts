@@ -69,8 +69,17 @@ function describeLoops(report: RunReport): string[] {
   for (const step of report.reviewer_next_steps ?? []) lines.push(`  reviewer next step: ${step}`);
   for (const g of report.gate_decisions ?? []) lines.push(`  gate ${g.gate.padEnd(14)}${g.status} ${g.passed ? 'passed' : `failed (${g.reason_code})`}`);
   for (const h of (report.hard_gate_results ?? []).filter((r) => !r.passed)) lines.push(`  hard gate ${h.id}: failed (${h.reason_code})`);
+  const ensemble = report.review_ensemble_result;
+  if (ensemble) lines.push(`  review ensemble:    ${ensemble.passed ? 'passed' : 'failed'}, confidence ${ensemble.confidence}${codesOf(ensemble.reason_codes)}`);
+  if (report.final_decision) {
+    lines.push(`  final decision:     ${report.final_decision}, confidence ${report.decision_confidence} (threshold ${report.decision_threshold})${codesOf(report.decision_rationale_codes ?? [])}`);
+  }
   if ((report.blocked_reason_codes ?? []).length > 0) lines.push(`  blocked by:         ${report.blocked_reason_codes!.join(', ')}`);
   return lines;
+}
+
+function codesOf(codes: readonly string[]): string {
+  return codes.length > 0 ? ` (${codes.join(', ')})` : '';
 }
 
 function describeExecution(e: StageExecution, keyed = false): string[] {

@@ -5,18 +5,33 @@
 import { readFileSync } from 'node:fs';
 import { BUILTIN_HARD_GATES, HARD_GATE_CATEGORIES, type HardGateRule, type LoopSettings } from '../../machines/loops.js';
 import { STAGES } from '../../machines/stages.js';
+import { DEFAULT_DECISION_THRESHOLD } from '../../machines/decisions.js';
 import { type LaterConfig, gatesWanted } from '../config/later.js';
 import type { Plan } from '../plan/schema.js';
 
 /** What the later flags set (the rest of the later settings come from a plan, or their defaults). */
-const FLAG_KEYS = ['executionMaxIterations', 'reviewerRemediationMaxCycles', 'reviewerStep', 'policyStatus', 'ciStatus', 'reviewStatus', 'hardGatesFile'] as const;
+const FLAG_KEYS = [
+  'executionMaxIterations',
+  'reviewerRemediationMaxCycles',
+  'reviewerStep',
+  'policyStatus',
+  'ciStatus',
+  'reviewStatus',
+  'hardGatesFile',
+  'decisionThreshold',
+  'decisionRequireContributions',
+] as const;
+/** Given on the command line when not at their defaults. */
+const FLAG_LISTS = ['reviewerVerdicts', 'decisionContributions', 'decisionReliability'] as const;
 
 /** The later settings of a run: its plan's `loops`, with the later flags given over them. */
 export function laterOf(config: { later?: LaterConfig | undefined; plan: Plan }): LaterConfig | undefined {
   if (config.plan.loops === undefined) return config.later;
   if (config.later === undefined) return config.plan.loops;
-  const given = Object.fromEntries(FLAG_KEYS.filter((key) => config.later![key] !== undefined).map((key) => [key, config.later![key]]));
-  return { ...config.plan.loops, ...given };
+  const later = config.later;
+  const given = Object.fromEntries(FLAG_KEYS.filter((key) => later[key] !== undefined).map((key) => [key, later[key]]));
+  const lists = Object.fromEntries(FLAG_LISTS.filter((key) => later[key].length > 0).map((key) => [key, later[key]]));
+  return { ...config.plan.loops, ...given, ...lists };
 }
 
 export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): LoopSettings | null {
@@ -35,6 +50,13 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     gates: gatesWanted(later)
       ? { policy: later.policyStatus ?? 'unknown', ci: later.ciStatus ?? 'missing', review: later.reviewStatus ?? 'missing' }
       : null,
+    reviewerVerdicts: later.reviewerVerdicts,
+    decision: {
+      contributions: later.decisionContributions,
+      reliability: later.decisionReliability,
+      threshold: later.decisionThreshold ?? DEFAULT_DECISION_THRESHOLD,
+      requireContributions: later.decisionRequireContributions ?? false,
+    },
     hardGates: hardGatesOn
       ? { rules: [...BUILTIN_HARD_GATES, ...later.hardGates, ...external.rules], tokens: invocationTokens(plan), loadFailed: external.failed }
       : null,

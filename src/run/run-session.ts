@@ -243,9 +243,12 @@ export class RunSession {
       context.completedSteps ??= {};
       context.spentCost ??= 0;
       context.halt ??= null;
-      // Gate statuses given at resume decide too; the loop counters are progress.
+      // Gate statuses, verdicts and decision inputs given at resume decide too; the loop counters are progress.
       const settings = this.loopSettings();
-      if (context.loops && settings) context.loops.settings = { ...context.loops.settings, gates: settings.gates };
+      if (context.loops && settings) {
+        const { gates, reviewerVerdicts, decision } = settings;
+        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision };
+      }
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }
     return createActor(machine, { input: this.input(), inspect });
@@ -456,7 +459,7 @@ export class RunSession {
     if (snapshot.status === 'done' && snapshot.value === 'blocked') {
       const { loops } = snapshot.context;
       if (loops?.blockedBy === 'hard_gates') return { reason: 'hard_gates', stage: 'planning', gate: null };
-      if (loops?.blockedBy === 'gates') return { reason: 'gates', stage: 'validation', gate: null };
+      if (loops?.blockedBy === 'gates' || loops?.blockedBy === 'review_ensemble' || loops?.blockedBy === 'decision') return { reason: loops.blockedBy, stage: 'validation', gate: null };
       return { reason: 'simulated', stage: 'validation', gate: null };
     }
     return null;

@@ -17,8 +17,11 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 // Written out by hand: the expectations must not come from the code under test.
 const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
 const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
-/** Gates decide as soon as they are entered (eventless): the deny list first, the fail-closed gates before closure. */
-const GATES = ['hard_gates', 'gates'];
+/**
+ * Gates decide as soon as they are entered (eventless): the deny list first; after validation the
+ * fail-closed gates, the review ensemble and the final decision, in V0's order, before closure.
+ */
+const GATES = ['hard_gates', 'gates', 'review_ensemble', 'decision'];
 /** Where a run halts (reported blocked) until --resume: not final. */
 const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
 
@@ -60,7 +63,7 @@ describe('the graph as JSON', () => {
   });
 
   it('has the hard gates, every stage in order with the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'policy_ingestion', 'execution', 'validation', 'gates', 'closure', ...HALTED, ...TERMINALS];
+    const order = ['hard_gates', 'planning', 'policy_ingestion', 'execution', 'validation', 'gates', 'review_ensemble', 'decision', 'closure', ...HALTED, ...TERMINALS];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
@@ -100,18 +103,36 @@ describe('the graph as JSON', () => {
     }
   });
 
-  it('gates: the hard gates lead to planning or blocked; the gates after validation to closure or blocked', () => {
+  it('gates: the hard gates lead to planning or blocked; after validation the gates, the ensemble, --simulate-blocked and the decision, in that order', () => {
     const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
     expect(edges('hard_gates')).toEqual([
       ['hardGatesPassed', 'planning'],
       [null, 'blocked'],
     ]);
     expect(edges('gates')).toEqual([
-      ['gatesPassedAndBlocked', 'blocked'],
-      ['gatesPassed', 'closure'],
+      ['gatesFailed', 'blocked'],
+      ['reviewWanted', 'review_ensemble'],
+      ['simulateBlocked', 'blocked'],
+      ['decisionWanted', 'decision'],
+      [null, 'closure'],
+    ]);
+    expect(edges('review_ensemble')).toEqual([
+      ['reviewFailed', 'blocked'],
+      ['simulateBlocked', 'blocked'],
+      [null, 'decision'],
+    ]);
+    expect(edges('decision')).toEqual([
+      ['decisionProceeds', 'closure'],
       [null, 'blocked'],
     ]);
-    expect(edgesFrom('validation').find((e: any) => e.guard === 'stagePassedToGates')?.target).toBe('orchestration.gates');
+    // Validation passes straight to the first of them that is asked for.
+    expect(edgesFrom('validation').filter((e: any) => e.guard?.startsWith('stagePassed')).map((e: any) => [e.guard, key(e.target)])).toEqual([
+      ['stagePassedToGates', 'gates'],
+      ['stagePassedToReview', 'review_ensemble'],
+      ['stagePassedAndBlocked', 'blocked'],
+      ['stagePassedToDecision', 'decision'],
+      ['stagePassed', 'closure'],
+    ]);
   });
 
   it('leaves no terminal state', () => {
@@ -157,8 +178,11 @@ describe('the graph as JSON', () => {
     expect(intoBlocked.map((edge: any) => [key(edge.source), edge.guard])).toEqual([
       ['hard_gates', null],
       ['validation', 'stagePassedAndBlocked'],
-      ['gates', 'gatesPassedAndBlocked'],
-      ['gates', null],
+      ['gates', 'gatesFailed'],
+      ['gates', 'simulateBlocked'],
+      ['review_ensemble', 'reviewFailed'],
+      ['review_ensemble', 'simulateBlocked'],
+      ['decision', null],
     ]);
     const targets = edgesFrom('validation').map((edge: any) => key(edge.target));
     expect(targets.indexOf('blocked')).toBeLessThan(targets.indexOf('closure'));
