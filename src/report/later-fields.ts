@@ -47,7 +47,17 @@ export const laterReportShape = {
   auto_fix_attempts: anyList(),
   provenance_records: anyList(),
   provenance_schema_version: z.optional(z.string()),
-  escalation_cases: anyList(),
+  escalation_cases: z.optional(
+    z.array(
+      z.object({
+        id: z.string(),
+        trigger_code: z.string(),
+        severity: z.enum(['sev1', 'sev2', 'sev3']),
+        required_actions: z.array(z.string()),
+        context_artifacts: z.array(z.string()),
+      }),
+    ),
+  ),
   rollout_steps: anyList(),
   rollback_decision: nullable(),
   pr_risk_breakdown: nullable(),

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Actor, type InspectionEvent, type Snapshot, createActor } from 'xstate';
-import type { ValidationCommand } from '../../machines/loops.js';
+import type { LoopState, ValidationCommand } from '../../machines/loops.js';
+import { CAP_RECORDS, ESCALATION_QUEUE_FILE, type EscalationCase, escalationCasesOf, writeEscalationQueue } from '../report/escalation.js';
 import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
@@ -104,6 +105,9 @@ export class RunSession {
   private resumingHalt = false;
   private wallTimer: NodeJS.Timeout | null = null;
   private lastCheckpointKey = '';
+  /** With loops: a budget ran out in this invocation (an escalation), and the cases routed at its end. */
+  private capExhausted = false;
+  private escalations: EscalationCase[] = [];
   /** The execution log's appends so far, in order; a checkpoint write waits for them. */
   private storedRecords: Promise<void> = Promise.resolve();
   private finish: () => void = () => {};
@@ -222,7 +226,12 @@ export class RunSession {
     // real one is richer actor logic with the same input and output, so the types differ.
     const machine = orchestrationMachine.provide({
       actors: { runStage: stageLogic as never },
-      actions: { recordLoop: (_, record) => this.addExecution(loopRecordExecution(record)) },
+      actions: {
+        recordLoop: (_, record) => {
+          if (record.status === 'failed' && CAP_RECORDS.includes(record.command)) this.capExhausted = true;
+          this.addExecution(loopRecordExecution(record));
+        },
+      },
     });
     const inspect = (event: InspectionEvent) => {
       this.recorder.observe(event);
@@ -480,6 +489,8 @@ export class RunSession {
     this.report.failure = this.actor.getSnapshot().context.failure;
     this.report.blocked = this.currentHalt();
     this.thermostat?.conclude(this.actor.getSnapshot().context);
+    const { loops } = this.actor.getSnapshot().context;
+    if (loops) this.escalations = this.escalationsOf(loops);
     if (this.interruptedBy !== null || this.halted) this.checkpointWriter.request();
     this.reportWriter.request();
     await this.checkpointWriter.close();
@@ -495,6 +506,11 @@ export class RunSession {
     const records = this.records;
     materializeOnRead(this.report, 'stage_executions', () => records.current());
     materializeOnRead(this.report, 'earlier_stage_executions', () => records.earlier());
+    try {
+      writeEscalationQueue(dirname(this.reportPath), this.escalations);
+    } catch (error) {
+      this.fail(`cannot write ${join(dirname(this.reportPath), ESCALATION_QUEUE_FILE)}`, error);
+    }
     if (this.fatal) throw this.fatal;
     const exitCode = this.interruptedBy === null ? exitCodeFor(terminal) : interruptExitCode(this.interruptedBy);
     return {
@@ -505,6 +521,18 @@ export class RunSession {
       interruptedBy: this.interruptedBy,
       exitCode,
     };
+  }
+
+  /** V0's escalation router, on where the run ended (escalation.ts). */
+  private escalationsOf(loops: LoopState): EscalationCase[] {
+    return escalationCasesOf({
+      run_id: this.plan.runId,
+      blocked_reason_codes: loops.blockedReasonCodes,
+      gate_decisions: loops.gateDecisions,
+      decision_rationale_codes: loops.decision?.decision_rationale_codes ?? [],
+      decision_contributions: loops.decision?.decision_contributions ?? [],
+      capExhausted: this.capExhausted,
+    });
   }
 
   private async saveCheckpoint(): Promise<void> {
@@ -552,7 +580,7 @@ export class RunSession {
 
   private saveReport(): void {
     const loops = this.actor.getSnapshot().context.loops;
-    if (loops) Object.assign(this.report, laterFieldsOf(loops));
+    if (loops) Object.assign(this.report, laterFieldsOf(loops), { escalation_cases: this.escalations });
     this.report.current_stage = this.recorder.currentStage;
     this.report.updated_at_unix_ms = Date.now();
     this.report.orchestrator_max_rss_kib = process.resourceUsage().maxRSS;
