@@ -105,6 +105,28 @@ export interface LoopSettings {
   reviewerVerdicts?: ReviewerVerdict[];
   /** `--decision-*`: the final decision after the ensemble (absent: V0's defaults, no contribution). */
   decision?: DecisionSettings;
+  /** `--autofix-enabled --autofix-bin`: a failed validation runs the fixer, then validation again. */
+  autofix?: AutofixSettings | null;
+}
+
+export interface AutofixSettings {
+  bin: string;
+  args: string[];
+  /** `--autofix-max-attempts` (default 3). */
+  maxAttempts: number;
+}
+
+export const DEFAULT_AUTOFIX_MAX_ATTEMPTS = 3;
+
+/** One run of the fixer, as V0 reports it; its reason code never changes (V0). */
+export interface AutoFixAttempt {
+  attempt_number: number;
+  autofix_bin: string;
+  exit_code: number | null;
+  status: 'applied' | 'failed' | 'spawn_failed';
+  started_at_unix_secs: number;
+  duration_ms: number;
+  reason_code: 'AUTOFIX_ATTEMPT_APPLIED';
 }
 
 export interface AdaptiveDecision {
@@ -138,6 +160,11 @@ export interface LoopState {
   reviewEnsemble?: ReviewEnsembleResult;
   /** The final decision, once it was taken. */
   decision?: DecisionSummary;
+  /** Auto-fix attempts started (the loop's counter), and the ones that ended. */
+  autofixAttempt?: number;
+  autofixAttempts?: AutoFixAttempt[];
+  /** Closure was entered: a run fixed by auto-fix then says it converged (V0). */
+  closureReached?: boolean;
 }
 
 /** A record the orchestrator itself writes (V0's synthetic `command` names); the runner adds the rest. */
@@ -227,9 +254,12 @@ export function remediationStepsOf(loops: LoopState): string[] {
   return loops.reviewerNextSteps.length > 0 ? loops.reviewerNextSteps : loops.settings.plannedRemediationSteps;
 }
 
-/** A failed validation may loop back at all: a reviewer and an executor, and steps to hand over. */
+/**
+ * A failed validation may loop back at all: a reviewer and an executor, and steps to hand over;
+ * not once auto-fix began (its loop runs validation only, as V0's).
+ */
 export function remediationWanted(loops: LoopState): boolean {
-  return loops.settings.remediationPossible && remediationStepsOf(loops).length > 0;
+  return loops.settings.remediationPossible && remediationStepsOf(loops).length > 0 && (loops.autofixAttempt ?? 0) === 0;
 }
 
 export function cyclesLeft(loops: LoopState): boolean {
@@ -376,4 +406,35 @@ export function withDecision(loops: LoopState): LoopState {
 
 export function decisionProceeds(loops: LoopState): boolean {
   return loops.decision?.final_decision === 'proceed';
+}
+
+// --- the auto-fix loop ----------------------------------------------------------------------------
+
+export function autofixOn(loops: LoopState): boolean {
+  return (loops.settings.autofix ?? null) !== null;
+}
+
+export function autofixLeft(loops: LoopState): boolean {
+  return autofixOn(loops) && (loops.autofixAttempt ?? 0) < loops.settings.autofix!.maxAttempts;
+}
+
+export function startAutofix(loops: LoopState): LoopState {
+  return { ...loops, autofixAttempt: (loops.autofixAttempt ?? 0) + 1 };
+}
+
+export function withAutofixAttempt(loops: LoopState, attempt: AutoFixAttempt): LoopState {
+  return { ...loops, autofixAttempts: [...(loops.autofixAttempts ?? []), attempt] };
+}
+
+/** Out of attempts: the run fails with AUTOFIX_MAX_ATTEMPTS_EXHAUSTED among its codes (V0). */
+export function autofixExhausted(loops: LoopState): LoopState {
+  if (!autofixOn(loops)) return loops;
+  return { ...loops, blockedReasonCodes: [...loops.blockedReasonCodes, 'AUTOFIX_MAX_ATTEMPTS_EXHAUSTED'] };
+}
+
+/** The rationale codes the report shows: the decision's, and V0's convergence note for a run auto-fix fixed. */
+export function rationaleCodesOf(loops: LoopState): string[] {
+  const codes = loops.decision?.decision_rationale_codes ?? [];
+  const converged = loops.closureReached === true && (loops.autofixAttempts ?? []).length > 0;
+  return converged ? [...codes, 'AUTOFIX_CONVERGENCE_REACHED'] : codes;
 }

@@ -114,6 +114,27 @@ export interface PlannerOutputEvent {
 
 export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextStepsEvent | PlannerOutputEvent;
 
+/**
+ * What the auto-fix actor runs: the fixer's attempt `attempt` (it gets ORCHESTRATOR_AUTOFIX_ATTEMPT).
+ * Plain JSON; the fixer itself is the run's setting, so that the one given at --resume runs.
+ */
+export interface AutofixWorkInput {
+  runId: string;
+  attempt: number;
+}
+
+export interface AutofixWorkOutput {
+  attempt: loop.AutoFixAttempt;
+  error: string | null;
+}
+
+export const AUTOFIX_WORK_ID = 'autofixWork';
+export const AUTOFIX_WORK_SRC = 'runAutofix';
+
+function autofixOutputOf(event: unknown): AutofixWorkOutput {
+  return (event as { output: AutofixWorkOutput }).output;
+}
+
 /** The id every stage gives its invoked work; the done/error events are named after it. */
 export const STAGE_WORK_ID = 'stageWork';
 export const STAGE_WORK_SRC = 'runStage';
@@ -153,6 +174,9 @@ export const orchestrationMachine = setup({
     [STAGE_WORK_SRC]: fromPromise<StageWorkOutput, StageWorkInput>(async () => {
       throw new Error('the runStage actor must be provided with machine.provide()');
     }),
+    [AUTOFIX_WORK_SRC]: fromPromise<AutofixWorkOutput, AutofixWorkInput>(async () => {
+      throw new Error('the runAutofix actor must be provided with machine.provide()');
+    }),
   },
   guards: {
     stagePassed: ({ event }) => PASSING.includes(outputOf(event).status),
@@ -187,6 +211,14 @@ export const orchestrationMachine = setup({
     stagePassedToGates: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.gates ?? null) !== null,
     stagePassedToReview: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.reviewWanted(context.loops),
     stagePassedToDecision: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.decisionWanted(context.loops),
+    // The auto-fix loop: a validation that failed (not timed out) runs the fixer while attempts are left.
+    cyclesExhaustedToAutofix: ({ context, event }) => {
+      const loops = loopsOnFailure(context, event);
+      return loops !== null && loop.remediationWanted(loops) && loop.autofixLeft(loops);
+    },
+    autofixLeft: ({ context, event }) => !!context.loops && outputOf(event).status !== 'timeout' && loop.autofixLeft(context.loops),
+    autofixSpent: ({ context, event }) => !!context.loops && outputOf(event).status !== 'timeout' && loop.autofixOn(context.loops),
+    autofixSpawnFailed: ({ event }) => autofixOutputOf(event).attempt.status === 'spawn_failed',
     gatesFailed: ({ context }) => !!context.loops && !loop.gatesPass(context.loops),
     reviewWanted: ({ context }) => !!context.loops && loop.reviewWanted(context.loops),
     reviewFailed: ({ context }) => !!context.loops && !loop.reviewPassed(context.loops),
@@ -224,6 +256,16 @@ export const orchestrationMachine = setup({
       };
     }),
     decideGates: assign(({ context }) => (context.loops ? { loops: loop.withGateDecisions(context.loops) } : {})),
+    startAutofix: assign(({ context, event }) => ({
+      loops: loop.startAutofix(context.loops!),
+      // Validation runs again whole: its steps that passed this time run again too (V0).
+      completedSteps: withoutLoopedStages(context).completedSteps,
+      spentCost: outputOf(event).spentCost,
+    })),
+    recordAutofix: assign(({ context, event }) => ({ loops: loop.withAutofixAttempt(context.loops!, autofixOutputOf(event).attempt) })),
+    recordAutofixFailure: assign(({ event }) => ({ failure: { stage: 'validation' as const, status: 'spawn_failed' as const, error: autofixOutputOf(event).error } })),
+    noteAutofixExhausted: assign(({ context }) => ({ loops: loop.autofixExhausted(context.loops!) })),
+    noteClosure: assign(({ context }) => (context.loops ? { loops: { ...context.loops, closureReached: true } } : {})),
     decideReview: assign(({ context }) => (context.loops ? { loops: loop.withReviewEnsemble(context.loops) } : {})),
     decide: assign(({ context }) => (context.loops ? { loops: loop.withDecision(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
@@ -338,16 +380,44 @@ export const orchestrationMachine = setup({
             target: 'execution',
             actions: ['adaptCycleBudget', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.adaptRecord('validation', context.loops!.adaptiveDecisions.at(-1)!) }, 'startCycle'],
           },
+          // Out of cycles: the budget record, then the auto-fix loop if there is one (V0).
+          {
+            guard: 'cyclesExhaustedToAutofix',
+            target: 'autofix',
+            actions: [{ type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }, 'startAutofix'],
+          },
           {
             guard: 'cyclesExhausted',
             target: 'failed',
-            actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }],
+            actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }, 'noteAutofixExhausted'],
           },
+          // The auto-fix loop: fix, then validation again, while attempts are left.
+          { guard: 'autofixLeft', target: 'autofix', actions: ['startAutofix'] },
+          { guard: 'autofixSpent', target: 'failed', actions: ['recordFailure', 'noteAutofixExhausted'] },
         ] as const,
       ),
       on: {
         WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'validation' } } },
         REVIEWER_NEXT_STEPS: { actions: 'acceptReviewerSteps' },
+      },
+    },
+    // One attempt of the fixer (--autofix-bin); then validation runs again. A fixer that cannot start ends the run.
+    autofix: {
+      invoke: {
+        id: AUTOFIX_WORK_ID,
+        src: AUTOFIX_WORK_SRC,
+        input: ({ context }: { context: OrchestrationContext }): AutofixWorkInput => ({
+          runId: context.runId,
+          attempt: context.loops!.autofixAttempt ?? 1,
+        }),
+        onDone: [
+          { guard: 'autofixSpawnFailed', target: 'failed', actions: ['recordAutofix', 'recordAutofixFailure'] },
+          { target: 'validation', actions: 'recordAutofix' },
+        ],
+        onError: { target: 'failed', actions: { type: 'recordCrash', params: { stage: 'validation' } } },
+      },
+      on: {
+        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'validation' } } },
       },
     },
     // The fail-closed gates (policy, ci, review), after validation and before closure.
@@ -375,7 +445,7 @@ export const orchestrationMachine = setup({
       entry: 'decide',
       always: [{ guard: 'decisionProceeds', target: 'closure' }, { target: 'blocked' }],
     },
-    closure: stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]),
+    closure: { ...stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]), entry: 'noteClosure' },
     // Halted: the run stops here (reported `blocked`, exit 3) and goes on after --resume.
     awaiting_approval: haltedState(),
     budget_exceeded: haltedState(),

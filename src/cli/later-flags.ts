@@ -29,6 +29,10 @@ export interface LaterFlags {
   decisionThreshold?: number;
   decisionRequireContributions?: boolean;
   reviewerVerdict: ReviewerVerdict[];
+  autofixEnabled?: boolean;
+  autofixBin?: string;
+  autofixArg: string[];
+  autofixMaxAttempts?: number;
 }
 
 const LATER_FLAGS = [
@@ -50,6 +54,10 @@ const LATER_FLAGS = [
   '--decision-threshold',
   '--decision-require-contributions',
   '--reviewer-verdict',
+  '--autofix-enabled',
+  '--autofix-bin',
+  '--autofix-arg',
+  '--autofix-max-attempts',
 ];
 
 /** The reviewer's step id and V0's key for it. */
@@ -75,6 +83,10 @@ export function addLaterOptions(command: Command): Command {
     .option('--decision-reliability <k=v,...>', 'contributor_id=..,capability=..,score=0..100 (repeatable; default 50)', listOf('--decision-reliability', parseDecisionReliability), [])
     .addOption(new Option('--decision-threshold <n>', 'confidence a proceed needs, 0..100 (default 70)').argParser(threshold))
     .option('--decision-require-contributions', 'take the final decision (and block) even with no contribution')
+    .option('--autofix-enabled', 'after a failed validation (and no remediation cycle), run --autofix-bin, then validation again')
+    .option('--autofix-bin <bin>', 'the fixer, run with ORCHESTRATOR_AUTOFIX_ATTEMPT (needs --autofix-enabled)')
+    .option('--autofix-arg <arg>', 'argument for the fixer (repeatable)', collect, [])
+    .addOption(new Option('--autofix-max-attempts <n>', 'fixer attempts (default 3)').argParser(budget('--autofix-max-attempts', 0)))
     .option('--reviewer-verdict <k=v,...>', 'reviewer_id=..,specialty=..,verdict=approve|reject,confidence=0..100,weight=1..100[,reason_codes=A|B] (repeatable)', listOf('--reviewer-verdict', parseReviewerVerdict), []);
 }
 
@@ -116,6 +128,10 @@ export function laterConfigFrom(
     decisionReliability: flags.decisionReliability,
     ...(flags.decisionThreshold !== undefined ? { decisionThreshold: flags.decisionThreshold } : {}),
     ...(flags.decisionRequireContributions ? { decisionRequireContributions: true } : {}),
+    ...(flags.autofixEnabled ? { autofixEnabled: true } : {}),
+    ...(flags.autofixBin !== undefined ? { autofixBin: flags.autofixBin } : {}),
+    autofixArgs: flags.autofixArg,
+    ...(flags.autofixMaxAttempts !== undefined ? { autofixMaxAttempts: flags.autofixMaxAttempts } : {}),
   };
   return { later, validationSteps };
 }

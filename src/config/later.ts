@@ -60,6 +60,13 @@ export const laterConfigSchema = z.strictObject({
   decisionThreshold: z.optional(z.int().check(z.gte(0), z.lte(100, { error: 'must be <= 100' }))),
   /** `--decision-require-contributions`: decide, and block, even with no contribution. */
   decisionRequireContributions: z.optional(z.boolean()),
+  /** `--autofix-enabled`: with `autofixBin`, a failed validation runs the fixer, then validation again. */
+  autofixEnabled: z.optional(z.boolean()),
+  /** `--autofix-bin` and `--autofix-arg`: the fixer, run with ORCHESTRATOR_AUTOFIX_ATTEMPT. */
+  autofixBin: z.optional(z.string().check(z.minLength(1))),
+  autofixArgs: z._default(z.array(z.string()), []),
+  /** `--autofix-max-attempts` (default 3). */
+  autofixMaxAttempts: z.optional(z.int().check(z.gte(0), z.lte(1000))),
   /** A JSON array of `{id, category, pattern, mode}` rules added to the built-in deny list. */
   hardGatesFile: z.optional(z.string().check(z.minLength(1))),
   /** Hard-gate rules declared inline (a plan's), added to the built-in deny list. */

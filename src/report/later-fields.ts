@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { VOTES } from '../../machines/decisions.js';
-import type { LoopState } from '../../machines/loops.js';
+import { type LoopState, rationaleCodesOf } from '../../machines/loops.js';
 import { decisionContributionSchema, reviewerVerdictSchema } from '../config/later.js';
 
 const anyList = () => z.optional(z.array(z.unknown()));
@@ -44,7 +44,19 @@ export const laterReportShape = {
       z.object({ action: z.string(), reason_code: z.string(), trigger_signature: z.string(), previous_value: z.int(), new_value: z.int() }),
     ),
   ),
-  auto_fix_attempts: anyList(),
+  auto_fix_attempts: z.optional(
+    z.array(
+      z.object({
+        attempt_number: z.int(),
+        autofix_bin: z.string(),
+        exit_code: z.nullable(z.int()),
+        status: z.enum(['applied', 'failed', 'spawn_failed']),
+        started_at_unix_secs: z.int(),
+        duration_ms: z.number(),
+        reason_code: z.string(),
+      }),
+    ),
+  ),
   provenance_records: anyList(),
   provenance_schema_version: z.optional(z.string()),
   escalation_cases: z.optional(
@@ -89,13 +101,13 @@ export function laterFieldsOf(loops: LoopState): Required<LaterReportFields> {
     review_ensemble_result: loops.reviewEnsemble ?? null,
     final_decision: decision?.final_decision ?? null,
     decision_confidence: decision?.decision_confidence ?? null,
-    decision_rationale_codes: decision?.decision_rationale_codes ?? [],
+    decision_rationale_codes: rationaleCodesOf(loops),
     decision_contributions: decision?.decision_contributions ?? [],
     decision_threshold: decision?.decision_threshold ?? null,
     decision_reliability_factors: decision?.decision_reliability_factors ?? [],
     decision_reliability_updates: decision?.decision_reliability_updates ?? [],
     adaptive_policy_decisions: loops.adaptiveDecisions,
-    auto_fix_attempts: [],
+    auto_fix_attempts: loops.autofixAttempts ?? [],
     provenance_records: [],
     provenance_schema_version: '1',
     escalation_cases: [],

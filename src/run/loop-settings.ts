@@ -3,7 +3,7 @@
  * (the built-in deny list, the rules file read here, the programs and arguments the run starts).
  */
 import { readFileSync } from 'node:fs';
-import { BUILTIN_HARD_GATES, HARD_GATE_CATEGORIES, type HardGateRule, type LoopSettings } from '../../machines/loops.js';
+import { BUILTIN_HARD_GATES, DEFAULT_AUTOFIX_MAX_ATTEMPTS, HARD_GATE_CATEGORIES, type HardGateRule, type LoopSettings } from '../../machines/loops.js';
 import { STAGES } from '../../machines/stages.js';
 import { DEFAULT_DECISION_THRESHOLD } from '../../machines/decisions.js';
 import { type LaterConfig, gatesWanted } from '../config/later.js';
@@ -20,9 +20,12 @@ const FLAG_KEYS = [
   'hardGatesFile',
   'decisionThreshold',
   'decisionRequireContributions',
+  'autofixEnabled',
+  'autofixBin',
+  'autofixMaxAttempts',
 ] as const;
 /** Given on the command line when not at their defaults. */
-const FLAG_LISTS = ['reviewerVerdicts', 'decisionContributions', 'decisionReliability'] as const;
+const FLAG_LISTS = ['reviewerVerdicts', 'decisionContributions', 'decisionReliability', 'autofixArgs'] as const;
 
 /** The later settings of a run: its plan's `loops`, with the later flags given over them. */
 export function laterOf(config: { later?: LaterConfig | undefined; plan: Plan }): LaterConfig | undefined {
@@ -57,6 +60,11 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
       threshold: later.decisionThreshold ?? DEFAULT_DECISION_THRESHOLD,
       requireContributions: later.decisionRequireContributions ?? false,
     },
+    // V0 runs the fixer only when it is enabled and named.
+    autofix:
+      later.autofixEnabled && later.autofixBin !== undefined
+        ? { bin: later.autofixBin, args: later.autofixArgs, maxAttempts: later.autofixMaxAttempts ?? DEFAULT_AUTOFIX_MAX_ATTEMPTS }
+        : null,
     hardGates: hardGatesOn
       ? { rules: [...BUILTIN_HARD_GATES, ...later.hardGates, ...external.rules], tokens: invocationTokens(plan), loadFailed: external.failed }
       : null,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { LoopRecord, ValidationCommand } from '../../machines/loops.js';
+import type { AutoFixAttempt, AutofixSettings } from '../../machines/loops.js';
 import type { StageWorkInput } from '../../machines/orchestration.js';
 import { stageTitle } from '../../machines/stages.js';
 import type { Step, StepInput } from '../plan/schema.js';
@@ -93,4 +94,31 @@ export function withPlannedValidations(steps: Step[], commands: ValidationComman
     added.push({ id: taken ? `planner-${id}` : id, bin: command, args, env: env!, expectedArtifacts: [], needs: after, requiresApproval: false, idempotencyKey: idempotencyKey! });
   }
   return [...steps, ...added];
+}
+
+/** The fixer's attempt as a step of the validation stage, with V0's ORCHESTRATOR_AUTOFIX_ATTEMPT. */
+export function autofixStep(fixer: AutofixSettings, attempt: number): Step {
+  return {
+    id: 'autofix',
+    bin: fixer.bin,
+    args: fixer.args,
+    env: { ORCHESTRATOR_AUTOFIX_ATTEMPT: String(attempt) },
+    expectedArtifacts: [],
+    needs: [],
+    requiresApproval: false,
+    idempotencyKey: `stage:Validation:autofix:${attempt}`,
+  };
+}
+
+/** V0's `auto_fix_attempts` entry: applied on exit 0, spawn_failed when it did not start, failed otherwise. */
+export function autofixAttemptOf(fixer: AutofixSettings, attempt: number, record: StageExecution): AutoFixAttempt {
+  return {
+    attempt_number: attempt,
+    autofix_bin: fixer.bin,
+    exit_code: record.exit_code,
+    status: record.status === 'success' ? 'applied' : record.status === 'spawn_failed' ? 'spawn_failed' : 'failed',
+    started_at_unix_secs: record.started_at_unix_secs,
+    duration_ms: record.duration_ms,
+    reason_code: 'AUTOFIX_ATTEMPT_APPLIED',
+  };
 }

@@ -4,10 +4,10 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type Actor, type InspectionEvent, type Snapshot, createActor } from 'xstate';
+import { type Actor, type InspectionEvent, type Snapshot, createActor, fromPromise } from 'xstate';
 import type { LoopState, ValidationCommand } from '../../machines/loops.js';
 import { CAP_RECORDS, ESCALATION_QUEUE_FILE, type EscalationCase, escalationCasesOf, writeEscalationQueue } from '../report/escalation.js';
-import { type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
+import { type AutofixWorkInput, type AutofixWorkOutput, type OrchestrationContext, type StageWorkInput, orchestrationMachine } from '../../machines/orchestration.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
 import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV3, type RunIdentity } from '../checkpoint/schema.js';
@@ -28,10 +28,10 @@ import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
 import { laterFieldsOf } from '../report/later-fields.js';
 import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
-import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt, withPlannedValidations } from './loop-steps.js';
+import { autofixAttemptOf, autofixStep, failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt, withPlannedValidations } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
 import { createStageLogic } from './stage-logic.js';
-import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
+import { type StepWorkRequest, failedExecution, runStepWork, skippedExecution } from './stage-work.js';
 import type { StartPlan } from './start-plan.js';
 import { ThermostatRecorder, spentIn, thermostatSettingsOf } from './thermostat-session.js';
 
@@ -225,7 +225,10 @@ export class RunSession {
     // The machine declares its stage actor by input and output alone (a promise placeholder); the
     // real one is richer actor logic with the same input and output, so the types differ.
     const machine = orchestrationMachine.provide({
-      actors: { runStage: stageLogic as never },
+      actors: {
+        runStage: stageLogic as never,
+        runAutofix: fromPromise<AutofixWorkOutput, AutofixWorkInput>(({ input, signal }) => this.runAutofix(input, signal)),
+      },
       actions: {
         recordLoop: (_, record) => {
           if (record.status === 'failed' && CAP_RECORDS.includes(record.command)) this.capExhausted = true;
@@ -252,11 +255,11 @@ export class RunSession {
       context.completedSteps ??= {};
       context.spentCost ??= 0;
       context.halt ??= null;
-      // Gate statuses, verdicts and decision inputs given at resume decide too; the loop counters are progress.
+      // Gate statuses, verdicts, decision inputs and the fixer given at resume decide too; the loop counters are progress.
       const settings = this.loopSettings();
       if (context.loops && settings) {
-        const { gates, reviewerVerdicts, decision } = settings;
-        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision };
+        const { gates, reviewerVerdicts, decision, autofix } = settings;
+        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix };
       }
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }
@@ -300,24 +303,7 @@ export class RunSession {
       await this.reportWriter.settleSoon();
       if (this.stopped || signal.aborted) return cancelledStep(step.id);
       pauseAt('step-start');
-      const record = await runStepWork({
-        runId: input.runId,
-        stage: input.stage,
-        step,
-        attempt,
-        timeoutMs: step.timeoutMs ?? this.config.plan.timeoutMs ?? this.config.timeoutMs,
-        killGraceMs: this.config.killGraceMs,
-        outputDir: this.config.outputDir,
-        signal,
-        interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
-        onProcessGroup: (pgid, running, startTicks) => {
-          this.runningGroups[running ? 'add' : 'delete'](pgid);
-          if (running) this.options.spawned?.note(pgid);
-          this.options.lock?.noteProcessGroup?.(pgid, running, startTicks);
-        },
-        // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
-        reaperAtOnce: this.options.lock?.noteProcessGroup === undefined,
-      });
+      const record = await runStepWork(this.stepWorkRequest(input.runId, input.stage, step, attempt, signal));
       pauseAt('step-end');
       this.addExecution(record);
       // A step that succeeded never runs again: its count is in its record, not in the checkpoint
@@ -346,6 +332,41 @@ export class RunSession {
       this.addExecution(record);
       return { stepId: step.id, status: 'failed', error: record.error, finishedAtMs: Date.now(), cost: 0, cancelled: false };
     }
+  }
+
+  /** How one program of the run is started: timeouts, logs, and the process group kept track of. */
+  private stepWorkRequest(runId: string, stage: Stage, step: Step, attempt: number, signal: AbortSignal): StepWorkRequest {
+    return {
+      runId,
+      stage,
+      step,
+      attempt,
+      timeoutMs: step.timeoutMs ?? this.config.plan.timeoutMs ?? this.config.timeoutMs,
+      killGraceMs: this.config.killGraceMs,
+      outputDir: this.config.outputDir,
+      signal,
+      interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
+      onProcessGroup: (pgid, running, startTicks) => {
+        this.runningGroups[running ? 'add' : 'delete'](pgid);
+        if (running) this.options.spawned?.note(pgid);
+        this.options.lock?.noteProcessGroup?.(pgid, running, startTicks);
+      },
+      // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
+      reaperAtOnce: this.options.lock?.noteProcessGroup === undefined,
+    };
+  }
+
+  /** One attempt of the fixer (the auto-fix loop): V0 reports it in `auto_fix_attempts`, not as an execution record. */
+  private async runAutofix(input: AutofixWorkInput, signal: AbortSignal): Promise<AutofixWorkOutput> {
+    const work = (async () => {
+      await this.checkpointWriter.flush();
+      const fixer = this.loopSettings()?.autofix;
+      if (!fixer) throw new Error('the run has no --autofix-bin');
+      const record = await runStepWork(this.stepWorkRequest(input.runId, 'validation', autofixStep(fixer, input.attempt), input.attempt, signal));
+      return { attempt: autofixAttemptOf(fixer, input.attempt, record), error: record.error };
+    })();
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
   }
 
   /** With loops, a successful manager's planner output (planner-output.ts); a bad one fails the step. */
@@ -397,7 +418,8 @@ export class RunSession {
   private recordSkippedBefore(checkpoint: CheckpointV3): void {
     const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
     const value = checkpoint.snapshot.value;
-    const current: Stage | undefined = isStage(value) ? value : (context.halt?.stage ?? undefined);
+    // In the auto-fix loop the run stands in validation.
+    const current: Stage | undefined = isStage(value) ? value : value === 'autofix' ? 'validation' : (context.halt?.stage ?? undefined);
     if (!current) return;
     for (const stage of STAGES.slice(0, STAGES.indexOf(current))) {
       const planned = context.loops?.settings.plannedValidationCommands;

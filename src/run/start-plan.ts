@@ -4,7 +4,7 @@
  * or nothing at all for a run that is already done.
  */
 import { randomBytes } from 'node:crypto';
-import { STAGE_WORK_ID, STAGE_WORK_SRC } from '../../machines/orchestration.js';
+import { AUTOFIX_WORK_ID, AUTOFIX_WORK_SRC, STAGE_WORK_ID, STAGE_WORK_SRC } from '../../machines/orchestration.js';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { type Approval, type Checkpoint, type CheckpointV3, type RunIdentity, isVersioned } from '../checkpoint/schema.js';
@@ -73,7 +73,7 @@ export async function planStart(store: RunCheckpointStore, resume: boolean, { fr
     // --simulate-blocked ended it (V0): its stages re-walk, completed ones skipped.
     return { ...carried, mode: 'rewalk', completedStages: checkpoint.completed_stages, resumedFrom: 'blocked_checkpoint' };
   }
-  if (snapshot.status !== 'active' || !(isStage(snapshot.value) || HALTED.includes(snapshot.value))) {
+  if (snapshot.status !== 'active' || !(isStage(snapshot.value) || HALTED.includes(snapshot.value) || snapshot.value === 'autofix')) {
     throw new OrchestratorError(
       `cannot read checkpoint ${store.location}: field snapshot.value: '${String(snapshot.value)}' is not a state a run can resume from; the file was left as it is`,
       EXIT.failed,
@@ -97,6 +97,13 @@ function unfinished(checkpoint: Checkpoint): boolean {
  * restore, and the restored run would then wait for nothing (and exit as if all went well).
  */
 function stageWorkProblem(snapshot: CheckpointV3['snapshot']): string | null {
+  if (snapshot.value === 'autofix') {
+    // The fixer's attempt, saved running: it runs again from its start with its saved input.
+    const child = snapshot.children[AUTOFIX_WORK_ID];
+    const where = `snapshot.children.${AUTOFIX_WORK_ID}`;
+    if (!isRecord(child)) return `${where}: the auto-fix attempt is missing`;
+    return child.src === AUTOFIX_WORK_SRC ? null : `${where}.src: expected '${AUTOFIX_WORK_SRC}'`;
+  }
   if (!isStage(snapshot.value)) return null;
   const where = `snapshot.children.${STAGE_WORK_ID}`;
   const child = snapshot.children[STAGE_WORK_ID];

@@ -63,7 +63,7 @@ describe('the graph as JSON', () => {
   });
 
   it('has the hard gates, every stage in order with the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'policy_ingestion', 'execution', 'validation', 'gates', 'review_ensemble', 'decision', 'closure', ...HALTED, ...TERMINALS];
+    const order = ['hard_gates', 'planning', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', ...HALTED, ...TERMINALS];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
@@ -73,7 +73,10 @@ describe('the graph as JSON', () => {
     const ids = new Set(graph.nodes.map((node: any) => node.id));
     for (const edge of graph.edges) {
       expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
-      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always']).toContain(edge.event);
+      expect([
+        'xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'xstate.done.actor.autofixWork', 'xstate.error.actor.autofixWork',
+        'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always',
+      ]).toContain(edge.event);
       expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : edge.event.startsWith('xstate.error.') ? 'error' : edge.event);
       // Only the gates decide without an event.
       expect(edge.event === 'always').toBe(GATES.includes(key(edge.source)));
@@ -132,6 +135,23 @@ describe('the graph as JSON', () => {
       ['stagePassedAndBlocked', 'blocked'],
       ['stagePassedToDecision', 'decision'],
       ['stagePassed', 'closure'],
+    ]);
+  });
+
+  it('the auto-fix loop: a failed validation goes to autofix while attempts are left (after the cycles), and autofix back to validation', ({ expect }) => {
+    const edges = (state: string) => edgesFrom(state).map((e: any) => [e.label, e.guard, key(e.target)]);
+    const fromValidation = edges('validation').filter((e: any[]) => e[2] === 'autofix' || String(e[1]).startsWith('autofix') || e[1] === 'cyclesExhausted');
+    expect(fromValidation).toEqual([
+      ['done', 'cyclesExhaustedToAutofix', 'autofix'],
+      ['done', 'cyclesExhausted', 'failed'],
+      ['done', 'autofixLeft', 'autofix'],
+      ['done', 'autofixSpent', 'failed'],
+    ]);
+    expect(edges('autofix')).toEqual([
+      ['WALL_TIMEOUT', null, 'timeout'],
+      ['done', 'autofixSpawnFailed', 'failed'],
+      ['done', null, 'validation'],
+      ['error', null, 'failed'],
     ]);
   });
 
