@@ -55,6 +55,8 @@ describe.concurrent('the auto-fix loop (--autofix-enabled, --autofix-bin, --auto
       ['stage:Validation:command:1', 'success'],
     ]);
     expect(report.failure).toBeNull();
+    const printed = await runCli(['report', s.out]);
+    expect(printed.stdout).toContain('  auto-fix attempt 2: applied (exit 0)\n');
   });
 
   it('out of attempts: failed, AUTOFIX_MAX_ATTEMPTS_EXHAUSTED; a failing fixer does not stop the loop', async ({ expect }) => {

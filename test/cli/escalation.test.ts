@@ -26,6 +26,7 @@ describe.concurrent('escalation cases and the escalation queue', () => {
       },
     ]);
     expect(JSON.parse(readFileSync(queueOf(dir), 'utf8'))).toEqual(report.escalation_cases);
+    expect((await runCli(['report', dir])).stdout).toContain('  escalation:         sev2 ESCALATION_TRIGGER_POLICY_BLOCK (gate:ci, gate:review)\n');
   });
 
   it('a tied decision is a sev1 critical tie naming the voters', async ({ expect }) => {
