@@ -32,6 +32,8 @@ export interface DecisionSettings {
   threshold: number;
   /** `--decision-require-contributions`: decide (and block) even with no contribution. */
   requireContributions: boolean;
+  /** From the long-horizon memory (`--memory-path`): used where no explicit reliability is given. */
+  memoryReliability?: ReliabilityInput[];
 }
 
 export const DEFAULT_DECISION_THRESHOLD = 70;
@@ -89,11 +91,15 @@ export function decide(settings: DecisionSettings, contributions: readonly Decis
   const tally = Object.fromEntries(VOTES.map((vote) => [vote, { score: 0, maxConfidence: 0, count: 0 }])) as Record<Vote, { score: number; maxConfidence: number; count: number }>;
   let weighted = false;
   let coldStart = false;
+  let fromMemory = false;
+  const memory = settings.memoryReliability ?? [];
   const factors = contributions.map((contribution): ReliabilityFactor => {
     const explicit = reliabilityOf(contribution, settings.reliability);
-    const score = explicit ?? COLD_START;
+    const remembered = explicit === undefined ? reliabilityOf(contribution, memory) : undefined;
+    const score = explicit ?? remembered ?? COLD_START;
     // As upstream: an explicit score of exactly 50 counts as a cold start.
-    if (score === COLD_START) coldStart = true;
+    if (remembered !== undefined) fromMemory = true;
+    else if (score === COLD_START) coldStart = true;
     else weighted = true;
     const factor = COLD_START + score;
     const base = contribution.confidence * contribution.weight;
@@ -118,6 +124,7 @@ export function decide(settings: DecisionSettings, contributions: readonly Decis
   }
   if (weighted) codes.push('DECISION_RELIABILITY_WEIGHTED');
   if (coldStart) codes.push('DECISION_RELIABILITY_COLD_START');
+  if (fromMemory) codes.push('MEMORY_SIGNAL_APPLIED');
 
   const winner = candidates[0]!;
   const total = VOTES.reduce((sum, vote) => sum + tally[vote].score, 0);
@@ -135,7 +142,7 @@ export function decide(settings: DecisionSettings, contributions: readonly Decis
     decision_contributions: [...contributions],
     decision_threshold: threshold,
     decision_reliability_factors: factors,
-    decision_reliability_updates: contributions.map((contribution) => reliabilityUpdate(contribution, final, settings.reliability)),
+    decision_reliability_updates: contributions.map((contribution) => reliabilityUpdate(contribution, final, [...settings.reliability, ...memory])),
   };
 }
 

@@ -29,6 +29,9 @@ export interface LaterFlags {
   decisionThreshold?: number;
   decisionRequireContributions?: boolean;
   reviewerVerdict: ReviewerVerdict[];
+  memoryPath?: string;
+  memoryMaxEntries?: number;
+  memoryDecayWindowRuns?: number;
   autofixEnabled?: boolean;
   autofixBin?: string;
   autofixArg: string[];
@@ -54,6 +57,9 @@ const LATER_FLAGS = [
   '--decision-threshold',
   '--decision-require-contributions',
   '--reviewer-verdict',
+  '--memory-path',
+  '--memory-max-entries',
+  '--memory-decay-window-runs',
   '--autofix-enabled',
   '--autofix-bin',
   '--autofix-arg',
@@ -83,6 +89,9 @@ export function addLaterOptions(command: Command): Command {
     .option('--decision-reliability <k=v,...>', 'contributor_id=..,capability=..,score=0..100 (repeatable; default 50)', listOf('--decision-reliability', parseDecisionReliability), [])
     .addOption(new Option('--decision-threshold <n>', 'confidence a proceed needs, 0..100 (default 70)').argParser(threshold))
     .option('--decision-require-contributions', 'take the final decision (and block) even with no contribution')
+    .option('--memory-path <path>', 'long-horizon memory (JSON): contributors\' reliability across runs, fed to the decision')
+    .addOption(new Option('--memory-max-entries <n>', 'entries the memory keeps (default 500)').argParser(u32('--memory-max-entries')))
+    .addOption(new Option('--memory-decay-window-runs <n>', 'runs an entry counts for (default 100)').argParser(u32('--memory-decay-window-runs')))
     .option('--autofix-enabled', 'after a failed validation (and no remediation cycle), run --autofix-bin, then validation again')
     .option('--autofix-bin <bin>', 'the fixer, run with ORCHESTRATOR_AUTOFIX_ATTEMPT (needs --autofix-enabled)')
     .option('--autofix-arg <arg>', 'argument for the fixer (repeatable)', collect, [])
@@ -128,6 +137,9 @@ export function laterConfigFrom(
     decisionReliability: flags.decisionReliability,
     ...(flags.decisionThreshold !== undefined ? { decisionThreshold: flags.decisionThreshold } : {}),
     ...(flags.decisionRequireContributions ? { decisionRequireContributions: true } : {}),
+    ...(flags.memoryPath !== undefined ? { memoryPath: flags.memoryPath } : {}),
+    ...(flags.memoryMaxEntries !== undefined ? { memoryMaxEntries: flags.memoryMaxEntries } : {}),
+    ...(flags.memoryDecayWindowRuns !== undefined ? { memoryDecayWindowRuns: flags.memoryDecayWindowRuns } : {}),
     ...(flags.autofixEnabled ? { autofixEnabled: true } : {}),
     ...(flags.autofixBin !== undefined ? { autofixBin: flags.autofixBin } : {}),
     autofixArgs: flags.autofixArg,
@@ -181,6 +193,14 @@ function listOf<T>(flag: string, parse: (raw: string) => T) {
     } catch (error) {
       throw usage(`invalid value '${value}' for '${flag}': ${(error as Error).message}`);
     }
+  };
+}
+
+/** A u32 for clap. */
+function u32(flag: string) {
+  return (value: string): number => {
+    if (!/^\+?\d+$/.test(value) || Number(value) > 4_294_967_295) throw usage(`invalid value '${value}' for '${flag}': expected a whole number`);
+    return Number(value);
   };
 }
 

@@ -60,6 +60,11 @@ export const laterConfigSchema = z.strictObject({
   decisionThreshold: z.optional(z.int().check(z.gte(0), z.lte(100, { error: 'must be <= 100' }))),
   /** `--decision-require-contributions`: decide, and block, even with no contribution. */
   decisionRequireContributions: z.optional(z.boolean()),
+  /** `--memory-path`: the long-horizon memory (JSON) whose contributors' scores feed the decision. */
+  memoryPath: z.optional(z.string().check(z.minLength(1))),
+  /** `--memory-max-entries` (default 500), `--memory-decay-window-runs` (default 100). */
+  memoryMaxEntries: z.optional(z.int().check(z.gte(0))),
+  memoryDecayWindowRuns: z.optional(z.int().check(z.gte(0))),
   /** `--autofix-enabled`: with `autofixBin`, a failed validation runs the fixer, then validation again. */
   autofixEnabled: z.optional(z.boolean()),
   /** `--autofix-bin` and `--autofix-arg`: the fixer, run with ORCHESTRATOR_AUTOFIX_ATTEMPT. */

@@ -31,7 +31,17 @@ import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
 import { autofixAttemptOf, autofixStep, failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt, withPlannedValidations } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
 import { createStageLogic } from './stage-logic.js';
-import { type StepWorkRequest, failedExecution, runStepWork, skippedExecution } from './stage-work.js';
+import { type StepWorkRequest, emptyRecord, failedExecution, runStepWork, skippedExecution } from './stage-work.js';
+import {
+  DEFAULT_MEMORY_DECAY_WINDOW_RUNS,
+  DEFAULT_MEMORY_MAX_ENTRIES,
+  type MemoryPolicy,
+  type MemoryStore,
+  loadMemory,
+  memoryReliability,
+  recordRun,
+  saveMemory,
+} from './long-horizon-memory.js';
 import type { StartPlan } from './start-plan.js';
 import { ThermostatRecorder, spentIn, thermostatSettingsOf } from './thermostat-session.js';
 
@@ -107,6 +117,8 @@ export class RunSession {
   private lastCheckpointKey = '';
   /** With loops: a budget ran out in this invocation (an escalation), and the cases routed at its end. */
   private capExhausted = false;
+  /** `--memory-path`: the long-horizon memory as the run started, and its policy. */
+  private memory: { path: string; policy: MemoryPolicy; store: MemoryStore } | null = null;
   private escalations: EscalationCase[] = [];
   /** The execution log's appends so far, in order; a checkpoint write waits for them. */
   private storedRecords: Promise<void> = Promise.resolve();
@@ -175,6 +187,7 @@ export class RunSession {
     removeStaleTempFiles(this.reportPath);
     mkdirSync(join(this.config.outputDir, 'logs'), { recursive: true });
     mkdirSync(join(this.config.outputDir, 'steps'), { recursive: true });
+    this.memory = this.openMemory();
     this.openRecords(this.plan.mode !== 'fresh' && this.options.executionLog ? await this.options.executionLog.earlier() : []);
     const finished = new Promise<void>((resolve) => {
       this.finish = resolve;
@@ -278,7 +291,41 @@ export class RunSession {
   }
 
   private loopSettings() {
-    return loopSettingsOf(laterOf(this.config), this.config.plan);
+    const settings = loopSettingsOf(laterOf(this.config), this.config.plan);
+    const remembered = this.memory ? memoryReliability(this.memory.store, this.memory.policy) : [];
+    if (!settings?.decision || remembered.length === 0) return settings;
+    return { ...settings, decision: { ...settings.decision, memoryReliability: remembered } };
+  }
+
+  /** The long-horizon memory of `--memory-path`, read once when the run starts. */
+  private openMemory(): typeof this.memory {
+    const later = laterOf(this.config);
+    if (later?.memoryPath === undefined) return null;
+    const policy = { maxEntries: later.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, decayWindowRuns: later.memoryDecayWindowRuns ?? DEFAULT_MEMORY_DECAY_WINDOW_RUNS };
+    return { path: later.memoryPath, policy, store: loadMemory(later.memoryPath) };
+  }
+
+  /** V0: the run's entry goes into the memory, the policy's codes become records, a failed save a `memory.persist` record. */
+  private rememberRun(terminal: TerminalState | null, loops: LoopState): void {
+    const memory = this.memory!;
+    const failed = [...this.records.current()].filter((r) => ['failed', 'spawn_failed', 'artifact_missing'].includes(r.status)).map((r) => r.command);
+    const run = {
+      run_id: this.plan.runId,
+      terminal_state: terminal,
+      blocked_reason_codes: loops.blockedReasonCodes,
+      reliability_updates: loops.decision?.decision_reliability_updates ?? [],
+      failed_commands: failed,
+    };
+    const { store, codes } = recordRun(memory.store, run, memory.policy, Math.floor(Date.now() / 1000));
+    const stage = this.recorder.currentStage ?? 'planning';
+    const record = (command: string, args: string[], status: 'success' | 'failed', error: string | null) =>
+      emptyRecord({ stage, idempotency_key: null, command, args, env_keys: [], status, error, step: '', attempt: 0 });
+    for (const code of codes) this.addExecution({ ...record('memory.policy.enforce', [code], 'success', null), exit_code: 0 });
+    try {
+      saveMemory(memory.path, store);
+    } catch (error) {
+      this.addExecution(record('memory.persist', [memory.path], 'failed', `Failed to save long-horizon memory '${memory.path}': ${(error as Error).message}`));
+    }
   }
 
   private runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished> {
@@ -513,6 +560,7 @@ export class RunSession {
     this.thermostat?.conclude(this.actor.getSnapshot().context);
     const { loops } = this.actor.getSnapshot().context;
     if (loops) this.escalations = this.escalationsOf(loops);
+    if (loops && this.memory) this.rememberRun(terminal, loops);
     if (this.interruptedBy !== null || this.halted) this.checkpointWriter.request();
     this.reportWriter.request();
     await this.checkpointWriter.close();
