@@ -4,6 +4,8 @@
  * machine's input, the counters live in its context (and so in the checkpoint), the decisions are
  * data the report copies. Nothing here reads a clock, a file or the environment.
  */
+import * as decisions from './decisions.js';
+import type { DecisionSettings, DecisionSummary, ReviewEnsembleResult, ReviewerVerdict } from './decisions.js';
 import type { Stage } from './stages.js';
 
 /** V0's adaptive policy: each budget goes up by one, once per run, while under its cap. */
@@ -65,6 +67,22 @@ export const BUILTIN_HARD_GATES: readonly HardGateRule[] = (
   ] as const
 ).map(([id, category, pattern]) => ({ id, category, pattern, mode: 'match_any_invocation_arg' as const }));
 
+/** A native validation command the planner asked for (V0's `validation_commands[]`). */
+export interface ValidationCommand {
+  command: string;
+  args: string[];
+}
+
+/** `commands` added to `existing` in order, leaving out any with the same command and args (V0). */
+export function mergeValidationCommands(existing: readonly ValidationCommand[], commands: readonly ValidationCommand[]): ValidationCommand[] {
+  const merged = [...existing];
+  for (const command of commands) {
+    const same = (other: ValidationCommand) => other.command === command.command && JSON.stringify(other.args) === JSON.stringify(command.args);
+    if (!merged.some(same)) merged.push(command);
+  }
+  return merged;
+}
+
 /** What the run was started with; kept in context so that a resumed run loops the same way. */
 export interface LoopSettings {
   executionMaxIterations: number;
@@ -77,6 +95,8 @@ export interface LoopSettings {
   remediationPossible: boolean;
   /** The planner's (or the plan's) steps, used when the reviewer gave none. */
   plannedRemediationSteps: string[];
+  /** The planner's native validation commands, run after the command line's (without a reviewer). */
+  plannedValidationCommands: ValidationCommand[];
   /** Null: the gates are not evaluated (no gate flag given). */
   gates: GateInputs | null;
   /** Null: no hard gates. `tokens` are the programs and arguments the run would start. */
@@ -85,6 +105,12 @@ export interface LoopSettings {
   planningContext?: boolean;
   /** `--autonomous-loop`: the run starts over after it ends short of done, until a cap stops it. */
   autonomous?: AutonomousSettings | null;
+  /** `--reviewer-verdict`s: the review ensemble decides after the gates (none: no ensemble). */
+  reviewerVerdicts?: ReviewerVerdict[];
+  /** `--decision-*`: the final decision after the ensemble (absent: V0's defaults, no contribution). */
+  decision?: DecisionSettings;
+  /** `--autofix-enabled --autofix-bin`: a failed validation runs the fixer, then validation again. */
+  autofix?: AutofixSettings | null;
 }
 
 export interface AutonomousSettings {
@@ -121,6 +147,26 @@ export interface AutonomousState {
   runs: { run: number; terminal_state: LoopRunOutcome; failure_signature: string; noop_signature: string | null; elapsed_ms: number }[];
 }
 
+export interface AutofixSettings {
+  bin: string;
+  args: string[];
+  /** `--autofix-max-attempts` (default 3). */
+  maxAttempts: number;
+}
+
+export const DEFAULT_AUTOFIX_MAX_ATTEMPTS = 3;
+
+/** One run of the fixer, as V0 reports it; its reason code never changes (V0). */
+export interface AutoFixAttempt {
+  attempt_number: number;
+  autofix_bin: string;
+  exit_code: number | null;
+  status: 'applied' | 'failed' | 'spawn_failed';
+  started_at_unix_secs: number;
+  duration_ms: number;
+  reason_code: 'AUTOFIX_ATTEMPT_APPLIED';
+}
+
 export interface AdaptiveDecision {
   action: 'increase_execution_budget' | 'increase_remediation_cycles';
   reason_code: 'ADAPTIVE_RETRY_BUDGET_INCREASED' | 'ADAPTIVE_REMEDIATION_CYCLES_INCREASED';
@@ -146,10 +192,19 @@ export interface LoopState {
   gateDecisions: GateDecision[];
   hardGateResults: HardGateResult[];
   blockedReasonCodes: string[];
-  /** What blocked the run, if a gate did. */
-  blockedBy: 'gates' | 'hard_gates' | null;
   /** With `--autonomous-loop`: the loop's run and its stop counters. */
   autonomous?: AutonomousState;
+  /** What blocked the run, if a gate, the review ensemble or the decision did. */
+  blockedBy: 'gates' | 'hard_gates' | 'review_ensemble' | 'decision' | null;
+  /** The review ensemble's result, once it decided. */
+  reviewEnsemble?: ReviewEnsembleResult;
+  /** The final decision, once it was taken. */
+  decision?: DecisionSummary;
+  /** Auto-fix attempts started (the loop's counter), and the ones that ended. */
+  autofixAttempt?: number;
+  autofixAttempts?: AutoFixAttempt[];
+  /** Closure was entered: a run fixed by auto-fix then says it converged (V0). */
+  closureReached?: boolean;
 }
 
 /** A record the orchestrator itself writes (V0's synthetic `command` names); the runner adds the rest. */
@@ -242,9 +297,12 @@ export function remediationStepsOf(loops: LoopState): string[] {
   return loops.reviewerNextSteps.length > 0 ? loops.reviewerNextSteps : loops.settings.plannedRemediationSteps;
 }
 
-/** A failed validation may loop back at all: a reviewer and an executor, and steps to hand over. */
+/**
+ * A failed validation may loop back at all: a reviewer and an executor, and steps to hand over;
+ * not once auto-fix began (its loop runs validation only, as V0's).
+ */
 export function remediationWanted(loops: LoopState): boolean {
-  return loops.settings.remediationPossible && remediationStepsOf(loops).length > 0;
+  return loops.settings.remediationPossible && remediationStepsOf(loops).length > 0 && (loops.autofixAttempt ?? 0) === 0;
 }
 
 export function cyclesLeft(loops: LoopState): boolean {
@@ -391,4 +449,90 @@ export function nextLoopRun(loops: LoopState): LoopState {
     adaptiveDecisions: loops.adaptiveDecisions,
     autonomous: { ...loops.autonomous!, run: loops.autonomous!.run + 1, outcome: null },
   };
+}
+// --- the review ensemble and the final decision (decisions.ts) ------------------------------------
+
+function blockedWith(loops: LoopState, codes: readonly string[]): string[] {
+  return [...new Set([...loops.blockedReasonCodes, ...codes])];
+}
+
+export function reviewWanted(loops: LoopState): boolean {
+  return (loops.settings.reviewerVerdicts ?? []).length > 0;
+}
+
+export function withReviewEnsemble(loops: LoopState): LoopState {
+  const verdicts = loops.settings.reviewerVerdicts ?? [];
+  const result = decisions.reviewEnsemble(verdicts);
+  return {
+    ...loops,
+    reviewEnsemble: result,
+    reviewerNextSteps: [...loops.reviewerNextSteps, ...decisions.missingSpecialtySteps(verdicts)],
+    blockedReasonCodes: blockedWith(loops, result.reason_codes),
+    blockedBy: result.passed ? loops.blockedBy : 'review_ensemble',
+  };
+}
+
+export function reviewPassed(loops: LoopState): boolean {
+  return loops.reviewEnsemble?.passed === true;
+}
+
+export function decisionSettingsOf(loops: LoopState): DecisionSettings {
+  return loops.settings.decision ?? { contributions: [], reliability: [], threshold: decisions.DEFAULT_DECISION_THRESHOLD, requireContributions: false };
+}
+
+/** The given contributions, and the review ensemble's when it passed (V0 adds it last). */
+function contributionsOf(loops: LoopState): decisions.DecisionContribution[] {
+  const given = decisionSettingsOf(loops).contributions;
+  return loops.reviewEnsemble?.passed ? [...given, decisions.ensembleContribution(loops.reviewEnsemble)] : given;
+}
+
+/** The decision is taken with a contribution, or when contributions are required. */
+export function decisionWanted(loops: LoopState): boolean {
+  return contributionsOf(loops).length > 0 || decisionSettingsOf(loops).requireContributions;
+}
+
+export function withDecision(loops: LoopState): LoopState {
+  const summary = decisions.decide(decisionSettingsOf(loops), contributionsOf(loops));
+  const blocking = summary.decision_rationale_codes.filter((code) => decisions.BLOCKING_DECISION_CODES.includes(code));
+  return {
+    ...loops,
+    decision: summary,
+    blockedReasonCodes: blockedWith(loops, blocking),
+    blockedBy: summary.final_decision === 'proceed' ? loops.blockedBy : 'decision',
+  };
+}
+
+export function decisionProceeds(loops: LoopState): boolean {
+  return loops.decision?.final_decision === 'proceed';
+}
+
+// --- the auto-fix loop ----------------------------------------------------------------------------
+
+export function autofixOn(loops: LoopState): boolean {
+  return (loops.settings.autofix ?? null) !== null;
+}
+
+export function autofixLeft(loops: LoopState): boolean {
+  return autofixOn(loops) && (loops.autofixAttempt ?? 0) < loops.settings.autofix!.maxAttempts;
+}
+
+export function startAutofix(loops: LoopState): LoopState {
+  return { ...loops, autofixAttempt: (loops.autofixAttempt ?? 0) + 1 };
+}
+
+export function withAutofixAttempt(loops: LoopState, attempt: AutoFixAttempt): LoopState {
+  return { ...loops, autofixAttempts: [...(loops.autofixAttempts ?? []), attempt] };
+}
+
+/** Out of attempts: the run fails with AUTOFIX_MAX_ATTEMPTS_EXHAUSTED among its codes (V0). */
+export function autofixExhausted(loops: LoopState): LoopState {
+  if (!autofixOn(loops)) return loops;
+  return { ...loops, blockedReasonCodes: [...loops.blockedReasonCodes, 'AUTOFIX_MAX_ATTEMPTS_EXHAUSTED'] };
+}
+
+/** The rationale codes the report shows: the decision's, and V0's convergence note for a run auto-fix fixed. */
+export function rationaleCodesOf(loops: LoopState): string[] {
+  const codes = loops.decision?.decision_rationale_codes ?? [];
+  const converged = loops.closureReached === true && (loops.autofixAttempts ?? []).length > 0;
+  return converged ? [...codes, 'AUTOFIX_CONVERGENCE_REACHED'] : codes;
 }

@@ -25,7 +25,7 @@ export interface StageWorkInput {
   /** The ROI thermostat as the previous stage left it (a plan with a thermostat only). */
   thermostat?: PersistedThermostat;
   /** With loops: the execution attempt, the remediation cycle and its steps (see loops.ts). */
-  loop?: { attempt: number; cycle: number; steps: string[] };
+  loop?: { attempt: number; cycle: number; steps: string[]; validationCommands?: loop.ValidationCommand[] };
 }
 
 /** What the planning context's actor is started with (plain JSON, as any invoked actor's input). */
@@ -127,9 +127,31 @@ export interface PlannerOutputEvent {
   executionMaxIterations?: number;
   remediationMaxCycles?: number;
   remediationSteps?: string[];
+  validationCommands?: loop.ValidationCommand[];
 }
 
 export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextStepsEvent | PlannerOutputEvent;
+
+/**
+ * What the auto-fix actor runs: the fixer's attempt `attempt` (it gets ORCHESTRATOR_AUTOFIX_ATTEMPT).
+ * Plain JSON; the fixer itself is the run's setting, so that the one given at --resume runs.
+ */
+export interface AutofixWorkInput {
+  runId: string;
+  attempt: number;
+}
+
+export interface AutofixWorkOutput {
+  attempt: loop.AutoFixAttempt;
+  error: string | null;
+}
+
+export const AUTOFIX_WORK_ID = 'autofixWork';
+export const AUTOFIX_WORK_SRC = 'runAutofix';
+
+function autofixOutputOf(event: unknown): AutofixWorkOutput {
+  return (event as { output: AutofixWorkOutput }).output;
+}
 
 /** The id every stage gives its invoked work; the done/error events are named after it. */
 export const STAGE_WORK_ID = 'stageWork';
@@ -174,7 +196,11 @@ const ENDING = {
     const loops = loopsOnFailure(context, event);
     return loops !== null && loop.remediationWanted(loops);
   },
-  gatesPassedAndBlocked: (context: OrchestrationContext, _: unknown) => context.simulateBlocked && (!context.loops || loop.gatesPass(context.loops)),
+  gatesFailed: (context: OrchestrationContext, _: unknown) => !!context.loops && !loop.gatesPass(context.loops),
+  reviewFailed: (context: OrchestrationContext, _: unknown) => !!context.loops && !loop.reviewPassed(context.loops),
+  simulateBlocked: (context: OrchestrationContext, _: unknown) => context.simulateBlocked,
+  autofixSpent: (context: OrchestrationContext, event: unknown) => !!context.loops && outputOf(event).status !== 'timeout' && loop.autofixOn(context.loops),
+  autofixSpawnFailed: (_: OrchestrationContext, event: unknown) => autofixOutputOf(event).attempt.status === 'spawn_failed',
 };
 
 export const orchestrationMachine = setup({
@@ -192,6 +218,9 @@ export const orchestrationMachine = setup({
     }),
     [LOOP_RUN_SRC]: fromPromise<loop.LoopRunReport, LoopRunInput>(async () => {
       throw new Error('the concludeLoopRun actor must be provided with machine.provide()');
+    }),
+    [AUTOFIX_WORK_SRC]: fromPromise<AutofixWorkOutput, AutofixWorkInput>(async () => {
+      throw new Error('the runAutofix actor must be provided with machine.provide()');
     }),
   },
   guards: {
@@ -223,8 +252,22 @@ export const orchestrationMachine = setup({
     cyclesExhausted: ({ context, event }) => ENDING.cyclesExhausted(context, event),
     stagePassedToPlanningContext: ({ context, event }) => PASSING.includes(outputOf(event).status) && context.loops?.settings.planningContext === true,
     stagePassedToGates: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.gates ?? null) !== null,
-    gatesPassedAndBlocked: ({ context, event }) => ENDING.gatesPassedAndBlocked(context, event),
-    gatesPassed: ({ context }) => !context.loops || loop.gatesPass(context.loops),
+    stagePassedToReview: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.reviewWanted(context.loops),
+    stagePassedToDecision: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.decisionWanted(context.loops),
+    // The auto-fix loop: a validation that failed (not timed out) runs the fixer while attempts are left.
+    cyclesExhaustedToAutofix: ({ context, event }) => {
+      const loops = loopsOnFailure(context, event);
+      return loops !== null && loop.remediationWanted(loops) && loop.autofixLeft(loops);
+    },
+    autofixLeft: ({ context, event }) => !!context.loops && outputOf(event).status !== 'timeout' && loop.autofixLeft(context.loops),
+    autofixSpent: ({ context, event }) => ENDING.autofixSpent(context, event),
+    autofixSpawnFailed: ({ context, event }) => ENDING.autofixSpawnFailed(context, event),
+    gatesFailed: ({ context, event }) => ENDING.gatesFailed(context, event),
+    reviewWanted: ({ context }) => !!context.loops && loop.reviewWanted(context.loops),
+    reviewFailed: ({ context, event }) => ENDING.reviewFailed(context, event),
+    simulateBlocked: ({ context, event }) => ENDING.simulateBlocked(context, event),
+    decisionWanted: ({ context }) => !!context.loops && loop.decisionWanted(context.loops),
+    decisionProceeds: ({ context }) => !!context.loops && loop.decisionProceeds(context.loops),
     hardGatesPassed: ({ context }) => !context.loops || loop.hardGatesPass(context.loops),
     // The autonomous loop (--autonomous-loop); false without it.
     autonomousLoop: ({ context }) => loop.autonomousOn(context.loops),
@@ -233,7 +276,11 @@ export const orchestrationMachine = setup({
     stageTimedOutInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.stageTimedOut(context, event),
     attemptsExhaustedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.attemptsExhausted(context, event),
     cyclesExhaustedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.cyclesExhausted(context, event),
-    gatesPassedAndBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.gatesPassedAndBlocked(context, event),
+    gatesFailedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.gatesFailed(context, event),
+    reviewFailedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.reviewFailed(context, event),
+    simulateBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.simulateBlocked(context, event),
+    autofixSpentInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpent(context, event),
+    autofixSpawnFailedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpawnFailed(context, event),
     loopRunLeft: ({ context }) => context.loops?.autonomous?.stopReason === null,
     loopEndedIn: ({ context }, params: { outcome: loop.LoopRunOutcome }) => context.loops?.autonomous?.outcome === params.outcome,
   },
@@ -250,7 +297,7 @@ export const orchestrationMachine = setup({
     }),
     applyPlannerOutput: assign(({ context, event }) => {
       if (!context.loops) return {};
-      const { executionMaxIterations, remediationMaxCycles, remediationSteps } = event as PlannerOutputEvent;
+      const { executionMaxIterations, remediationMaxCycles, remediationSteps, validationCommands } = event as PlannerOutputEvent;
       const { settings } = context.loops;
       return {
         loops: {
@@ -260,6 +307,7 @@ export const orchestrationMachine = setup({
             executionMaxIterations: executionMaxIterations ?? settings.executionMaxIterations,
             remediationMaxCycles: remediationMaxCycles ?? settings.remediationMaxCycles,
             plannedRemediationSteps: remediationSteps ?? settings.plannedRemediationSteps,
+            plannedValidationCommands: loop.mergeValidationCommands(settings.plannedValidationCommands ?? [], validationCommands ?? []),
           },
         },
       };
@@ -274,6 +322,18 @@ export const orchestrationMachine = setup({
       halt: null,
     })),
     decideGates: assign(({ context }) => (context.loops ? { loops: loop.withGateDecisions(context.loops) } : {})),
+    startAutofix: assign(({ context, event }) => ({
+      loops: loop.startAutofix(context.loops!),
+      // Validation runs again whole: its steps that passed this time run again too (V0).
+      completedSteps: withoutLoopedStages(context).completedSteps,
+      spentCost: outputOf(event).spentCost,
+    })),
+    recordAutofix: assign(({ context, event }) => ({ loops: loop.withAutofixAttempt(context.loops!, autofixOutputOf(event).attempt) })),
+    recordAutofixFailure: assign(({ event }) => ({ failure: { stage: 'validation' as const, status: 'spawn_failed' as const, error: autofixOutputOf(event).error } })),
+    noteAutofixExhausted: assign(({ context }) => ({ loops: loop.autofixExhausted(context.loops!) })),
+    noteClosure: assign(({ context }) => (context.loops ? { loops: { ...context.loops, closureReached: true } } : {})),
+    decideReview: assign(({ context }) => (context.loops ? { loops: loop.withReviewEnsemble(context.loops) } : {})),
+    decide: assign(({ context }) => (context.loops ? { loops: loop.withDecision(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
     completeStage: assign(({ context, event }) => {
       const { stage, completedSteps, spentCost } = outputOf(event);
@@ -392,10 +452,13 @@ export const orchestrationMachine = setup({
       ...stageState(
         'validation',
         [
-          // Gate flags given: the gates decide after validation, before closure.
+          // After validation, before closure, in V0's order, each only when asked for: the gates,
+          // the review ensemble, --simulate-blocked (which stops after validation, as V0), the decision.
           { guard: 'stagePassedToGates', target: 'gates', actions: 'completeStage' },
+          { guard: 'stagePassedToReview', target: 'review_ensemble', actions: 'completeStage' },
           // --simulate-blocked: stop after validation, closure is never entered (as V0).
           ...orNextRun({ guard: 'stagePassedAndBlocked', target: 'blocked', actions: ['completeStage'] }, 'blocked'),
+          { guard: 'stagePassedToDecision', target: 'decision', actions: 'completeStage' },
           { guard: 'stagePassed', target: 'closure', actions: 'completeStage' },
         ],
         [
@@ -406,14 +469,23 @@ export const orchestrationMachine = setup({
             target: 'execution',
             actions: ['adaptCycleBudget', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.adaptRecord('validation', context.loops!.adaptiveDecisions.at(-1)!) }, 'startCycle'],
           },
+          // Out of cycles: the budget record, then the auto-fix loop if there is one (V0).
+          {
+            guard: 'cyclesExhaustedToAutofix',
+            target: 'autofix',
+            actions: [{ type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }, 'startAutofix'],
+          },
           ...orNextRun(
             {
               guard: 'cyclesExhausted',
               target: 'failed',
-              actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }],
+              actions: ['recordFailure', { type: 'recordLoop', params: ({ context }: { context: OrchestrationContext }) => loop.remediationBudgetRecord(context.loops!) }, 'noteAutofixExhausted'],
             },
             'failed',
           ),
+          // The auto-fix loop: fix, then validation again, while attempts are left.
+          { guard: 'autofixLeft', target: 'autofix', actions: ['startAutofix'] },
+          ...orNextRun({ guard: 'autofixSpent', target: 'failed', actions: ['recordFailure', 'noteAutofixExhausted'] }, 'failed'),
         ] as const,
       ),
       on: {
@@ -421,16 +493,51 @@ export const orchestrationMachine = setup({
         REVIEWER_NEXT_STEPS: { actions: 'acceptReviewerSteps' },
       },
     },
+    // One attempt of the fixer (--autofix-bin); then validation runs again. A fixer that cannot start ends the run.
+    autofix: {
+      invoke: {
+        id: AUTOFIX_WORK_ID,
+        src: AUTOFIX_WORK_SRC,
+        input: ({ context }: { context: OrchestrationContext }): AutofixWorkInput => ({
+          runId: context.runId,
+          attempt: context.loops!.autofixAttempt ?? 1,
+        }),
+        onDone: [
+          ...orNextRun({ guard: 'autofixSpawnFailed', target: 'failed', actions: ['recordAutofix', 'recordAutofixFailure'] }, 'failed'),
+          { target: 'validation', actions: 'recordAutofix' },
+        ],
+        onError: orNextRun({ target: 'failed', actions: [{ type: 'recordCrash', params: { stage: 'validation' } }] }, 'failed'),
+      },
+      on: {
+        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'validation' } } },
+      },
+    },
     // The fail-closed gates (policy, ci, review), after validation and before closure.
     gates: {
       entry: 'decideGates',
       always: [
-        ...orNextRun({ guard: 'gatesPassedAndBlocked', target: 'blocked', actions: [] }, 'blocked'),
-        { guard: 'gatesPassed', target: 'closure' },
-        ...orNextRun({ target: 'blocked', actions: [] }, 'blocked'),
+        ...orNextRun({ guard: 'gatesFailed', target: 'blocked', actions: [] }, 'blocked'),
+        { guard: 'reviewWanted', target: 'review_ensemble' },
+        ...orNextRun({ guard: 'simulateBlocked', target: 'blocked', actions: [] }, 'blocked'),
+        { guard: 'decisionWanted', target: 'decision' },
+        { target: 'closure' },
       ],
     },
-    closure: stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]),
+    // The reviewers' verdicts (--reviewer-verdict), weighed; a pass takes part in the decision.
+    review_ensemble: {
+      entry: 'decideReview',
+      always: [
+        ...orNextRun({ guard: 'reviewFailed', target: 'blocked', actions: [] }, 'blocked'),
+        ...orNextRun({ guard: 'simulateBlocked', target: 'blocked', actions: [] }, 'blocked'),
+        { target: 'decision' },
+      ],
+    },
+    // The final decision (--decision-*): only a proceed goes on into closure.
+    decision: {
+      entry: 'decide',
+      always: [{ guard: 'decisionProceeds', target: 'closure' }, ...orNextRun({ target: 'blocked', actions: [] }, 'blocked')],
+    },
+    closure: { ...stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]), entry: 'noteClosure' },
     // The autonomous loop: a run that ended short of done is measured (signatures, next actions, the clock) ...
     autonomous_check: {
       invoke: {
@@ -468,8 +575,8 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext';
-  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context';
+  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext' | 'stagePassedToReview' | 'stagePassedToDecision';
+  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision';
   actions: 'completeStage';
 };
 
@@ -538,9 +645,18 @@ function stageInput(context: OrchestrationContext, stage: Stage): StageWorkInput
     approvals: context.approvals,
     spentCost: context.spentCost,
     ...(context.thermostat ? { thermostat: context.thermostat } : {}),
-    ...(context.loops
-      ? { loop: { attempt: context.loops.executionAttempt, cycle: context.loops.remediationCycle, steps: context.loops.remediationSteps } }
-      : {}),
+    ...(context.loops ? { loop: loopInput(context.loops, stage) } : {}),
+  };
+}
+
+/** The loop counters a stage's work sees; the validation stage also the planner's commands, if any. */
+function loopInput(loops: LoopState, stage: Stage): NonNullable<StageWorkInput['loop']> {
+  const commands = stage === 'validation' ? (loops.settings.plannedValidationCommands ?? []) : [];
+  return {
+    attempt: loops.executionAttempt,
+    cycle: loops.remediationCycle,
+    steps: loops.remediationSteps,
+    ...(commands.length > 0 ? { validationCommands: commands } : {}),
   };
 }
 

@@ -6,8 +6,9 @@
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
 import type { LaterConfigInput } from '../config/later.js';
+import { type DecisionContribution, type ReliabilityInput, type ReviewerVerdict, parseDecisionContribution, parseDecisionReliability, parseReviewerVerdict } from './decision-flags.js';
 import type { StepInput } from '../plan/schema.js';
-import { type Invocation, nativeStep } from '../run/loop-steps.js';
+import { type Invocation, nativeStep, nativeValidationStep } from '../run/loop-steps.js';
 
 export interface LaterFlags {
   executionMaxIterations?: number;
@@ -32,6 +33,18 @@ export interface LaterFlags {
   autonomousMaxRuns?: number;
   autonomousMaxDurationMs?: number;
   autonomousSameErrorLimit?: number;
+  decisionContribution: DecisionContribution[];
+  decisionReliability: ReliabilityInput[];
+  decisionThreshold?: number;
+  decisionRequireContributions?: boolean;
+  reviewerVerdict: ReviewerVerdict[];
+  memoryPath?: string;
+  memoryMaxEntries?: number;
+  memoryDecayWindowRuns?: number;
+  autofixEnabled?: boolean;
+  autofixBin?: string;
+  autofixArg: string[];
+  autofixMaxAttempts?: number;
 }
 
 const LATER_FLAGS = [
@@ -57,6 +70,18 @@ const LATER_FLAGS = [
   '--autonomous-max-runs',
   '--autonomous-max-duration-ms',
   '--autonomous-same-error-limit',
+  '--decision-contribution',
+  '--decision-reliability',
+  '--decision-threshold',
+  '--decision-require-contributions',
+  '--reviewer-verdict',
+  '--memory-path',
+  '--memory-max-entries',
+  '--memory-decay-window-runs',
+  '--autofix-enabled',
+  '--autofix-bin',
+  '--autofix-arg',
+  '--autofix-max-attempts',
 ];
 
 /** The reviewer's step id and V0's key for it. */
@@ -86,7 +111,19 @@ export function addLaterOptions(command: Command): Command {
     .option('--autonomous-loop', 'start the run again until it ends done, or a cap below stops it')
     .addOption(new Option('--autonomous-max-runs <n>', 'runs of the autonomous loop (default 3)').argParser(budget('--autonomous-max-runs', 1)))
     .addOption(new Option('--autonomous-max-duration-ms <ms>', 'no new run of the autonomous loop after this long (default 300000)').argParser(duration('--autonomous-max-duration-ms')))
-    .addOption(new Option('--autonomous-same-error-limit <n>', 'stop once the same failure signature repeats this many times (default 2)').argParser(budget('--autonomous-same-error-limit', 1)));
+    .addOption(new Option('--autonomous-same-error-limit <n>', 'stop once the same failure signature repeats this many times (default 2)').argParser(budget('--autonomous-same-error-limit', 1)))
+    .option('--decision-contribution <k=v,...>', 'contributor_id=..,capability=..,vote=proceed|block|escalate,confidence=0..100,weight=1..100[,reason_codes=A|B][,artifact_refs=x|y] (repeatable)', listOf('--decision-contribution', parseDecisionContribution), [])
+    .option('--decision-reliability <k=v,...>', 'contributor_id=..,capability=..,score=0..100 (repeatable; default 50)', listOf('--decision-reliability', parseDecisionReliability), [])
+    .addOption(new Option('--decision-threshold <n>', 'confidence a proceed needs, 0..100 (default 70)').argParser(threshold))
+    .option('--decision-require-contributions', 'take the final decision (and block) even with no contribution')
+    .option('--memory-path <path>', 'long-horizon memory (JSON): contributors\' reliability across runs, fed to the decision')
+    .addOption(new Option('--memory-max-entries <n>', 'entries the memory keeps (default 500)').argParser(u32('--memory-max-entries')))
+    .addOption(new Option('--memory-decay-window-runs <n>', 'runs an entry counts for (default 100)').argParser(u32('--memory-decay-window-runs')))
+    .option('--autofix-enabled', 'after a failed validation (and no remediation cycle), run --autofix-bin, then validation again')
+    .option('--autofix-bin <bin>', 'the fixer, run with ORCHESTRATOR_AUTOFIX_ATTEMPT (needs --autofix-enabled)')
+    .option('--autofix-arg <arg>', 'argument for the fixer (repeatable)', collect, [])
+    .addOption(new Option('--autofix-max-attempts <n>', 'fixer attempts (default 3)').argParser(budget('--autofix-max-attempts', 0)))
+    .option('--reviewer-verdict <k=v,...>', 'reviewer_id=..,specialty=..,verdict=approve|reject,confidence=0..100,weight=1..100[,reason_codes=A|B] (repeatable)', listOf('--reviewer-verdict', parseReviewerVerdict), []);
 }
 
 /** Whether any later flag is on the command line (then the report carries every later field). */
@@ -113,7 +150,7 @@ export function laterConfigFrom(
         };
   const natives = parseValidationInvocations(argv, valueFlags);
   // A reviewer takes precedence over native validations (V0).
-  const validationSteps = reviewer ? [reviewer] : natives.map((invocation, i) => nativeStep(invocation, i + 1));
+  const validationSteps = reviewer ? [reviewer] : natives.map((invocation, i) => nativeValidationStep(invocation.command, invocation.args, invocation.env, i + 1));
   const later: LaterConfigInput = {
     ...(flags.executionMaxIterations !== undefined ? { executionMaxIterations: flags.executionMaxIterations } : {}),
     ...(flags.reviewerRemediationMaxCycles !== undefined ? { reviewerRemediationMaxCycles: flags.reviewerRemediationMaxCycles } : {}),
@@ -136,6 +173,18 @@ export function laterConfigFrom(
           },
         }
       : {}),
+    reviewerVerdicts: flags.reviewerVerdict,
+    decisionContributions: flags.decisionContribution,
+    decisionReliability: flags.decisionReliability,
+    ...(flags.decisionThreshold !== undefined ? { decisionThreshold: flags.decisionThreshold } : {}),
+    ...(flags.decisionRequireContributions ? { decisionRequireContributions: true } : {}),
+    ...(flags.memoryPath !== undefined ? { memoryPath: flags.memoryPath } : {}),
+    ...(flags.memoryMaxEntries !== undefined ? { memoryMaxEntries: flags.memoryMaxEntries } : {}),
+    ...(flags.memoryDecayWindowRuns !== undefined ? { memoryDecayWindowRuns: flags.memoryDecayWindowRuns } : {}),
+    ...(flags.autofixEnabled ? { autofixEnabled: true } : {}),
+    ...(flags.autofixBin !== undefined ? { autofixBin: flags.autofixBin } : {}),
+    autofixArgs: flags.autofixArg,
+    ...(flags.autofixMaxAttempts !== undefined ? { autofixMaxAttempts: flags.autofixMaxAttempts } : {}),
   };
   return { later, validationSteps };
 }
@@ -177,6 +226,32 @@ function duration(flag: string) {
     if (!/^\d+$/.test(value) || Number(value) > Number.MAX_SAFE_INTEGER) throw new InvalidArgumentError(`invalid value '${value}' for '${flag}': expected a whole number`);
     return Number(value);
   };
+}
+
+/** A repeatable `k=v,...` flag; a bad value is refused as clap does, with upstream's reason. */
+function listOf<T>(flag: string, parse: (raw: string) => T) {
+  return (value: string, previous: T[]): T[] => {
+    try {
+      return [...previous, parse(value)];
+    } catch (error) {
+      throw usage(`invalid value '${value}' for '${flag}': ${(error as Error).message}`);
+    }
+  };
+}
+
+/** A u32 for clap. */
+function u32(flag: string) {
+  return (value: string): number => {
+    if (!/^\+?\d+$/.test(value) || Number(value) > 4_294_967_295) throw usage(`invalid value '${value}' for '${flag}': expected a whole number`);
+    return Number(value);
+  };
+}
+
+/** A u8 for clap; above 100 refused with upstream's own line. */
+function threshold(value: string): number {
+  if (!/^\+?\d+$/.test(value) || Number(value) > 255) throw usage(`invalid value '${value}' for '--decision-threshold': expected an integer 0..100`);
+  if (Number(value) > 100) throw usage('Invalid --decision-threshold value: must be <= 100');
+  return Number(value);
 }
 
 function envPair(value: string, previous: [string, string][]): [string, string][] {

@@ -93,7 +93,9 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: A
         ? `waits for approval of ${report.blocked.gate}; \`${NAME} approve ${outputDir}\`, then --resume`
         : report.blocked.reason === 'roi_below_floor'
           ? `was halted by the ROI thermostat (ROI_BELOW_FLOOR: ${roiHaltLine(report)}); --resume with a lower floor or another plan`
-          : `is over its cost budget (${report.cost.spent} > ${report.cost.budget}); --resume with a larger --cost-budget`;
+          : report.blocked.reason === 'budget_exceeded'
+            ? `is over its cost budget (${report.cost.spent} > ${report.cost.budget}); --resume with a larger --cost-budget`
+            : `was stopped by its ${report.blocked.reason.replace('_', ' ')} (${(report.blocked_reason_codes ?? []).join(', ') || 'no reason code'}); --resume with other inputs`;
     say(`blocked: the run ${what}`);
   } else if (report.failure) {
     const { stage, status, error, step } = report.failure;

@@ -5,6 +5,36 @@
 import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { CI_STATUSES, HARD_GATE_CATEGORIES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
+import { VOTES } from '../../machines/decisions.js';
+
+const id = () => z.string();
+const confidence = () => z.int().check(z.gte(0), z.lte(100));
+const weight = () => z.int().check(z.gte(1), z.lte(100));
+const codes = () => z._default(z.array(z.string()), []);
+
+/** A decision contribution (`--decision-contribution contributor_id=..,capability=..,vote=..,confidence=..,weight=..`). */
+export const decisionContributionSchema = z.strictObject({
+  contributor_id: id(),
+  capability: id(),
+  vote: z.enum(VOTES),
+  confidence: confidence(),
+  weight: weight(),
+  reason_codes: codes(),
+  artifact_refs: codes(),
+});
+
+/** A reviewer's verdict (`--reviewer-verdict reviewer_id=..,specialty=..,verdict=approve|reject,confidence=..,weight=..`). */
+export const reviewerVerdictSchema = z.strictObject({
+  reviewer_id: id(),
+  specialty: id(),
+  verdict: z.enum(['approve', 'reject']),
+  confidence: confidence(),
+  weight: weight(),
+  reason_codes: codes(),
+});
+
+/** A contributor's reliability for a capability (`--decision-reliability contributor_id=..,capability=..,score=0..100`). */
+export const decisionReliabilitySchema = z.strictObject({ contributor_id: id(), capability: id(), score: confidence() });
 
 export const laterConfigSchema = z.strictObject({
   /** `--execution-max-iterations`: attempts of the execution stage; adapts +1 once when given. */
@@ -20,6 +50,28 @@ export const laterConfigSchema = z.strictObject({
   policyStatus: z.optional(z.enum(POLICY_STATUSES)),
   ciStatus: z.optional(z.enum(CI_STATUSES)),
   reviewStatus: z.optional(z.enum(REVIEW_STATUSES)),
+  /** `--reviewer-verdict`: the review ensemble weighs them after the gates. */
+  reviewerVerdicts: z._default(z.array(reviewerVerdictSchema), []),
+  /** `--decision-contribution`: votes weighed into the final decision after the review ensemble. */
+  decisionContributions: z._default(z.array(decisionContributionSchema), []),
+  /** `--decision-reliability`: a contributor's reliability for a capability (default 50). */
+  decisionReliability: z._default(z.array(decisionReliabilitySchema), []),
+  /** `--decision-threshold`: the confidence a `proceed` needs (default 70). */
+  decisionThreshold: z.optional(z.int().check(z.gte(0), z.lte(100, { error: 'must be <= 100' }))),
+  /** `--decision-require-contributions`: decide, and block, even with no contribution. */
+  decisionRequireContributions: z.optional(z.boolean()),
+  /** `--memory-path`: the long-horizon memory (JSON) whose contributors' scores feed the decision. */
+  memoryPath: z.optional(z.string().check(z.minLength(1))),
+  /** `--memory-max-entries` (default 500), `--memory-decay-window-runs` (default 100). */
+  memoryMaxEntries: z.optional(z.int().check(z.gte(0))),
+  memoryDecayWindowRuns: z.optional(z.int().check(z.gte(0))),
+  /** `--autofix-enabled`: with `autofixBin`, a failed validation runs the fixer, then validation again. */
+  autofixEnabled: z.optional(z.boolean()),
+  /** `--autofix-bin` and `--autofix-arg`: the fixer, run with ORCHESTRATOR_AUTOFIX_ATTEMPT. */
+  autofixBin: z.optional(z.string().check(z.minLength(1))),
+  autofixArgs: z._default(z.array(z.string()), []),
+  /** `--autofix-max-attempts` (default 3). */
+  autofixMaxAttempts: z.optional(z.int().check(z.gte(0), z.lte(1000))),
   /** A JSON array of `{id, category, pattern, mode}` rules added to the built-in deny list. */
   hardGatesFile: z.optional(z.string().check(z.minLength(1))),
   /** Hard-gate rules declared inline (a plan's), added to the built-in deny list. */

@@ -4,7 +4,9 @@
  * counters this project adds (`loops`).
  */
 import * as z from 'zod/mini';
-import type { LoopState } from '../../machines/loops.js';
+import { VOTES } from '../../machines/decisions.js';
+import { type LoopState, rationaleCodesOf } from '../../machines/loops.js';
+import { decisionContributionSchema, reviewerVerdictSchema } from '../config/later.js';
 
 const anyList = () => z.optional(z.array(z.unknown()));
 const nullable = () => z.optional(z.nullable(z.unknown()));
@@ -15,24 +17,59 @@ export const laterReportShape = {
   hard_gate_results: z.optional(z.array(z.object({ id: z.string(), passed: z.boolean(), reason_code: z.nullable(z.string()) }))),
   blocked_reason_codes: z.optional(z.array(z.string())),
   reviewer_next_steps: z.optional(z.array(z.string())),
-  reviewer_verdicts: anyList(),
-  review_ensemble_result: nullable(),
-  final_decision: nullable(),
-  decision_confidence: nullable(),
-  decision_rationale_codes: anyList(),
-  decision_contributions: anyList(),
-  decision_threshold: nullable(),
-  decision_reliability_factors: anyList(),
-  decision_reliability_updates: anyList(),
+  reviewer_verdicts: z.optional(z.array(reviewerVerdictSchema)),
+  review_ensemble_result: z.optional(z.nullable(z.object({ passed: z.boolean(), confidence: z.int(), reason_codes: z.array(z.string()) }))),
+  final_decision: z.optional(z.nullable(z.enum(VOTES))),
+  decision_confidence: z.optional(z.nullable(z.int())),
+  decision_rationale_codes: z.optional(z.array(z.string())),
+  decision_contributions: z.optional(z.array(decisionContributionSchema)),
+  decision_threshold: z.optional(z.nullable(z.int())),
+  decision_reliability_factors: z.optional(
+    z.array(
+      z.object({
+        contributor_id: z.string(),
+        capability: z.string(),
+        reliability_score: z.int(),
+        reliability_factor: z.int(),
+        base_score: z.int(),
+        adjusted_score: z.int(),
+      }),
+    ),
+  ),
+  decision_reliability_updates: z.optional(
+    z.array(z.object({ contributor_id: z.string(), capability: z.string(), previous_score: z.int(), new_score: z.int(), reason_code: z.string() })),
+  ),
   adaptive_policy_decisions: z.optional(
     z.array(
       z.object({ action: z.string(), reason_code: z.string(), trigger_signature: z.string(), previous_value: z.int(), new_value: z.int() }),
     ),
   ),
-  auto_fix_attempts: anyList(),
+  auto_fix_attempts: z.optional(
+    z.array(
+      z.object({
+        attempt_number: z.int(),
+        autofix_bin: z.string(),
+        exit_code: z.nullable(z.int()),
+        status: z.enum(['applied', 'failed', 'spawn_failed']),
+        started_at_unix_secs: z.int(),
+        duration_ms: z.number(),
+        reason_code: z.string(),
+      }),
+    ),
+  ),
   provenance_records: anyList(),
   provenance_schema_version: z.optional(z.string()),
-  escalation_cases: anyList(),
+  escalation_cases: z.optional(
+    z.array(
+      z.object({
+        id: z.string(),
+        trigger_code: z.string(),
+        severity: z.enum(['sev1', 'sev2', 'sev3']),
+        required_actions: z.array(z.string()),
+        context_artifacts: z.array(z.string()),
+      }),
+    ),
+  ),
   rollout_steps: anyList(),
   rollback_decision: nullable(),
   pr_risk_breakdown: nullable(),
@@ -74,22 +111,24 @@ export function autonomousFieldsOf(loops: LoopState): z.infer<typeof autonomousR
 export type LaterReportFields = { [K in keyof typeof laterReportShape]: z.infer<(typeof laterReportShape)[K]> };
 
 export function laterFieldsOf(loops: LoopState): Required<LaterReportFields> {
+  const { decision } = loops;
   return {
     gate_decisions: loops.gateDecisions,
     hard_gate_results: loops.hardGateResults,
     blocked_reason_codes: loops.blockedReasonCodes,
     reviewer_next_steps: loops.reviewerNextSteps,
-    reviewer_verdicts: [],
-    review_ensemble_result: null,
-    final_decision: null,
-    decision_confidence: null,
-    decision_rationale_codes: [],
-    decision_contributions: [],
-    decision_threshold: null,
-    decision_reliability_factors: [],
-    decision_reliability_updates: [],
+    // As V0: the verdicts once the ensemble weighed them; the decision's fields once it was taken.
+    reviewer_verdicts: loops.reviewEnsemble ? (loops.settings.reviewerVerdicts ?? []) : [],
+    review_ensemble_result: loops.reviewEnsemble ?? null,
+    final_decision: decision?.final_decision ?? null,
+    decision_confidence: decision?.decision_confidence ?? null,
+    decision_rationale_codes: rationaleCodesOf(loops),
+    decision_contributions: decision?.decision_contributions ?? [],
+    decision_threshold: decision?.decision_threshold ?? null,
+    decision_reliability_factors: decision?.decision_reliability_factors ?? [],
+    decision_reliability_updates: decision?.decision_reliability_updates ?? [],
     adaptive_policy_decisions: loops.adaptiveDecisions,
-    auto_fix_attempts: [],
+    auto_fix_attempts: loops.autofixAttempts ?? [],
     provenance_records: [],
     provenance_schema_version: '1',
     escalation_cases: [],

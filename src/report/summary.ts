@@ -69,6 +69,12 @@ function describeLoops(report: RunReport): string[] {
   for (const step of report.reviewer_next_steps ?? []) lines.push(`  reviewer next step: ${step}`);
   for (const g of report.gate_decisions ?? []) lines.push(`  gate ${g.gate.padEnd(14)}${g.status} ${g.passed ? 'passed' : `failed (${g.reason_code})`}`);
   for (const h of (report.hard_gate_results ?? []).filter((r) => !r.passed)) lines.push(`  hard gate ${h.id}: failed (${h.reason_code})`);
+  for (const a of report.auto_fix_attempts ?? []) lines.push(`  auto-fix attempt ${a.attempt_number}: ${a.status}${a.exit_code === null ? '' : ` (exit ${a.exit_code})`}`);
+  const ensemble = report.review_ensemble_result;
+  if (ensemble) lines.push(`  review ensemble:    ${ensemble.passed ? 'passed' : 'failed'}, confidence ${ensemble.confidence}${codesOf(ensemble.reason_codes)}`);
+  if (report.final_decision) {
+    lines.push(`  final decision:     ${report.final_decision}, confidence ${report.decision_confidence} (threshold ${report.decision_threshold})${codesOf(report.decision_rationale_codes ?? [])}`);
+  }
   if ((report.blocked_reason_codes ?? []).length > 0) lines.push(`  blocked by:         ${report.blocked_reason_codes!.join(', ')}`);
   const autonomous = report.autonomous_loop;
   if (autonomous) {
@@ -76,7 +82,12 @@ function describeLoops(report: RunReport): string[] {
     for (const r of autonomous.runs) lines.push(`  run ${String(r.run).padEnd(15)}${r.terminal_state} after ${seconds(r.elapsed_ms)}  ${r.failure_signature}`);
     if (autonomous.stop_reason !== null) lines.push(`  ${autonomous.stop_reason}`);
   }
+  for (const c of report.escalation_cases ?? []) lines.push(`  escalation:         ${c.severity} ${c.trigger_code}${codesOf(c.context_artifacts)}`);
   return lines;
+}
+
+function codesOf(codes: readonly string[]): string {
+  return codes.length > 0 ? ` (${codes.join(', ')})` : '';
 }
 
 function describeExecution(e: StageExecution, keyed = false): string[] {

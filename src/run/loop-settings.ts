@@ -3,8 +3,9 @@
  * (the built-in deny list, the rules file read here, the programs and arguments the run starts).
  */
 import { readFileSync } from 'node:fs';
-import { BUILTIN_HARD_GATES, HARD_GATE_CATEGORIES, type HardGateRule, type LoopSettings } from '../../machines/loops.js';
+import { BUILTIN_HARD_GATES, DEFAULT_AUTOFIX_MAX_ATTEMPTS, HARD_GATE_CATEGORIES, type HardGateRule, type LoopSettings } from '../../machines/loops.js';
 import { STAGES } from '../../machines/stages.js';
+import { DEFAULT_DECISION_THRESHOLD } from '../../machines/decisions.js';
 import { type LaterConfig, gatesWanted } from '../config/later.js';
 import type { Plan } from '../plan/schema.js';
 
@@ -23,14 +24,26 @@ const FLAG_KEYS = [
   'planningContextArtifact',
   'validationFromPlanningContext',
   'autonomous',
+  'decisionThreshold',
+  'decisionRequireContributions',
+  'memoryPath',
+  'memoryMaxEntries',
+  'memoryDecayWindowRuns',
+  'autofixEnabled',
+  'autofixBin',
+  'autofixMaxAttempts',
 ] as const;
+/** Given on the command line when not at their defaults. */
+const FLAG_LISTS = ['reviewerVerdicts', 'decisionContributions', 'decisionReliability', 'autofixArgs'] as const;
 
 /** The later settings of a run: its plan's `loops`, with the later flags given over them. */
 export function laterOf(config: { later?: LaterConfig | undefined; plan: Plan }): LaterConfig | undefined {
   if (config.plan.loops === undefined) return config.later;
   if (config.later === undefined) return config.plan.loops;
-  const given = Object.fromEntries(FLAG_KEYS.filter((key) => config.later![key] !== undefined).map((key) => [key, config.later![key]]));
-  return { ...config.plan.loops, ...given };
+  const later = config.later;
+  const given = Object.fromEntries(FLAG_KEYS.filter((key) => later[key] !== undefined).map((key) => [key, later[key]]));
+  const lists = Object.fromEntries(FLAG_LISTS.filter((key) => later[key].length > 0).map((key) => [key, later[key]]));
+  return { ...config.plan.loops, ...given, ...lists };
 }
 
 export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): LoopSettings | null {
@@ -45,9 +58,22 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     remediationAdaptive: later.adaptive && later.reviewerRemediationMaxCycles !== undefined,
     remediationPossible: reviewer !== null && (plan.stages.execution ?? []).length > 0,
     plannedRemediationSteps: later.remediationSteps,
+    plannedValidationCommands: [],
     gates: gatesWanted(later)
       ? { policy: later.policyStatus ?? 'unknown', ci: later.ciStatus ?? 'missing', review: later.reviewStatus ?? 'missing' }
       : null,
+    reviewerVerdicts: later.reviewerVerdicts,
+    decision: {
+      contributions: later.decisionContributions,
+      reliability: later.decisionReliability,
+      threshold: later.decisionThreshold ?? DEFAULT_DECISION_THRESHOLD,
+      requireContributions: later.decisionRequireContributions ?? false,
+    },
+    // V0 runs the fixer only when it is enabled and named.
+    autofix:
+      later.autofixEnabled && later.autofixBin !== undefined
+        ? { bin: later.autofixBin, args: later.autofixArgs, maxAttempts: later.autofixMaxAttempts ?? DEFAULT_AUTOFIX_MAX_ATTEMPTS }
+        : null,
     hardGates: hardGatesOn
       ? { rules: [...BUILTIN_HARD_GATES, ...later.hardGates, ...external.rules], tokens: invocationTokens(plan), loadFailed: external.failed }
       : null,

@@ -4,7 +4,8 @@
  * the records the orchestrator writes itself (V0's synthetic `command` names).
  */
 import { readFileSync } from 'node:fs';
-import type { LoopRecord } from '../../machines/loops.js';
+import type { LoopRecord, ValidationCommand } from '../../machines/loops.js';
+import type { AutoFixAttempt, AutofixSettings } from '../../machines/loops.js';
 import type { StageWorkInput } from '../../machines/orchestration.js';
 import { stageTitle } from '../../machines/stages.js';
 import type { Step, StepInput } from '../plan/schema.js';
@@ -72,13 +73,64 @@ export interface Invocation {
 
 /** The validation step of the `index`th native command (1-based): V0's key and index env, in order. */
 export function nativeStep(invocation: Invocation, index: number): StepInput {
+  return nativeValidationStep(invocation.command, invocation.args, invocation.env, index);
+}
+
+/** A native validation (V0's `--validation-bin`): key `stage:Validation:command:<n>`, its index in env, after the one before. */
+export function nativeValidationStep(command: string, args: string[], env: [string, string][], index: number, after?: string[]): StepInput {
   return {
     id: `validation-${index}`,
     idempotencyKey: `stage:Validation:command:${index}`,
-    bin: invocation.command,
-    args: invocation.args,
-    env: { ...Object.fromEntries(invocation.env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
+    bin: command,
+    args,
+    env: { ...Object.fromEntries(env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
     // In order; the first failure stops the stage.
-    needs: index > 1 ? [`validation-${index - 1}`] : [],
+    needs: after ?? (index > 1 ? [`validation-${index - 1}`] : []),
+  };
+}
+
+/**
+ * The validation stage's steps with the planner's commands after them, numbered on, each after
+ * the one before (the first after every step of the stage); a command already there (same program
+ * and arguments) is left out, as V0 merges them.
+ */
+export function withPlannedValidations(steps: Step[], commands: ValidationCommand[]): Step[] {
+  const added: Step[] = [];
+  for (const { command, args } of commands) {
+    const same = (step: Step) => step.bin === command && JSON.stringify(step.args) === JSON.stringify(args);
+    if (steps.some(same) || added.some(same)) continue;
+    const index = steps.length + added.length + 1;
+    const after = added.length > 0 ? [added.at(-1)!.id] : steps.map((step) => step.id);
+    const { id, env, idempotencyKey } = nativeValidationStep(command, args, [], index, after);
+    const taken = steps.some((step) => step.id === id);
+    added.push({ id: taken ? `planner-${id}` : id, bin: command, args, env: env!, expectedArtifacts: [], needs: after, requiresApproval: false, idempotencyKey: idempotencyKey! });
+  }
+  return [...steps, ...added];
+}
+
+/** The fixer's attempt as a step of the validation stage, with V0's ORCHESTRATOR_AUTOFIX_ATTEMPT. */
+export function autofixStep(fixer: AutofixSettings, attempt: number): Step {
+  return {
+    id: 'autofix',
+    bin: fixer.bin,
+    args: fixer.args,
+    env: { ORCHESTRATOR_AUTOFIX_ATTEMPT: String(attempt) },
+    expectedArtifacts: [],
+    needs: [],
+    requiresApproval: false,
+    idempotencyKey: `stage:Validation:autofix:${attempt}`,
+  };
+}
+
+/** V0's `auto_fix_attempts` entry: applied on exit 0, spawn_failed when it did not start, failed otherwise. */
+export function autofixAttemptOf(fixer: AutofixSettings, attempt: number, record: StageExecution): AutoFixAttempt {
+  return {
+    attempt_number: attempt,
+    autofix_bin: fixer.bin,
+    exit_code: record.exit_code,
+    status: record.status === 'success' ? 'applied' : record.status === 'spawn_failed' ? 'spawn_failed' : 'failed',
+    started_at_unix_secs: record.started_at_unix_secs,
+    duration_ms: record.duration_ms,
+    reason_code: 'AUTOFIX_ATTEMPT_APPLIED',
   };
 }

@@ -5,8 +5,18 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Actor, type InspectionEvent, type Snapshot, createActor, fromPromise } from 'xstate';
-import { type LoopRunInput, type OrchestrationContext, type PlanningContextInput, type StageWorkInput, type StageWorkOutput, orchestrationMachine } from '../../machines/orchestration.js';
-import type { LoopRunReport } from '../../machines/loops.js';
+import {
+  type AutofixWorkInput,
+  type AutofixWorkOutput,
+  type LoopRunInput,
+  type OrchestrationContext,
+  type PlanningContextInput,
+  type StageWorkInput,
+  type StageWorkOutput,
+  orchestrationMachine,
+} from '../../machines/orchestration.js';
+import type { LoopRunReport, LoopState, ValidationCommand } from '../../machines/loops.js';
+import { CAP_RECORDS, ESCALATION_QUEUE_FILE, type EscalationCase, escalationCasesOf, writeEscalationQueue } from '../report/escalation.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
 import { type Approval, CHECKPOINT_SCHEMA_VERSION, type CheckpointV3, type RunIdentity } from '../checkpoint/schema.js';
@@ -27,17 +37,26 @@ import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
 import { autonomousFieldsOf, laterFieldsOf } from '../report/later-fields.js';
 import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
-import { failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt } from './loop-steps.js';
+import { autofixAttemptOf, autofixStep, failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt, withPlannedValidations } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
 import { CycleMemoryWriter, cycleMemoryOf } from './cycle-memory.js';
-import { emptyRecord } from './stage-work.js';
 import { type FeedbackSource, feedbackSourceOfReport, planningFeedback, validationOutcomesOf, readDetectedValidationCommands, repoContextOf, writeRepoContext } from './planning-context.js';
 import { nextActionsOf, readNextActions, writeNextActions } from '../report/next-actions.js';
 import { type RepoSnapshot, captureRepoSnapshot, repoDelta } from './versioning.js';
 import { readTextOrNull } from '../report/report-file.js';
 import { withValidationCommands } from './cycle-memory.js';
 import { createStageLogic } from './stage-logic.js';
-import { failedExecution, runStepWork, skippedExecution } from './stage-work.js';
+import { type StepWorkRequest, emptyRecord, failedExecution, runStepWork, skippedExecution } from './stage-work.js';
+import {
+  DEFAULT_MEMORY_DECAY_WINDOW_RUNS,
+  DEFAULT_MEMORY_MAX_ENTRIES,
+  type MemoryPolicy,
+  type MemoryStore,
+  loadMemory,
+  memoryReliability,
+  recordRun,
+  saveMemory,
+} from './long-horizon-memory.js';
 import type { StartPlan } from './start-plan.js';
 import { ThermostatRecorder, spentIn, thermostatSettingsOf } from './thermostat-session.js';
 import type { RunTrace, StepAttemptTrace } from '../trace/run-trace.js';
@@ -116,6 +135,11 @@ export class RunSession {
   private resumingHalt = false;
   private wallTimer: NodeJS.Timeout | null = null;
   private lastCheckpointKey = '';
+  /** With loops: a budget ran out in this invocation (an escalation), and the cases routed at its end. */
+  private capExhausted = false;
+  /** `--memory-path`: the long-horizon memory as the run started, and its policy. */
+  private memory: { path: string; policy: MemoryPolicy; store: MemoryStore } | null = null;
+  private escalations: EscalationCase[] = [];
   /** The execution log's appends so far, in order; a checkpoint write waits for them. */
   private storedRecords: Promise<void> = Promise.resolve();
   private finish: () => void = () => {};
@@ -192,14 +216,23 @@ export class RunSession {
     return this.config.concurrency ?? this.config.plan.concurrency ?? this.thermostat?.settings.maxConcurrency ?? 1;
   }
 
-  private stepsOf(stage: Stage): Step[] {
-    return this.config.plan.stages[stage] ?? [];
+  /** A stage's steps; the validation stage's with the planner's commands (V0's `validation_commands`) after them. */
+  private stepsOf(stage: Stage, plannedValidations?: ValidationCommand[]): Step[] {
+    return this.withPlanned(stage, this.config.plan.stages[stage] ?? [], plannedValidations);
+  }
+
+  /** The planner's validation commands after the stage's own (V0), unless a reviewer validates. */
+  private withPlanned(stage: Stage, steps: Step[], plannedValidations?: ValidationCommand[]): Step[] {
+    const commands = plannedValidations ?? [];
+    if (stage !== 'validation' || commands.length === 0 || reviewerStepOf(laterOf(this.config), this.config.plan) !== null) return steps;
+    return withPlannedValidations(steps, commands);
   }
 
   async run(): Promise<RunResult> {
     removeStaleTempFiles(this.reportPath);
     mkdirSync(join(this.config.outputDir, 'logs'), { recursive: true });
     mkdirSync(join(this.config.outputDir, 'steps'), { recursive: true });
+    this.memory = this.openMemory();
     this.openRecords(this.plan.mode !== 'fresh' && this.options.executionLog ? await this.options.executionLog.earlier() : []);
     const finished = new Promise<void>((resolve) => {
       this.finish = resolve;
@@ -238,15 +271,15 @@ export class RunSession {
 
   private createActor(): OrchestrationActor {
     const stageLogic = createStageLogic({
-      steps: (stage) => (stage === 'validation' ? this.validationSteps() : this.stepsOf(stage)),
+      steps: (input) => (input.stage === 'validation' ? this.validationSteps(input.loop?.validationCommands) : this.stepsOf(input.stage)),
       refuse: (stage) => (stage === 'validation' ? this.refuseValidation() : null),
       concurrency: this.concurrency,
       thermostat: this.thermostat?.settings ?? null,
       costBudget: this.costBudget,
       stageNeedsApproval: (stage) => this.config.plan.requireApproval.includes(stage),
       runStep: (input, step, signal) => this.runStep(input, step, signal),
-      recordSkipped: (stage) => {
-        for (const step of this.stepsOf(stage)) this.addExecution(skippedExecution(stage, step));
+      recordSkipped: (input) => {
+        for (const step of this.stepsOf(input.stage, input.loop?.validationCommands)) this.addExecution(skippedExecution(input.stage, step));
       },
     });
     // The machine declares its stage actor by input and output alone (a promise placeholder); the
@@ -256,8 +289,14 @@ export class RunSession {
         runStage: stageLogic as never,
         writePlanningContext: fromPromise<StageWorkOutput, PlanningContextInput>(async ({ input }) => this.writePlanningContext(input)),
         concludeLoopRun: fromPromise<LoopRunReport, LoopRunInput>(async ({ input }) => this.concludeLoopRun(input)),
+        runAutofix: fromPromise<AutofixWorkOutput, AutofixWorkInput>(({ input, signal }) => this.runAutofix(input, signal)),
       },
-      actions: { recordLoop: (_, record) => this.addExecution(loopRecordExecution(record)) },
+      actions: {
+        recordLoop: (_, record) => {
+          if (record.status === 'failed' && CAP_RECORDS.includes(record.command)) this.capExhausted = true;
+          this.addExecution(loopRecordExecution(record));
+        },
+      },
     });
     const inspect = (event: InspectionEvent) => {
       this.recorder.observe(event);
@@ -279,9 +318,12 @@ export class RunSession {
       context.completedSteps ??= {};
       context.spentCost ??= 0;
       context.halt ??= null;
-      // Gate statuses given at resume decide too; the loop counters are progress.
+      // Gate statuses, verdicts, decision inputs and the fixer given at resume decide too; the loop counters are progress.
       const settings = this.loopSettings();
-      if (context.loops && settings) context.loops.settings = { ...context.loops.settings, gates: settings.gates };
+      if (context.loops && settings) {
+        const { gates, reviewerVerdicts, decision, autofix } = settings;
+        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix };
+      }
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }
     return createActor(machine, { input: this.input(), inspect });
@@ -299,7 +341,41 @@ export class RunSession {
   }
 
   private loopSettings() {
-    return loopSettingsOf(laterOf(this.config), this.config.plan);
+    const settings = loopSettingsOf(laterOf(this.config), this.config.plan);
+    const remembered = this.memory ? memoryReliability(this.memory.store, this.memory.policy) : [];
+    if (!settings?.decision || remembered.length === 0) return settings;
+    return { ...settings, decision: { ...settings.decision, memoryReliability: remembered } };
+  }
+
+  /** The long-horizon memory of `--memory-path`, read once when the run starts. */
+  private openMemory(): typeof this.memory {
+    const later = laterOf(this.config);
+    if (later?.memoryPath === undefined) return null;
+    const policy = { maxEntries: later.memoryMaxEntries ?? DEFAULT_MEMORY_MAX_ENTRIES, decayWindowRuns: later.memoryDecayWindowRuns ?? DEFAULT_MEMORY_DECAY_WINDOW_RUNS };
+    return { path: later.memoryPath, policy, store: loadMemory(later.memoryPath) };
+  }
+
+  /** V0: the run's entry goes into the memory, the policy's codes become records, a failed save a `memory.persist` record. */
+  private rememberRun(terminal: TerminalState | null, loops: LoopState): void {
+    const memory = this.memory!;
+    const failed = [...this.records.current()].filter((r) => ['failed', 'spawn_failed', 'artifact_missing'].includes(r.status)).map((r) => r.command);
+    const run = {
+      run_id: this.plan.runId,
+      terminal_state: terminal,
+      blocked_reason_codes: loops.blockedReasonCodes,
+      reliability_updates: loops.decision?.decision_reliability_updates ?? [],
+      failed_commands: failed,
+    };
+    const { store, codes } = recordRun(memory.store, run, memory.policy, Math.floor(Date.now() / 1000));
+    const stage = this.recorder.currentStage ?? 'planning';
+    const record = (command: string, args: string[], status: 'success' | 'failed', error: string | null) =>
+      emptyRecord({ stage, idempotency_key: null, command, args, env_keys: [], status, error, step: '', attempt: 0 });
+    for (const code of codes) this.addExecution({ ...record('memory.policy.enforce', [code], 'success', null), exit_code: 0 });
+    try {
+      saveMemory(memory.path, store);
+    } catch (error) {
+      this.addExecution(record('memory.persist', [memory.path], 'failed', `Failed to save long-horizon memory '${memory.path}': ${(error as Error).message}`));
+    }
   }
 
   /**
@@ -387,14 +463,14 @@ export class RunSession {
    * The validation stage's steps: the run's, then (with --validation-from-planning-context, and no
    * reviewer) the planning context's detected commands, read now as V0 reads them at validation time.
    */
-  private validationSteps(): Step[] {
+  private validationSteps(plannedValidations?: ValidationCommand[]): Step[] {
     this.validationResolveError = null;
     const later = laterOf(this.config);
-    const steps = this.stepsOf('validation');
+    const steps = this.stepsOf('validation', plannedValidations);
     if (!later?.validationFromPlanningContext || later.planningContextArtifact === undefined) return steps;
     try {
       const commands = readDetectedValidationCommands(later.planningContextArtifact);
-      return withValidationCommands(this.config, later, commands).stages.validation ?? [];
+      return this.withPlanned('validation', withValidationCommands(this.config, later, commands).stages.validation ?? [], plannedValidations);
     } catch (error) {
       this.validationResolveError = (error as Error).message;
       return steps;
@@ -436,26 +512,7 @@ export class RunSession {
       if (this.stopped || signal.aborted) return cancelledStep(step.id);
       pauseAt('step-start');
       traced = this.trace?.stepStarted(input.stage, step.id, attempt) ?? null;
-      const record = await runStepWork({
-        runId: input.runId,
-        stage: input.stage,
-        step,
-        attempt,
-        timeoutMs: step.timeoutMs ?? this.config.plan.timeoutMs ?? this.config.timeoutMs,
-        killGraceMs: this.config.killGraceMs,
-        outputDir: this.config.outputDir,
-        signal,
-        inheritedEnv: this.inheritedEnv,
-        interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
-        onProcessGroup: (pgid, running, startTicks) => {
-          this.runningGroups[running ? 'add' : 'delete'](pgid);
-          if (running) this.options.spawned?.note(pgid);
-          this.options.lock?.noteProcessGroup?.(pgid, running, startTicks);
-        },
-        // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
-        reaperAtOnce: this.options.lock?.noteProcessGroup === undefined,
-        ...(traced ? { traceEnv: traced.env } : {}),
-      });
+      const record = await runStepWork({ ...this.stepWorkRequest(input.runId, input.stage, step, attempt, signal), ...(traced ? { traceEnv: traced.env } : {}) });
       pauseAt('step-end');
       traced?.end(record);
       this.addExecution(record);
@@ -486,6 +543,42 @@ export class RunSession {
       this.addExecution(record);
       return { stepId: step.id, status: 'failed', error: record.error, finishedAtMs: Date.now(), cost: 0, cancelled: false };
     }
+  }
+
+  /** How one program of the run is started: timeouts, logs, and the process group kept track of. */
+  private stepWorkRequest(runId: string, stage: Stage, step: Step, attempt: number, signal: AbortSignal): StepWorkRequest {
+    return {
+      runId,
+      stage,
+      step,
+      attempt,
+      timeoutMs: step.timeoutMs ?? this.config.plan.timeoutMs ?? this.config.timeoutMs,
+      killGraceMs: this.config.killGraceMs,
+      outputDir: this.config.outputDir,
+      signal,
+      inheritedEnv: this.inheritedEnv,
+      interruptReason: () => this.interruptedBy ?? 'a failing sibling step',
+      onProcessGroup: (pgid, running, startTicks) => {
+        this.runningGroups[running ? 'add' : 'delete'](pgid);
+        if (running) this.options.spawned?.note(pgid);
+        this.options.lock?.noteProcessGroup?.(pgid, running, startTicks);
+      },
+      // A lock that notes no groups (Postgres, Redis) leaves the reaper the only guard after a crash.
+      reaperAtOnce: this.options.lock?.noteProcessGroup === undefined,
+    };
+  }
+
+  /** One attempt of the fixer (the auto-fix loop): V0 reports it in `auto_fix_attempts`, not as an execution record. */
+  private async runAutofix(input: AutofixWorkInput, signal: AbortSignal): Promise<AutofixWorkOutput> {
+    const work = (async () => {
+      await this.checkpointWriter.flush();
+      const fixer = this.loopSettings()?.autofix;
+      if (!fixer) throw new Error('the run has no --autofix-bin');
+      const record = await runStepWork(this.stepWorkRequest(input.runId, 'validation', autofixStep(fixer, input.attempt), input.attempt, signal));
+      return { attempt: autofixAttemptOf(fixer, input.attempt, record), error: record.error };
+    })();
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
   }
 
   /** With loops, a successful manager's planner output (planner-output.ts); a bad one fails the step. */
@@ -545,10 +638,12 @@ export class RunSession {
   private recordSkippedBefore(checkpoint: CheckpointV3): void {
     const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
     const value = checkpoint.snapshot.value;
-    const current: Stage | undefined = isStage(value) ? value : (context.halt?.stage ?? undefined);
+    // In the auto-fix loop the run stands in validation.
+    const current: Stage | undefined = isStage(value) ? value : value === 'autofix' ? 'validation' : (context.halt?.stage ?? undefined);
     if (!current) return;
     for (const stage of STAGES.slice(0, STAGES.indexOf(current))) {
-      for (const step of this.stepsOf(stage)) this.addExecution(skippedExecution(stage, step));
+      const planned = context.loops?.settings.plannedValidationCommands;
+      for (const step of this.stepsOf(stage, planned)) this.addExecution(skippedExecution(stage, step));
       // V0 records its native planning action skipped too.
       if (stage === 'planning' && context.loops?.settings.planningContext) this.writePlanningContext({ runId: this.plan.runId, alreadyCompleted: true, completedSteps: [], spentCost: 0 });
     }
@@ -625,7 +720,7 @@ export class RunSession {
     if (snapshot.status === 'done' && snapshot.value === 'blocked') {
       const { loops } = snapshot.context;
       if (loops?.blockedBy === 'hard_gates') return { reason: 'hard_gates', stage: 'planning', gate: null };
-      if (loops?.blockedBy === 'gates') return { reason: 'gates', stage: 'validation', gate: null };
+      if (loops?.blockedBy === 'gates' || loops?.blockedBy === 'review_ensemble' || loops?.blockedBy === 'decision') return { reason: loops.blockedBy, stage: 'validation', gate: null };
       return { reason: 'simulated', stage: 'validation', gate: null };
     }
     return null;
@@ -646,6 +741,9 @@ export class RunSession {
     this.report.failure = this.actor.getSnapshot().context.failure;
     this.report.blocked = this.currentHalt();
     this.thermostat?.conclude(this.actor.getSnapshot().context);
+    const { loops } = this.actor.getSnapshot().context;
+    if (loops) this.escalations = this.escalationsOf(loops);
+    if (loops && this.memory) this.rememberRun(terminal, loops);
     if (this.interruptedBy !== null || this.halted) this.checkpointWriter.request();
     this.reportWriter.request();
     await this.checkpointWriter.close();
@@ -662,6 +760,11 @@ export class RunSession {
     materializeOnRead(this.report, 'stage_executions', () => records.current());
     materializeOnRead(this.report, 'earlier_stage_executions', () => records.earlier());
     this.trace?.end({ terminal, interruptedBy: this.fatal ? null : this.interruptedBy, failure: this.report.failure, error: this.fatal?.message ?? null });
+    try {
+      writeEscalationQueue(dirname(this.reportPath), this.escalations);
+    } catch (error) {
+      this.fail(`cannot write ${join(dirname(this.reportPath), ESCALATION_QUEUE_FILE)}`, error);
+    }
     if (this.fatal) throw this.fatal;
     const exitCode = this.interruptedBy === null ? exitCodeFor(terminal) : interruptExitCode(this.interruptedBy);
     return {
@@ -672,6 +775,18 @@ export class RunSession {
       interruptedBy: this.interruptedBy,
       exitCode,
     };
+  }
+
+  /** V0's escalation router, on where the run ended (escalation.ts). */
+  private escalationsOf(loops: LoopState): EscalationCase[] {
+    return escalationCasesOf({
+      run_id: this.plan.runId,
+      blocked_reason_codes: loops.blockedReasonCodes,
+      gate_decisions: loops.gateDecisions,
+      decision_rationale_codes: loops.decision?.decision_rationale_codes ?? [],
+      decision_contributions: loops.decision?.decision_contributions ?? [],
+      capExhausted: this.capExhausted,
+    });
   }
 
   private async saveCheckpoint(): Promise<void> {
@@ -750,7 +865,7 @@ export class RunSession {
 
   private saveReport(): void {
     const loops = this.actor.getSnapshot().context.loops;
-    if (loops) Object.assign(this.report, laterFieldsOf(loops));
+    if (loops) Object.assign(this.report, laterFieldsOf(loops), { escalation_cases: this.escalations });
     const autonomous = loops ? autonomousFieldsOf(loops) : undefined;
     if (autonomous) this.report.autonomous_loop = autonomous;
     this.report.current_stage = this.recorder.currentStage;

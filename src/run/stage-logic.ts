@@ -29,7 +29,8 @@ import type { Step } from '../plan/schema.js';
 import { feedThermostat, roiHalt, thermostatFor } from './thermostat-stage.js';
 
 export interface StageRuntime {
-  steps(stage: Stage): Step[];
+  /** The steps of the stage this work runs (the validation stage's may come from the planner). */
+  steps(input: StageWorkInput): Step[];
   concurrency: number;
   /** The ROI thermostat's settings; null for a run without one. */
   thermostat: ThermostatSettings | null;
@@ -38,7 +39,7 @@ export interface StageRuntime {
   /** Runs one attempt of a step; never rejects. */
   runStep(input: StageWorkInput, step: Step, signal: AbortSignal): Promise<StepFinished>;
   /** Records the steps of a stage an earlier invocation completed. */
-  recordSkipped(stage: Stage): void;
+  recordSkipped(input: StageWorkInput): void;
   /** Why the stage cannot run its steps at all (its steps could not be resolved), or null; it then fails. */
   refuse?(stage: Stage): string | null;
 }
@@ -77,7 +78,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
     let config = configs.get(input);
     if (!config) {
       config = prepareConfig({
-        steps: runtime.steps(input.stage).map((step) => ({
+        steps: runtime.steps(input).map((step) => ({
           id: step.id,
           needs: step.needs,
           retries: step.retries ?? null,
@@ -95,7 +96,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
 
   const launch = (scope: Scope, input: StageWorkInput, stepId: string) => {
     const index = schedulerConfig(input).indexOf.get(stepId);
-    const step = index === undefined ? undefined : runtime.steps(input.stage)[index];
+    const step = index === undefined ? undefined : runtime.steps(input)[index];
     const { controllers } = effectsOf(scope.self);
     if (!step || controllers.has(stepId)) return;
     const controller = new AbortController();
@@ -203,7 +204,7 @@ export function createStageLogic(runtime: StageRuntime): ActorLogic<StageSnapsho
         case 'step.kick': {
           const { input } = snapshot;
           if (input.alreadyCompleted) {
-            scope.defer(() => runtime.recordSkipped(input.stage));
+            scope.defer(() => runtime.recordSkipped(input));
             return finish(snapshot, { status: 'skipped', error: null });
           }
           const refused = runtime.refuse?.(input.stage) ?? null;

@@ -381,7 +381,9 @@ describe.concurrent("the planner output in the manager's JSON artifacts", () => 
   it("fails planning with upstream's message for a bad value", async ({ expect }) => {
     for (const [json, error] of [
       ['{"execution_max_iterations":0}', 'Planner output execution_max_iterations must be >= 1 when provided'],
-      ['{"remediation_steps":"fix it"}', "Invalid planner output artifact '%s': remediation_steps:"],
+      ['{"remediation_steps":"fix it"}', "Invalid planner output artifact '%s': remediation_steps must be an array"],
+      ['{"validation_commands":[{"args":[]}]}', "Invalid planner output artifact '%s': validation_commands[].command must be a string"],
+      ['{"planner_output":{"validation_commands":[{"command":"true","args":"-x"}]}}', "Invalid planner output artifact '%s': validation_commands[].args must be an array"],
     ]) {
       const s = scene();
       const plan = join(s.dir, 'plan.json');
@@ -389,8 +391,65 @@ describe.concurrent("the planner output in the manager's JSON artifacts", () => 
       expect(result.exitCode).toBe(1);
       const last = reportOf(s.out).stage_executions.at(-1);
       expect([last.command, last.status]).toEqual(['planning.planner_output.apply', 'failed']);
-      expect(last.error).toContain(error!.replace('%s', plan));
+      expect(last.error).toBe(error!.replace('%s', plan));
       expect(sideEffects(s.effects)).toEqual([]);
     }
+  });
+});
+
+describe.concurrent("the planner's validation_commands", () => {
+  /** A manager that copies `json` (written here) to its artifact. */
+  function planner(s: ReturnType<typeof scene>, json: unknown) {
+    const source = join(s.dir, 'planner-source.json');
+    const artifact = join(s.dir, 'planner.json');
+    writeFileSync(source, JSON.stringify(json));
+    return { artifact, args: ['--manager-bin', 'sh', '--manager-arg', '-c', '--manager-arg', `cp ${source} ${artifact}`, '--manager-expected-artifact', artifact] };
+  }
+
+  it("run after the command line's native validations, numbered on, a duplicate left out; a failed run resumes past the ones that passed", async ({ expect }) => {
+    const s = scene();
+    const log = join(s.dir, 'validations.txt');
+    const flag = join(s.dir, 'fixed');
+    const note = (name: string) => `echo "$ORCHESTRATOR_VALIDATION_COMMAND_INDEX ${name}" >> ${log}`;
+    const cli = ['sh', '-c', note('lint')];
+    const { args } = planner(s, {
+      planner_output: {
+        validation_commands: [
+          { command: 'sh', args: ['-c', note('lint')] }, // the command line's: left out
+          { command: 'sh', args: ['-c', `${note('test')}; test -f ${flag}`] },
+          { command: 'sh', args: ['-c', note('docs')] },
+        ],
+      },
+    });
+    const argv = [s.out, ...args, '--validation-bin', cli[0]!, '--validation-arg', cli[1]!, '--validation-arg', cli[2]!];
+    const failed = await runCli(argv);
+    expect(failed.exitCode).toBe(1);
+    expect(readFileSync(log, 'utf8')).toBe('1 lint\n2 test\n');
+    const report = reportOf(s.out);
+    expect(records(report).slice(1)).toEqual([
+      ['planning', 'stage:Planning:planner_output', 'planning.planner_output.apply', 'success'],
+      ['validation', 'stage:Validation:command:1', 'sh', 'success'],
+      ['validation', 'stage:Validation:command:2', 'sh', 'failed'],
+    ]);
+    expect(report.stage_executions[3].env_keys).toEqual(['ORCHESTRATOR_VALIDATION_COMMAND_INDEX']);
+
+    // Fixed, resumed: the manager and the passed validation do not run again; the planner's commands are kept in the checkpoint.
+    writeFileSync(flag, '');
+    const resumed = await runCli([...argv, '--resume']);
+    expect(resumed.exitCode).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('1 lint\n2 test\n2 test\n3 docs\n');
+    expect(records(reportOf(s.out)).filter((r: string[]) => r[0] === 'planning' || r[3] !== 'skipped')).toEqual([
+      ['planning', 'stage:Planning', 'sh', 'skipped'],
+      ['validation', 'stage:Validation:command:2', 'sh', 'success'],
+      ['validation', 'stage:Validation:command:3', 'sh', 'success'],
+    ]);
+  });
+
+  it('are not run when a reviewer validates (the reviewer takes precedence, as over the command line\'s)', async ({ expect }) => {
+    const s = scene();
+    const { args } = planner(s, { validation_commands: [{ command: STAGE, args: ['fail'] }] });
+    const result = await runCli([s.out, ...args, '--reviewer-bin', STAGE, '--reviewer-arg', 'ok'], { env: s.env });
+    expect(result.exitCode).toBe(0);
+    expect(records(reportOf(s.out)).filter((r: string[]) => r[0] === 'validation')).toEqual([['validation', 'stage:Validation', STAGE, 'success']]);
   });
 });

@@ -17,8 +17,12 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 // Written out by hand: the expectations must not come from the code under test.
 const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
 const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
-/** Gates decide as soon as they are entered (eventless): the deny list first, the fail-closed gates before closure; and the autonomous loop's decision. */
-const GATES = ['hard_gates', 'gates', 'autonomous_decide'];
+/**
+ * Gates decide as soon as they are entered (eventless): the deny list first; after validation the
+ * fail-closed gates, the review ensemble and the final decision, in V0's order, before closure; and
+ * the autonomous loop's decision.
+ */
+const GATES = ['hard_gates', 'gates', 'review_ensemble', 'decision', 'autonomous_decide'];
 /** Where the autonomous loop measures a run that ended short of done, and decides whether another starts. */
 const AUTONOMOUS = ['autonomous_check', 'autonomous_decide'];
 /** Where a run halts (reported blocked) until --resume: not final. */
@@ -62,7 +66,7 @@ describe('the graph as JSON', () => {
   });
 
   it('has the hard gates, every stage in order with the planning context after planning and the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'gates', 'closure', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
+    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
@@ -72,7 +76,10 @@ describe('the graph as JSON', () => {
     const ids = new Set(graph.nodes.map((node: any) => node.id));
     for (const edge of graph.edges) {
       expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
-      expect(['xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'xstate.done.actor.loopRun', 'xstate.error.actor.loopRun', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always']).toContain(edge.event);
+      expect([
+        'xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'xstate.done.actor.autofixWork', 'xstate.error.actor.autofixWork',
+        'xstate.done.actor.loopRun', 'xstate.error.actor.loopRun', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always',
+      ]).toContain(edge.event);
       expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : edge.event.startsWith('xstate.error.') ? 'error' : edge.event);
       // Only the gates decide without an event.
       expect(edge.event === 'always').toBe(GATES.includes(key(edge.source)));
@@ -129,7 +136,7 @@ describe('the graph as JSON', () => {
     }
   });
 
-  it('gates: the hard gates lead to planning or blocked; the gates after validation to closure or blocked', () => {
+  it('gates: the hard gates lead to planning or blocked; after validation the gates, the ensemble, --simulate-blocked and the decision, in that order', () => {
     const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
     expect(edges('hard_gates')).toEqual([
       ['hardGatesPassed', 'planning'],
@@ -137,13 +144,55 @@ describe('the graph as JSON', () => {
       [null, 'blocked'],
     ]);
     expect(edges('gates')).toEqual([
-      ['gatesPassedAndBlockedInLoop', 'autonomous_check'],
-      ['gatesPassedAndBlocked', 'blocked'],
-      ['gatesPassed', 'closure'],
+      ['gatesFailedInLoop', 'autonomous_check'],
+      ['gatesFailed', 'blocked'],
+      ['reviewWanted', 'review_ensemble'],
+      ['simulateBlockedInLoop', 'autonomous_check'],
+      ['simulateBlocked', 'blocked'],
+      ['decisionWanted', 'decision'],
+      [null, 'closure'],
+    ]);
+    expect(edges('review_ensemble')).toEqual([
+      ['reviewFailedInLoop', 'autonomous_check'],
+      ['reviewFailed', 'blocked'],
+      ['simulateBlockedInLoop', 'autonomous_check'],
+      ['simulateBlocked', 'blocked'],
+      [null, 'decision'],
+    ]);
+    expect(edges('decision')).toEqual([
+      ['decisionProceeds', 'closure'],
       ['autonomousLoop', 'autonomous_check'],
       [null, 'blocked'],
     ]);
-    expect(edgesFrom('validation').find((e: any) => e.guard === 'stagePassedToGates')?.target).toBe('orchestration.gates');
+    // Validation passes straight to the first of them that is asked for.
+    expect(edgesFrom('validation').filter((e: any) => e.guard?.startsWith('stagePassed')).map((e: any) => [e.guard, key(e.target)])).toEqual([
+      ['stagePassedToGates', 'gates'],
+      ['stagePassedToReview', 'review_ensemble'],
+      ['stagePassedAndBlockedInLoop', 'autonomous_check'],
+      ['stagePassedAndBlocked', 'blocked'],
+      ['stagePassedToDecision', 'decision'],
+      ['stagePassed', 'closure'],
+    ]);
+  });
+
+  it('the auto-fix loop: a failed validation goes to autofix while attempts are left (after the cycles), and autofix back to validation', ({ expect }) => {
+    const edges = (state: string) => edgesFrom(state).map((e: any) => [e.label, e.guard, key(e.target)]);
+    const fromValidation = edges('validation').filter((e: any[]) => e[2] === 'autofix' || String(e[1]).startsWith('autofix') || e[1] === 'cyclesExhausted');
+    expect(fromValidation).toEqual([
+      ['done', 'cyclesExhaustedToAutofix', 'autofix'],
+      ['done', 'cyclesExhausted', 'failed'],
+      ['done', 'autofixLeft', 'autofix'],
+      ['done', 'autofixSpentInLoop', 'autonomous_check'],
+      ['done', 'autofixSpent', 'failed'],
+    ]);
+    expect(edges('autofix')).toEqual([
+      ['WALL_TIMEOUT', null, 'timeout'],
+      ['done', 'autofixSpawnFailedInLoop', 'autonomous_check'],
+      ['done', 'autofixSpawnFailed', 'failed'],
+      ['done', null, 'validation'],
+      ['error', 'autonomousLoop', 'autonomous_check'],
+      ['error', null, 'failed'],
+    ]);
   });
 
   it('leaves no terminal state', () => {
@@ -189,8 +238,11 @@ describe('the graph as JSON', () => {
     expect(intoBlocked.map((edge: any) => [key(edge.source), edge.guard])).toEqual([
       ['hard_gates', null],
       ['validation', 'stagePassedAndBlocked'],
-      ['gates', 'gatesPassedAndBlocked'],
-      ['gates', null],
+      ['gates', 'gatesFailed'],
+      ['gates', 'simulateBlocked'],
+      ['review_ensemble', 'reviewFailed'],
+      ['review_ensemble', 'simulateBlocked'],
+      ['decision', null],
       ['autonomous_decide', 'loopEndedIn(blocked)'],
     ]);
     const targets = edgesFrom('validation').map((edge: any) => key(edge.target));

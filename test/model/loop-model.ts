@@ -56,6 +56,7 @@ export function settingsOf(caps: Caps): LoopSettings {
     remediationAdaptive: caps.adaptive,
     remediationPossible: true,
     plannedRemediationSteps: [],
+    plannedValidationCommands: [],
     gates: null,
     hardGates: null,
     ...(caps.planningContext ? { planningContext: true } : {}),
