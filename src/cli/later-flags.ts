@@ -8,7 +8,7 @@ import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/lo
 import type { LaterConfigInput } from '../config/later.js';
 import { type DecisionContribution, type ReliabilityInput, type ReviewerVerdict, parseDecisionContribution, parseDecisionReliability, parseReviewerVerdict } from './decision-flags.js';
 import type { StepInput } from '../plan/schema.js';
-import { type Invocation, nativeStep, nativeValidationStep } from '../run/loop-steps.js';
+import { type Invocation, nativeStep } from '../run/loop-steps.js';
 
 export interface LaterFlags {
   executionMaxIterations?: number;
@@ -150,7 +150,7 @@ export function laterConfigFrom(
         };
   const natives = parseValidationInvocations(argv, valueFlags);
   // A reviewer takes precedence over native validations (V0).
-  const validationSteps = reviewer ? [reviewer] : natives.map((invocation, i) => nativeValidationStep(invocation.command, invocation.args, invocation.env, i + 1));
+  const validationSteps = reviewer ? [reviewer] : natives.map((invocation, i) => nativeStep(invocation, i + 1));
   const later: LaterConfigInput = {
     ...(flags.executionMaxIterations !== undefined ? { executionMaxIterations: flags.executionMaxIterations } : {}),
     ...(flags.reviewerRemediationMaxCycles !== undefined ? { reviewerRemediationMaxCycles: flags.reviewerRemediationMaxCycles } : {}),
