@@ -16,7 +16,6 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -222,7 +221,8 @@ export class InspectorServer {
     if (path === '/viewer.css') return [CSS, VIEWER_CSS];
     if (path === '/bridge.js') return [JS, BRIDGE_JS];
     if (path === '/api/machine') return [JSON_TYPE, JSON.stringify({ definition: machineDefinition() })];
-    if (path === '/api/run') return [JSON_TYPE, JSON.stringify({ outputDir: resolve(outputDir), plan: planShape(this.options.plan) })];
+    // The directory as the user gave it: the page's `--resume` commands are typed where they ran the first.
+    if (path === '/api/run') return [JSON_TYPE, JSON.stringify({ outputDir, plan: planShape(this.options.plan) })];
     if (path === '/api/report') return [JSON_TYPE, JSON.stringify(this.report())];
     if (path === '/api/events') return [JSON_TYPE, JSON.stringify(readEventLog(eventLogPathIn(outputDir)))];
     const log = /^\/api\/log\/(\d{1,6})\/(stdout|stderr)$/.exec(path);

@@ -27,6 +27,12 @@ export function viewerHtml(mode: ViewerMode): string {
     </div>
     <h2>Steps</h2>
     <ul id="stages"></ul>
+    <section id="thermostat" hidden>
+      <h2>ROI thermostat</h2>
+      <p id="thermostat-standing"></p>
+      <svg id="thermostat-chart" role="img" aria-label="concurrency and ROI over time"></svg>
+      <ol id="decisions"></ol>
+    </section>
     <h2>Transitions</h2>
     <ol id="transitions"></ol>
     <h2>Stage executions</h2>
@@ -110,6 +116,7 @@ main { flex: 1; display: flex; min-height: 0; }
 .empty { color: var(--muted); }
 #banner { padding: 8px 16px; font-weight: 600; border-bottom: 1px solid var(--line); }
 #banner.failed { background: #fee2e2; color: var(--bad); } #banner.crashed { background: #fef3c7; color: var(--warn); }
+#banner.blocked { background: #fef3c7; color: var(--warn); }
 #banner button { margin-left: 8px; } #banner code { font-weight: 400; }
 #stages { list-style: none; margin: 0; padding: 0; font-size: 12px; }
 #stages > li { margin-bottom: 4px; } #stages .stage { font-weight: 600; margin-right: 6px; }
@@ -131,6 +138,17 @@ main { flex: 1; display: flex; min-height: 0; }
 #timeline { display: flex; gap: 6px; align-items: center; margin-top: 8px; }
 #timeline input { flex: 1; }
 #step-label { font-family: ui-monospace, monospace; font-size: 12px; min-width: 150px; }
+#thermostat[hidden] { display: none; }
+#thermostat-standing { margin: 0 0 4px; font-size: 12px; font-family: ui-monospace, monospace; }
+#thermostat-chart { width: 100%; height: auto; background: #fafafa; border: 1px solid var(--line); border-radius: 4px; }
+#thermostat-chart .concurrency { fill: none; stroke: var(--active); stroke-width: 2; }
+#thermostat-chart .level { stroke-dasharray: 4 3; stroke-width: 1; } #thermostat-chart .level.target { stroke: var(--ok); } #thermostat-chart .level.floor { stroke: var(--bad); }
+#thermostat-chart text { font: 10px ui-monospace, monospace; fill: var(--muted); } #thermostat-chart .axis-title { font-weight: 600; }
+#thermostat-chart .roi { fill: var(--warn); } #thermostat-chart .roi.below_floor { fill: var(--bad); } #thermostat-chart .roi.above_target { fill: var(--ok); }
+#thermostat-chart .future { opacity: .25; } #thermostat-chart .cursor { stroke: var(--active); opacity: .5; }
+#decisions { margin: 4px 0 0; padding-left: 22px; font-size: 12px; }
+#decisions li.future { color: #b6b9c4; } #decisions .time { color: var(--muted); margin-right: 6px; font-family: ui-monospace, monospace; }
+#decisions .change { font-weight: 700; margin-right: 4px; } #decisions li[data-reason="below_floor"] { color: var(--bad); }
 svg .node rect { fill: #fff; stroke: #8b90a0; stroke-width: 1.5; }
 svg .node.final rect { stroke-width: 3; stroke-dasharray: none; }
 svg .node text { font: 600 13px system-ui, sans-serif; fill: var(--fg); }

@@ -18,6 +18,7 @@ import {
   stageProgress,
   stateOfExecution,
 } from './steps-view.js';
+import { DecisionLog, type LiveThermostat, type ThermostatShape, decisionItems, floorToResume, renderThermostatChart, standingLine } from './thermostat-view.js';
 
 interface Execution {
   stage: string;
@@ -40,6 +41,10 @@ interface Report {
   transitions: { from_stage: string | null; to_stage: string; event: string; timestamp_unix_ms: number }[];
   stage_executions: Execution[];
   failure: Failure | null;
+  blocked?: { reason: string; stage: string | null; gate: string | null } | null;
+  started_at_unix_ms?: number;
+  updated_at_unix_ms?: number;
+  thermostat?: ThermostatShape;
 }
 
 const RUN_ENDED = '@autonomy-orchestrator.run-ended';
@@ -65,6 +70,8 @@ const runningSince = new Map<string, number>();
 let plan: PlanShape = null;
 let outputDir = '';
 let filter = '';
+/** The ROI thermostat's decisions and standing as the live stream brings them. */
+const decisionLog = new DecisionLog();
 /** The card the failure banner jumped to. */
 let flashed = -1;
 
@@ -97,11 +104,15 @@ function show(index: number): void {
   $('run-id').textContent = timeline.runId ?? report?.run_id ?? '';
   const status = step === undefined ? (mode === 'live' ? 'waiting' : 'no events') : step.final ? step.value : mode === 'live' ? 'running' : step.value;
   const badge = $('run-status');
-  badge.textContent = step && !step.final && mode === 'live' ? `running: ${step.value}` : status;
-  badge.className = `badge ${step?.final ? step.value : 'running'}`;
+  // A run that ended in a state that waits (a halt) is reported with its terminal state.
+  const atEnd = mode === 'live' ? ended : index === steps.length - 1;
+  const haltedIn = step && !step.final && atEnd && report?.terminal_state ? report.terminal_state : null;
+  badge.textContent = haltedIn ? `${haltedIn}: ${step!.value}` : step && !step.final && mode === 'live' ? `running: ${step.value}` : status;
+  badge.className = `badge ${haltedIn ?? (step?.final ? step.value : 'running')}`;
   document.body.dataset.runStatus = step?.final ? step.value : step ? 'running' : 'waiting';
   renderTransitions(steps, index);
   renderSteps();
+  renderThermostat();
   renderBanner();
   // Replaying, an execution is shown as done once its stage has been left; live, the report is now.
   renderExecutions(mode === 'replay' ? new Set(steps.slice(0, index).map((s) => s.value)) : null);
@@ -167,7 +178,8 @@ function renderBanner(): void {
   const banner = $('banner');
   const failure = report?.failure ?? null;
   const crashed = mode === 'replay' && report?.status === 'running';
-  if (!failure && !crashed) {
+  const halt = haltText();
+  if (!failure && !crashed && !halt) {
     banner.hidden = true;
     return;
   }
@@ -194,9 +206,49 @@ function renderBanner(): void {
     const dir = outputDir || '<output_dir>';
     parts.push(`${failure ? ' · ' : ''}this run did not finish (killed or crashed): continue it with `, code(`autonomy-orchestrator ${dir} --resume`));
   }
+  if (halt) parts.push(...halt);
   banner.replaceChildren(...parts);
-  banner.className = crashed && !failure ? 'crashed' : 'failed';
+  banner.className = failure ? 'failed' : crashed ? 'crashed' : 'blocked';
   banner.hidden = false;
+}
+
+/** A run halted (blocked): the thermostat's halt says why and how to go on with a lower floor. */
+function haltText(): (string | HTMLElement)[] | null {
+  const blocked = report?.blocked;
+  if (!blocked) return null;
+  if (blocked.reason !== 'roi_below_floor') return [`blocked in ${blocked.stage ?? 'the run'}: ${blocked.reason}${blocked.gate ? ` (${blocked.gate})` : ''}`];
+  const thermostat = decisionLog.merged(report?.thermostat, false);
+  const last = thermostat?.decisions.findLast((d) => d.reason === 'below_floor');
+  const floor = floorToResume(thermostat?.roi ?? null, thermostat?.settings.floor ?? 0);
+  const dir = outputDir || '<output_dir>';
+  return [
+    `halted by the ROI thermostat in ${blocked.stage ?? 'a stage'} (ROI_BELOW_FLOOR${last ? `: ${last.why.replace(/: ROI_BELOW_FLOOR$/, '')}` : ''}); continue with a lower floor: `,
+    code(`ORCHESTRATOR_THERMOSTAT='{"floor": ${floor}}' autonomy-orchestrator ${dir} --resume`),
+  ];
+}
+
+/** The ROI thermostat: its standing, concurrency and ROI over time, and every decision. */
+function renderThermostat(): void {
+  const running = mode === 'live' && !ended && report?.status !== 'finished';
+  const thermostat = decisionLog.merged(report?.thermostat, running);
+  const box = $('thermostat');
+  box.hidden = thermostat === null;
+  if (!thermostat) return;
+  box.dataset.state = thermostat.state;
+  box.dataset.concurrency = String(thermostat.concurrency);
+  $('thermostat-standing').textContent = standingLine(thermostat);
+  const times = [
+    ...(report?.stage_executions.map((e) => e.started_at_unix_ms) ?? []),
+    ...thermostat.decisions.map((d) => d.at_unix_ms),
+    ...(report?.started_at_unix_ms ? [report.started_at_unix_ms] : []),
+  ];
+  const startMs = times.length ? Math.min(...times) : Date.now();
+  const lastMs = Math.max(startMs + 1, ...thermostat.decisions.map((d) => d.at_unix_ms), ...(report?.stage_executions.map((e) => e.started_at_unix_ms + e.duration_ms) ?? []));
+  const endMs = running ? Math.max(lastMs, Date.now()) : lastMs;
+  const step = timeline.steps[shown];
+  const cursor = mode === 'replay' && step && shown < timeline.steps.length - 1 ? (reportTime(step, shown) ?? step.atMs) : null;
+  renderThermostatChart($('thermostat-chart') as unknown as SVGSVGElement, thermostat, startMs, endMs, cursor);
+  $('decisions').replaceChildren(...decisionItems(thermostat, clock, cursor));
 }
 
 function code(text: string): HTMLElement {
@@ -376,9 +428,12 @@ function clock(ms: number): string {
 
 /** A stage actor's snapshot: which of its steps run now. Re-renders at most once a frame. */
 function noteStageSteps(message: Message): boolean {
-  const snapshot = message.snapshot as { input?: { stage?: string }; scheduler?: { active?: Record<string, { status: string }> } } | undefined;
+  const snapshot = message.snapshot as
+    | { input?: { stage?: string }; scheduler?: { active?: Record<string, { status: string }> }; thermostat?: LiveThermostat }
+    | undefined;
   const stage = snapshot?.input?.stage;
   if (message.rootId === message.sessionId || !stage || !snapshot?.scheduler) return false;
+  if (snapshot.thermostat && decisionLog.note(snapshot.thermostat)) thermostatChanged = true;
   liveSteps.set(stage, snapshot.scheduler.active ?? {});
   for (const key of runningSince.keys()) {
     const [keyStage, id] = key.split('/') as [string, string];
@@ -389,11 +444,16 @@ function noteStageSteps(message: Message): boolean {
     requestAnimationFrame(() => {
       frameQueued = false;
       renderSteps();
+      if (thermostatChanged) {
+        thermostatChanged = false;
+        renderThermostat();
+      }
     });
   }
   return true;
 }
 let frameQueued = false;
+let thermostatChanged = false;
 
 /** What the server knows of the run besides its report: its output dir and plan. */
 async function loadRunInfo(): Promise<void> {
