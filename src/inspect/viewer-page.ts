@@ -33,6 +33,10 @@ export function viewerHtml(mode: ViewerMode): string {
       <svg id="thermostat-chart" role="img" aria-label="concurrency and ROI over time"></svg>
       <ol id="decisions"></ol>
     </section>
+    <section id="loops" hidden>
+      <h2>Loops and gates</h2>
+      <ul id="loops-list"></ul>
+    </section>
     <h2>Transitions</h2>
     <ol id="transitions"></ol>
     <h2>Stage executions</h2>
@@ -149,6 +153,12 @@ main { flex: 1; display: flex; min-height: 0; }
 #decisions { margin: 4px 0 0; padding-left: 22px; font-size: 12px; }
 #decisions li.future { color: #b6b9c4; } #decisions .time { color: var(--muted); margin-right: 6px; font-family: ui-monospace, monospace; }
 #decisions .change { font-weight: 700; margin-right: 4px; } #decisions li[data-reason="below_floor"] { color: var(--bad); }
+#loops[hidden] { display: none; }
+#loops-list { list-style: none; margin: 0; padding: 0; font-size: 12px; font-family: ui-monospace, monospace; }
+#loops-list li.failed { color: var(--bad); } #loops-list li.passed { color: var(--ok); } #loops-list li.field, #loops-list li.record { color: var(--muted); word-break: break-all; }
+svg .node.outcome-passed rect { stroke: var(--ok); stroke-width: 3; } svg .node.outcome-failed rect { stroke: var(--bad); stroke-width: 3; fill: #fee2e2; }
+svg .edge.looped path { stroke: var(--active); stroke-width: 2.5; }
+svg .edge text.note { font-weight: 700; fill: var(--warn); }
 svg .node rect { fill: #fff; stroke: #8b90a0; stroke-width: 1.5; }
 svg .node.final rect { stroke-width: 3; stroke-dasharray: none; }
 svg .node text { font: 600 13px system-ui, sans-serif; fill: var(--fg); }

@@ -18,10 +18,12 @@ import {
   stageProgress,
   stateOfExecution,
 } from './steps-view.js';
+import { type LoopsReport, hasLoops, isOrchestratorRecord, loopEdgeLabels, renderLoops } from './loops-view.js';
 import { DecisionLog, type LiveThermostat, type ThermostatShape, decisionItems, floorToResume, renderThermostatChart, standingLine } from './thermostat-view.js';
 
 interface Execution {
   stage: string;
+  command?: string;
   step: string;
   interrupted: boolean;
   status: string;
@@ -45,6 +47,8 @@ interface Report {
   started_at_unix_ms?: number;
   updated_at_unix_ms?: number;
   thermostat?: ThermostatShape;
+  blocked_reason_codes?: string[];
+  [later: string]: unknown;
 }
 
 const RUN_ENDED = '@autonomy-orchestrator.run-ended';
@@ -113,6 +117,7 @@ function show(index: number): void {
   renderTransitions(steps, index);
   renderSteps();
   renderThermostat();
+  renderLoopsAndGates(index);
   renderBanner();
   // Replaying, an execution is shown as done once its stage has been left; live, the report is now.
   renderExecutions(mode === 'replay' ? new Set(steps.slice(0, index).map((s) => s.value)) : null);
@@ -216,7 +221,8 @@ function renderBanner(): void {
 function haltText(): (string | HTMLElement)[] | null {
   const blocked = report?.blocked;
   if (!blocked) return null;
-  if (blocked.reason !== 'roi_below_floor') return [`blocked in ${blocked.stage ?? 'the run'}: ${blocked.reason}${blocked.gate ? ` (${blocked.gate})` : ''}`];
+  const codes = report?.blocked_reason_codes?.length ? ` — ${report.blocked_reason_codes.join(', ')}` : '';
+  if (blocked.reason !== 'roi_below_floor') return [`blocked in ${blocked.stage ?? 'the run'}: ${blocked.reason}${blocked.gate ? ` (${blocked.gate})` : ''}${codes}`];
   const thermostat = decisionLog.merged(report?.thermostat, false);
   const last = thermostat?.decisions.findLast((d) => d.reason === 'below_floor');
   const floor = floorToResume(thermostat?.roi ?? null, thermostat?.settings.floor ?? 0);
@@ -225,6 +231,25 @@ function haltText(): (string | HTMLElement)[] | null {
     `halted by the ROI thermostat in ${blocked.stage ?? 'a stage'} (ROI_BELOW_FLOOR${last ? `: ${last.why.replace(/: ROI_BELOW_FLOOR$/, '')}` : ''}); continue with a lower floor: `,
     code(`ORCHESTRATOR_THERMOSTAT='{"floor": ${floor}}' autonomy-orchestrator ${dir} --resume`),
   ];
+}
+
+/**
+ * Loops and gates, when the report has them: counts on the loop's edges, gate decisions, hard-gate
+ * results, the orchestrator's own records and other later fields. Replaying, shown at the last step only.
+ */
+function renderLoopsAndGates(index: number): void {
+  const box = $('loops');
+  const r = report as unknown as LoopsReport | null;
+  const atEnd = mode === 'live' || index === timeline.steps.length - 1;
+  box.hidden = !r || !hasLoops(r);
+  graph?.annotate(r && atEnd ? new Map([...loopEdgeLabels(r)].map(([key, label]) => [key, label.text])) : new Map());
+  // The gate states are left in the same step they are entered (`always`): their outcome marks them.
+  const gates = atEnd ? (r?.gate_decisions ?? []) : [];
+  const hard = atEnd ? (r?.hard_gate_results ?? []) : [];
+  graph?.markOutcome('gates', gates.length ? gates.every((g) => g.passed) : null, gates.map((g) => `${g.gate}: ${g.status}${g.reason_code ? ` (${g.reason_code})` : ''}`).join('\n'));
+  graph?.markOutcome('hard_gates', hard.length ? hard.every((h) => h.passed) : null, `${hard.filter((h) => h.passed).length} of ${hard.length} passed`);
+  if (!r || box.hidden) return;
+  renderLoops($('loops-list'), r);
 }
 
 /** The ROI thermostat: its standing, concurrency and ROI over time, and every decision. */
@@ -315,7 +340,10 @@ function executionCard(execution: Execution, i: number, left: Set<string> | null
   const title = document.createElement('div');
   title.className = 'title';
   const label = isCancelled(execution) ? 'cancelled' : execution.status;
-  title.append(span('stage', execution.step && execution.step !== execution.stage ? `${execution.stage} / ${execution.step}` : execution.stage));
+  // A record the orchestrator wrote itself (a loop's budget spent or adapted) is named by its command.
+  const name = isOrchestratorRecord(execution) && execution.command ? `${execution.stage} · ${execution.command}` : execution.step && execution.step !== execution.stage ? `${execution.stage} / ${execution.step}` : execution.stage;
+  if (isOrchestratorRecord(execution)) card.dataset.record = 'true';
+  title.append(span('stage', name));
   title.append(span(`status ${isCancelled(execution) ? 'cancelled' : execution.status}`, label));
   const meta = document.createElement('div');
   meta.className = 'meta';
