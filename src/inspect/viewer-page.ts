@@ -25,6 +25,12 @@ export function viewerHtml(mode: ViewerMode): string {
       <button id="next" type="button" title="next transition (Right)">&#9654;</button>
       <span id="step-label"></span>
     </div>
+    <section id="step-details" hidden>
+      <h2>Step <span id="step-title"></span> <button id="step-close" type="button" title="close">&#215;</button></h2>
+      <ol id="step-attempts"></ol>
+      <div id="step-log-bar"></div>
+      <pre id="step-log"></pre>
+    </section>
     <h2>Steps</h2>
     <ul id="stages"></ul>
     <section id="thermostat" hidden>
@@ -159,6 +165,23 @@ main { flex: 1; display: flex; min-height: 0; }
 svg .node.outcome-passed rect { stroke: var(--ok); stroke-width: 3; } svg .node.outcome-failed rect { stroke: var(--bad); stroke-width: 3; fill: #fee2e2; }
 svg .edge.looped path { stroke: var(--active); stroke-width: 2.5; }
 svg .edge text.note { font-weight: 700; fill: var(--warn); }
+#step-details[hidden] { display: none; }
+#step-details { border: 1px solid var(--active); border-radius: 6px; padding: 0 8px 8px; margin-top: 8px; }
+#step-title { text-transform: none; letter-spacing: 0; color: var(--fg); font-family: ui-monospace, monospace; }
+#step-attempts { margin: 0; padding-left: 0; list-style: none; font-size: 12px; font-family: ui-monospace, monospace; }
+#step-attempts .detail { color: var(--muted); margin-left: 16px; word-break: break-all; }
+#step-log-bar { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin: 6px 0 4px; font-size: 11px; }
+#step-log-bar button.current { background: var(--active); color: #fff; } #step-log-where { color: var(--muted); }
+#step-log { margin: 0; max-height: 300px; overflow: auto; background: #111827; color: #e5e7eb; padding: 6px; font-size: 11px; white-space: pre-wrap; }
+#step-log[data-stream="stderr"] { color: #fecaca; }
+.stage.link { cursor: pointer; text-decoration: underline dotted; } #stages ul.running li { cursor: pointer; }
+svg.step-dag { display: block; width: 100%; height: auto; margin: 4px 0; }
+svg.step-dag .step-edge { fill: none; stroke: #9aa0b0; stroke-width: 1; }
+svg.step-dag .step-node { cursor: pointer; } svg.step-dag .step-node rect { fill: #fff; stroke: #9aa0b0; }
+svg.step-dag .step-node text { font: 10px ui-monospace, monospace; fill: var(--fg); pointer-events: none; }
+svg.step-dag .running rect { fill: #dbeafe; stroke: var(--active); } svg.step-dag .retrying rect { fill: #fef3c7; stroke: var(--warn); }
+svg.step-dag .success rect, svg.step-dag .skipped rect { fill: #dcfce7; stroke: var(--ok); } svg.step-dag .failed rect { fill: #fee2e2; stroke: var(--bad); stroke-width: 2; }
+svg.step-dag .cancelled rect { fill: #f3f4f6; stroke: #9ca3af; stroke-dasharray: 3 2; }
 svg .node rect { fill: #fff; stroke: #8b90a0; stroke-width: 1.5; }
 svg .node.final rect { stroke-width: 3; stroke-dasharray: none; }
 svg .node text { font: 600 13px system-ui, sans-serif; fill: var(--fg); }

@@ -17,13 +17,20 @@ import {
   rootCauseIndex,
   stageProgress,
   stateOfExecution,
+  stepStates,
 } from './steps-view.js';
 import { type LoopsReport, hasLoops, isOrchestratorRecord, loopEdgeLabels, renderLoops } from './loops-view.js';
+import { renderStepDag } from './step-dag.js';
+import { StepDetails } from './step-details.js';
 import { DecisionLog, type LiveThermostat, type ThermostatShape, decisionItems, floorToResume, renderThermostatChart, standingLine } from './thermostat-view.js';
 
 interface Execution {
   stage: string;
   command?: string;
+  signal?: string | null;
+  env_keys?: string[];
+  missing_artifacts?: string[];
+  malformed_artifacts?: string[];
   step: string;
   interrupted: boolean;
   status: string;
@@ -74,6 +81,12 @@ const runningSince = new Map<string, number>();
 let plan: PlanShape = null;
 let outputDir = '';
 let filter = '';
+/** The step whose details are open: its attempts and its whole log, paged. */
+const details = new StepDetails($('step-details'), (path, query) => `${path}?${new URLSearchParams({ token, ...query })}`, clock);
+function selectStep(stage: string, step: string): void {
+  details.select(stage, step);
+  show(shown);
+}
 /** The ROI thermostat's decisions and standing as the live stream brings them. */
 const decisionLog = new DecisionLog();
 /** The card the failure banner jumped to. */
@@ -155,10 +168,14 @@ function reportTime(step: Step, i: number): number | null {
 function renderSteps(): void {
   const executions = report?.stage_executions ?? [];
   const now = Date.now();
-  const rows = stageProgress(executions, mode === 'live' && !ended ? liveSteps : new Map(), plan).map((progress) => {
+  const live = mode === 'live' && !ended ? liveSteps : new Map();
+  const states = stepStates(executions, live, plan);
+  const rows = stageProgress(executions, live, plan).map((progress) => {
     const row = document.createElement('li');
     row.dataset.stage = progress.stage;
     row.append(span('stage', progress.stage), ' ', span('progress', progressLine(progress)));
+    const dag = plan?.[progress.stage] ? renderStepDag(progress.stage, plan[progress.stage]!, states.get(progress.stage) ?? new Map(), selectStep) : null;
+    if (dag) row.append(dag);
     if (progress.running.length > 0) {
       const running = document.createElement('ul');
       running.className = 'running';
@@ -168,6 +185,7 @@ function renderSteps(): void {
         const item = document.createElement('li');
         item.dataset.step = id;
         item.textContent = `${id} running ${((now - runningSince.get(key)!) / 1000).toFixed(1)} s`;
+        item.addEventListener('click', () => selectStep(progress.stage, id));
         running.append(item);
       }
       if (progress.running.length > 20) running.append(span('empty', `and ${progress.running.length - 20} more`));
@@ -176,6 +194,7 @@ function renderSteps(): void {
     return row;
   });
   $('stages').replaceChildren(...rows);
+  if (details.stage !== null && details.step !== null) details.render(executions, states.get(details.stage)?.get(details.step));
 }
 
 /** Failure first: the failing stage, step, status, exit and error, with a link to its card. */
@@ -343,7 +362,13 @@ function executionCard(execution: Execution, i: number, left: Set<string> | null
   // A record the orchestrator wrote itself (a loop's budget spent or adapted) is named by its command.
   const name = isOrchestratorRecord(execution) && execution.command ? `${execution.stage} · ${execution.command}` : execution.step && execution.step !== execution.stage ? `${execution.stage} / ${execution.step}` : execution.stage;
   if (isOrchestratorRecord(execution)) card.dataset.record = 'true';
-  title.append(span('stage', name));
+  const named = span('stage', name);
+  if (!isOrchestratorRecord(execution)) {
+    named.classList.add('link');
+    named.title = 'details and whole log';
+    named.addEventListener('click', () => selectStep(execution.stage, execution.step || execution.stage));
+  }
+  title.append(named);
   title.append(span(`status ${isCancelled(execution) ? 'cancelled' : execution.status}`, label));
   const meta = document.createElement('div');
   meta.className = 'meta';
