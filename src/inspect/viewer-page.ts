@@ -25,6 +25,12 @@ export function viewerHtml(mode: ViewerMode): string {
       <button id="next" type="button" title="next transition (Right)">&#9654;</button>
       <span id="step-label"></span>
     </div>
+    <div id="clock" hidden>
+      <button id="play" type="button" title="play the run by its own times">&#9654; play</button>
+      <select id="speed" aria-label="speed"><option value="1">1×</option><option value="5">5×</option><option value="20" selected>20×</option><option value="100">100×</option></select>
+      <input id="time" type="range" min="0" max="0" value="0" aria-label="time">
+      <span id="time-label"></span>
+    </div>
     <section id="step-details" hidden>
       <h2>Step <span id="step-title"></span> <button id="step-close" type="button" title="close">&#215;</button></h2>
       <ol id="step-attempts"></ol>
@@ -147,6 +153,9 @@ main { flex: 1; display: flex; min-height: 0; }
 #timeline[hidden] { display: none; }
 #timeline { display: flex; gap: 6px; align-items: center; margin-top: 8px; }
 #timeline input { flex: 1; }
+#clock[hidden] { display: none; }
+#clock { display: flex; gap: 6px; align-items: center; margin-top: 4px; } #clock input { flex: 1; }
+#time-label { font-family: ui-monospace, monospace; font-size: 12px; min-width: 150px; }
 #step-label { font-family: ui-monospace, monospace; font-size: 12px; min-width: 150px; }
 #thermostat[hidden] { display: none; }
 #thermostat-standing { margin: 0 0 4px; font-size: 12px; font-family: ui-monospace, monospace; }

@@ -81,6 +81,27 @@ const runningSince = new Map<string, number>();
 let plan: PlanShape = null;
 let outputDir = '';
 let filter = '';
+/** Replaying by the run's own times: the moment shown (null: the transition the slider picks). */
+let timeCursor: number | null = null;
+
+/** At `t`: the executions that had ended, and the steps running then (with their start). */
+function executionsAt(executions: Execution[], t: number): { ended: Execution[]; running: LiveSteps; since: Map<string, number> } {
+  const ended: Execution[] = [];
+  const running: LiveSteps = new Map();
+  const since = new Map<string, number>();
+  for (const e of executions) {
+    if (e.started_at_unix_ms > t) continue;
+    if (e.started_at_unix_ms + e.duration_ms <= t) {
+      ended.push(e);
+      continue;
+    }
+    const id = e.step || e.stage;
+    running.set(e.stage, { ...running.get(e.stage), [id]: { status: 'running' } });
+    since.set(`${e.stage}/${id}`, e.started_at_unix_ms);
+  }
+  return { ended, running, since };
+}
+
 /** The step whose details are open: its attempts and its whole log, paged. */
 const details = new StepDetails($('step-details'), (path, query) => `${path}?${new URLSearchParams({ token, ...query })}`, clock);
 function selectStep(stage: string, step: string): void {
@@ -132,8 +153,10 @@ function show(index: number): void {
   renderThermostat();
   renderLoopsAndGates(index);
   renderBanner();
-  // Replaying, an execution is shown as done once its stage has been left; live, the report is now.
-  renderExecutions(mode === 'replay' ? new Set(steps.slice(0, index).map((s) => s.value)) : null);
+  // Replaying, an execution is shown as done once its stage has been left (by time: once it ended); live, the report is now.
+  const left = new Set(steps.slice(0, index).map((s) => s.value));
+  const t = timeCursor;
+  renderExecutions(mode === 'live' ? null : t !== null ? (e) => e.started_at_unix_ms + e.duration_ms > t : (e) => !left.has(e.stage));
   if (mode === 'replay') {
     ($('step') as HTMLInputElement).value = String(index);
     $('step-label').textContent = step ? `${index + 1} / ${steps.length}: ${step.value}` : '';
@@ -166,9 +189,11 @@ function reportTime(step: Step, i: number): number | null {
 
 /** Each stage's progress, and the steps running now with their elapsed time. */
 function renderSteps(): void {
-  const executions = report?.stage_executions ?? [];
-  const now = Date.now();
-  const live = mode === 'live' && !ended ? liveSteps : new Map();
+  const all = report?.stage_executions ?? [];
+  const at = timeCursor === null ? null : executionsAt(all, timeCursor);
+  const executions = at ? at.ended : all;
+  const now = at ? timeCursor! : Date.now();
+  const live = at ? at.running : mode === 'live' && !ended ? liveSteps : new Map();
   const states = stepStates(executions, live, plan);
   const rows = stageProgress(executions, live, plan).map((progress) => {
     const row = document.createElement('li');
@@ -181,10 +206,10 @@ function renderSteps(): void {
       running.className = 'running';
       for (const id of progress.running.slice(0, 20)) {
         const key = `${progress.stage}/${id}`;
-        if (!runningSince.has(key)) runningSince.set(key, now);
+        if (!at && !runningSince.has(key)) runningSince.set(key, now);
         const item = document.createElement('li');
         item.dataset.step = id;
-        item.textContent = `${id} running ${((now - runningSince.get(key)!) / 1000).toFixed(1)} s`;
+        item.textContent = `${id} running ${((now - (at ? at.since.get(key)! : runningSince.get(key)!)) / 1000).toFixed(1)} s`;
         item.addEventListener('click', () => selectStep(progress.stage, id));
         running.append(item);
       }
@@ -195,6 +220,7 @@ function renderSteps(): void {
   });
   $('stages').replaceChildren(...rows);
   if (details.stage !== null && details.step !== null) details.render(executions, states.get(details.stage)?.get(details.step));
+  if (at) document.body.dataset.time = String(timeCursor);
 }
 
 /** Failure first: the failing stage, step, status, exit and error, with a link to its card. */
@@ -290,7 +316,7 @@ function renderThermostat(): void {
   const lastMs = Math.max(startMs + 1, ...thermostat.decisions.map((d) => d.at_unix_ms), ...(report?.stage_executions.map((e) => e.started_at_unix_ms + e.duration_ms) ?? []));
   const endMs = running ? Math.max(lastMs, Date.now()) : lastMs;
   const step = timeline.steps[shown];
-  const cursor = mode === 'replay' && step && shown < timeline.steps.length - 1 ? (reportTime(step, shown) ?? step.atMs) : null;
+  const cursor = timeCursor ?? (mode === 'replay' && step && shown < timeline.steps.length - 1 ? (reportTime(step, shown) ?? step.atMs) : null);
   renderThermostatChart($('thermostat-chart') as unknown as SVGSVGElement, thermostat, startMs, endMs, cursor);
   $('decisions').replaceChildren(...decisionItems(thermostat, clock, cursor));
 }
@@ -301,8 +327,8 @@ function code(text: string): HTMLElement {
   return element;
 }
 
-/** Executions of stages not yet `left` are dimmed; null shows them all. */
-function renderExecutions(left: Set<string> | null): void {
+/** Executions `future` says had not ended yet are dimmed; null shows them all as they are. */
+function renderExecutions(future: ((e: Execution) => boolean) | null): void {
   const executions = report?.stage_executions ?? [];
   const box = $('executions');
   if (executions.length === 0) {
@@ -315,9 +341,9 @@ function renderExecutions(left: Set<string> | null): void {
   }
   const shownIndices = filter ? filteredIndices(executions) : cardIndices(executions);
   const step = timeline.steps[shown];
-  const cursor = mode === 'replay' && step ? (reportTime(step, shown) ?? step.atMs) : null;
+  const cursor = timeCursor ?? (mode === 'replay' && step ? (reportTime(step, shown) ?? step.atMs) : null);
   renderGantt($('gantt'), executions, shownIndices, cursor, mode === 'live' && !ended && report?.status === 'running' ? Date.now() : null);
-  const cards = shownIndices.map((i) => executionCard(executions[i]!, i, left));
+  const cards = shownIndices.map((i) => executionCard(executions[i]!, i, future));
   if (shownIndices.length < executions.length) {
     const note = document.createElement('p');
     note.className = 'empty more';
@@ -346,9 +372,9 @@ function cardIndices(executions: Execution[]): number[] {
   return [...picked].sort((a, b) => a - b);
 }
 
-function executionCard(execution: Execution, i: number, left: Set<string> | null): HTMLElement {
+function executionCard(execution: Execution, i: number, future: ((e: Execution) => boolean) | null): HTMLElement {
   const card = document.createElement('div');
-  card.className = `exec-card${left && !left.has(execution.stage) ? ' future' : ''}`;
+  card.className = `exec-card${future?.(execution) ? ' future' : ''}`;
   card.dataset.stage = execution.stage;
   card.dataset.status = execution.status;
   card.dataset.step = execution.step;
@@ -572,18 +598,84 @@ async function startReplay(): Promise<void> {
   const slider = $('step') as HTMLInputElement;
   slider.max = String(Math.max(0, timeline.steps.length - 1));
   $('timeline').hidden = false;
-  const go = (index: number) => show(Math.min(Math.max(index, 0), timeline.steps.length - 1));
+  const go = (index: number) => {
+    timeCursor = null;
+    show(Math.min(Math.max(index, 0), timeline.steps.length - 1));
+  };
   slider.addEventListener('input', () => go(Number(slider.value)));
   $('prev').addEventListener('click', () => go(shown - 1));
   $('next').addEventListener('click', () => go(shown + 1));
+  setUpClock();
   document.addEventListener('keydown', (event) => {
     // The slider moves itself on its own arrow keys (and says so with `input`): one step, not two.
-    if (event.target === slider) return;
+    if (event.target === slider || event.target === $('time')) return;
     if (event.key === 'ArrowLeft') go(shown - 1);
     if (event.key === 'ArrowRight') go(shown + 1);
   });
   go(timeline.steps.length - 1);
   document.body.dataset.ready = 'true';
+}
+
+/** The run's time span, from the report: its first transition or start to its last end. */
+function runSpan(): { start: number; end: number } | null {
+  const times: number[] = [];
+  for (const t of report?.transitions ?? []) times.push(t.timestamp_unix_ms);
+  for (const e of report?.stage_executions ?? []) times.push(e.started_at_unix_ms, e.started_at_unix_ms + e.duration_ms);
+  for (const d of report?.thermostat?.decisions ?? []) times.push(d.at_unix_ms);
+  if (report?.updated_at_unix_ms) times.push(report.updated_at_unix_ms);
+  timeline.steps.forEach((step, i) => times.push(reportTime(step, i) ?? step.atMs));
+  const finite = times.filter(Number.isFinite);
+  if (finite.length === 0) return null;
+  return { start: Math.min(...finite), end: Math.max(...finite) };
+}
+
+/**
+ * Replay by time: a slider over the run's span and play/pause at a speed. At each moment the graph
+ * shows the state entered last, and the steps, timeline and executions what had ended or ran then.
+ */
+function setUpClock(): void {
+  const span = runSpan();
+  if (!span) return;
+  const time = $('time') as HTMLInputElement;
+  const play = $('play');
+  time.max = String(span.end - span.start);
+  time.value = time.max;
+  $('clock').hidden = false;
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const stop = () => {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    play.textContent = '▶ play';
+    document.body.dataset.playing = 'false';
+  };
+  const setTime = (t: number) => {
+    timeCursor = Math.min(Math.max(t, span.start), span.end);
+    time.value = String(timeCursor - span.start);
+    $('time-label').textContent = `${((timeCursor - span.start) / 1000).toFixed(2)} s of ${((span.end - span.start) / 1000).toFixed(2)} s`;
+    let index = 0;
+    timeline.steps.forEach((step, i) => {
+      if ((reportTime(step, i) ?? step.atMs) <= timeCursor!) index = i;
+    });
+    show(index);
+  };
+  time.addEventListener('input', () => {
+    stop();
+    setTime(span.start + Number(time.value));
+  });
+  play.addEventListener('click', () => {
+    if (timer !== null) return stop();
+    if (timeCursor === null || timeCursor >= span.end) setTime(span.start);
+    play.textContent = '❚❚ pause';
+    document.body.dataset.playing = 'true';
+    let last = performance.now();
+    timer = setInterval(() => {
+      const now = performance.now();
+      const next = timeCursor! + (now - last) * Number(($('speed') as HTMLSelectElement).value);
+      last = now;
+      setTime(next);
+      if (next >= span.end) stop();
+    }, 50);
+  });
 }
 
 /** A run without an event log (a V0 report, say) still has its transitions. */
