@@ -65,6 +65,7 @@ export class InspectorServer {
   private readonly buffer = new MessageBuffer();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_VIEWER_PAYLOAD, perMessageDeflate: false });
   private cachedReport: { key: string; report: RunReport | null } | null = null;
+  private cachedText: { key: string; text: string } | null = null;
   /** The end-of-run message, for viewers that connect after it (`--inspect-keep`). */
   private ended: string | null = null;
 
@@ -224,7 +225,7 @@ export class InspectorServer {
     if (path === '/api/machine') return [JSON_TYPE, JSON.stringify({ definition: machineDefinition() })];
     // The directory as the user gave it: the page's `--resume` commands are typed where they ran the first.
     if (path === '/api/run') return [JSON_TYPE, JSON.stringify({ outputDir, plan: planShape(this.options.plan) })];
-    if (path === '/api/report') return [JSON_TYPE, JSON.stringify(this.report())];
+    if (path === '/api/report') return [JSON_TYPE, this.reportText()];
     if (path === '/api/events') return [JSON_TYPE, JSON.stringify(readEventLog(eventLogPathIn(outputDir)))];
     const log = /^\/api\/log\/(\d{1,6})\/(stdout|stderr)$/.exec(path);
     if (log) return this.logTailOf(this.report(), Number(log[1]), log[2] as 'stdout' | 'stderr');
@@ -256,6 +257,32 @@ export class InspectorServer {
    * Either is read again only once the report file changed: a viewer's polls and log reads of a
    * long run do not each parse its report.
    */
+  /**
+   * The report as the viewer polls it. Live, the file's own bytes: the run writes it whole (a temp
+   * file renamed over it), and parsing, checking and printing it again at every poll cost the run's
+   * own thread that much more per step as the run grew. A replay's is read once per change.
+   */
+  private reportText(): string {
+    if (this.options.mode === 'replay') return JSON.stringify(this.report());
+    const path = reportPathIn(this.options.outputDir);
+    let key: string;
+    try {
+      const stat = statSync(path);
+      key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    } catch {
+      return 'null';
+    }
+    if (this.cachedText?.key === key) return this.cachedText.text;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return 'null'; // renamed over between the stat and the read: the next poll reads it
+    }
+    this.cachedText = { key, text };
+    return text;
+  }
+
   private report(): RunReport | null {
     const { outputDir, mode } = this.options;
     const path = reportPathIn(outputDir);
