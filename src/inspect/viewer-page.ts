@@ -55,6 +55,7 @@ export function viewerHtml(mode: ViewerMode): string {
     <div id="gantt" aria-label="timeline of executions"></div>
     <input id="filter" type="search" placeholder="filter: step, stage or status (e.g. failed)" aria-label="filter executions">
     <div id="executions"><p class="empty">none yet</p></div>
+    <details id="all-executions-box"><summary id="all-executions-summary">every execution</summary><div id="all-executions"></div></details>
   </aside>
 </main>
 <script src="/viewer.js"></script>
@@ -191,6 +192,10 @@ svg.step-dag .step-node text { font: 10px ui-monospace, monospace; fill: var(--f
 svg.step-dag .running rect { fill: #dbeafe; stroke: var(--active); } svg.step-dag .retrying rect { fill: #fef3c7; stroke: var(--warn); }
 svg.step-dag .success rect, svg.step-dag .skipped rect { fill: #dcfce7; stroke: var(--ok); } svg.step-dag .failed rect { fill: #fee2e2; stroke: var(--bad); stroke-width: 2; }
 svg.step-dag .cancelled rect { fill: #f3f4f6; stroke: #9ca3af; stroke-dasharray: 3 2; }
+#all-executions { height: 240px; border: 1px solid var(--line); border-radius: 4px; font: 11px/18px ui-monospace, monospace; }
+#all-executions .all-row { padding: 0 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; cursor: pointer; }
+#all-executions .all-row.failed { color: var(--bad); } #all-executions .all-row.cancelled { color: var(--muted); }
+#all-executions-summary { cursor: pointer; color: var(--muted); font-size: 12px; margin: 4px 0; }
 svg .node rect { fill: #fff; stroke: #8b90a0; stroke-width: 1.5; }
 svg .node.final rect { stroke-width: 3; stroke-dasharray: none; }
 svg .node text { font: 600 13px system-ui, sans-serif; fill: var(--fg); }

@@ -20,7 +20,8 @@ import {
   stepStates,
 } from './steps-view.js';
 import { type LoopsReport, hasLoops, isOrchestratorRecord, loopEdgeLabels, renderLoops } from './loops-view.js';
-import { renderStepDag } from './step-dag.js';
+import { MAX_DAG_STEPS, renderStepDag } from './step-dag.js';
+import { VirtualList } from './virtual-list.js';
 import { StepDetails } from './step-details.js';
 import { DecisionLog, type LiveThermostat, type ThermostatShape, decisionItems, floorToResume, renderThermostatChart, standingLine } from './thermostat-view.js';
 
@@ -81,6 +82,19 @@ const runningSince = new Map<string, number>();
 let plan: PlanShape = null;
 let outputDir = '';
 let filter = '';
+/** Every execution (or every one the filter matches), whatever their number: only the rows in view are in the page. */
+const allExecutions = new VirtualList<number>($('all-executions'), 18, (i) => {
+  const e = report!.stage_executions[i]!;
+  const row = document.createElement('div');
+  row.className = `all-row ${stateOfExecution(e)}`;
+  row.dataset.index = String(i);
+  row.dataset.step = e.step;
+  row.textContent = `${e.step && e.step !== e.stage ? `${e.stage} / ${e.step}` : e.stage} #${e.attempt} · ${isCancelled(e) ? 'cancelled' : e.status} · exit ${e.exit_code ?? '-'} · ${(e.duration_ms / 1000).toFixed(2)} s`;
+  if (!isOrchestratorRecord(e)) row.addEventListener('click', () => selectStep(e.stage, e.step || e.stage));
+  return row;
+});
+($('all-executions-box') as HTMLDetailsElement).addEventListener('toggle', () => show(shown));
+
 /** Replaying by the run's own times: the moment shown (null: the transition the slider picks). */
 let timeCursor: number | null = null;
 
@@ -201,6 +215,9 @@ function renderSteps(): void {
     row.append(span('stage', progress.stage), ' ', span('progress', progressLine(progress)));
     const dag = plan?.[progress.stage] ? renderStepDag(progress.stage, plan[progress.stage]!, states.get(progress.stage) ?? new Map(), selectStep) : null;
     if (dag) row.append(dag);
+    else if ((plan?.[progress.stage]?.length ?? 0) > MAX_DAG_STEPS) {
+      row.append(' ', span('empty dag-note', `(${plan![progress.stage]!.length} steps: too many to draw; the filter and a step's details find one)`));
+    }
     if (progress.running.length > 0) {
       const running = document.createElement('ul');
       running.className = 'running';
@@ -353,6 +370,14 @@ function renderExecutions(future: ((e: Execution) => boolean) | null): void {
     cards.push(note);
   }
   box.replaceChildren(...cards);
+  renderAllExecutions(executions);
+}
+
+function renderAllExecutions(executions: Execution[]): void {
+  const indices: number[] = [];
+  for (let i = 0; i < executions.length; i++) if (!filter || matchesFilter(executions[i]!, filter)) indices.push(i);
+  $('all-executions-summary').textContent = `every execution${filter ? ' matching' : ''} (${indices.length})`;
+  if (($('all-executions-box') as HTMLDetailsElement).open) allExecutions.set(indices);
 }
 
 function filteredIndices(executions: Execution[]): number[] {
