@@ -1,10 +1,11 @@
 // Takes the viewer's screenshots in Debian's headless Chromium:
 // - docs/viewer.png: the viewer following a live run;
+// - docs/viewer-steps.png: a plan's steps as a DAG, one step's details with its log followed live;
 // - docs/viewer-thermostat.png: the ROI thermostat example (examples/plans/roi-thermostat.json)
 //   halted, its concurrency going down and every decision listed.
 //   npm run build && node --import tsx scripts/screenshot-viewer.ts
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -43,6 +44,33 @@ await page.locator('.exec-card').first().waitFor();
 await page.screenshot({ path: join(root, 'docs', 'viewer.png') });
 await new Promise((r) => live.run.on('close', r));
 
+// A build plan whose `test` step prints as it goes; its details are opened while it runs.
+const stepsDir = mkdtempSync(join(tmpdir(), 'ao-screenshot-'));
+const say = (what: string, seconds: number) => ['-c', `for i in $(seq 1 ${seconds * 4}); do echo "${what}: case $i ok"; sleep 0.25; done`];
+const buildPlan = {
+  version: 1,
+  concurrency: 3,
+  stages: {
+    execution: [
+      { id: 'fetch', bin: 'sh', args: say('fetch', 1) },
+      { id: 'lint', bin: 'sh', args: say('lint', 2) },
+      { id: 'build', bin: 'sh', args: say('build', 1), needs: ['fetch'] },
+      { id: 'unit-tests', bin: 'sh', args: say('unit', 6), needs: ['build'], env: { API_TOKEN: 'not shown' } },
+      { id: 'e2e-tests', bin: 'sh', args: say('e2e', 6), needs: ['build'] },
+      { id: 'package', bin: 'true', needs: ['unit-tests', 'e2e-tests', 'lint'] },
+    ],
+  },
+};
+writeFileSync(join(stepsDir, 'plan.json'), JSON.stringify(buildPlan));
+const steps = await start([join(stepsDir, 'out'), '--plan', join(stepsDir, 'plan.json'), '--inspect']);
+const stepsPage = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+await stepsPage.goto(steps.url);
+await stepsPage.locator('svg.step-dag .step-node.running[data-step="unit-tests"]').waitFor({ timeout: 30_000 });
+await stepsPage.locator('svg.step-dag .step-node[data-step="unit-tests"]').click();
+await stepsPage.waitForFunction(() => (document.querySelector('#step-log')?.textContent?.split('\n').length ?? 0) > 8, undefined, { timeout: 30_000 });
+await stepsPage.screenshot({ path: join(root, 'docs', 'viewer-steps.png') });
+await new Promise((r) => steps.run.on('close', r));
+
 // As the README runs it: from the project's root, into out/roi (the page shows the path as given).
 const roi = join('out', 'roi');
 rmSync(join(root, roi), { recursive: true, force: true });
@@ -56,4 +84,4 @@ thermostat.run.kill('SIGINT');
 await new Promise((r) => thermostat.run.on('close', r));
 
 await browser.close();
-console.log('wrote docs/viewer.png, docs/viewer-thermostat.png');
+console.log('wrote docs/viewer.png, docs/viewer-steps.png, docs/viewer-thermostat.png');
