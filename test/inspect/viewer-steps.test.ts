@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
@@ -43,7 +43,10 @@ describeWithBrowser('steps in the viewer', (browser) => {
     await dag.locator('.step-node.success[data-step="flaky"]').waitFor();
     expect(await dag.locator('.step-node[data-step="last"]').getAttribute('class')).toBe('step-node waiting');
 
-    // Its details while it runs: the last page of its log, then followed as it grows.
+    // Its details while it runs (its 3,000 lines written, the gate not yet there): the last page of
+    // its log, then followed as it grows.
+    const talkLog = join(dir, 'out', 'logs', 'execution.talk.attempt-1.stdout.log');
+    await waitFor(() => existsSync(talkLog) && statSync(talkLog).size === 120_000, 20_000, 'the talking step to print its lines');
     await dag.locator('.step-node[data-step="talk"]').click();
     const details = page.locator('#step-details');
     await page.waitForFunction(() => document.querySelector('#step-log')?.textContent?.includes('line 02999'));

@@ -40,7 +40,7 @@ describeWithBrowser('the ROI thermostat in the viewer', (browser) => {
         execution: [
           { id: 'slow', bin: 'sh', args: ['-c', `while [ ! -e ${gate} ]; do sleep 0.05; done`] },
           spender('p1', 2),
-          spender('p2', 0, 0.3),
+          spender('p2', 0, 1),
           spender('p3', 50),
         ],
       },
