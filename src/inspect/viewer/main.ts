@@ -545,17 +545,20 @@ function noteStageSteps(message: Message): boolean {
   }
   if (!frameQueued) {
     frameQueued = true;
-    requestAnimationFrame(() => {
+    // At most four times a second: a run of quick steps sends a snapshot every few milliseconds, and
+    // a page redrawing at every frame takes a core the run's own steps would use.
+    setTimeout(() => requestAnimationFrame(() => {
       frameQueued = false;
       renderSteps();
       if (thermostatChanged) {
         thermostatChanged = false;
         renderThermostat();
       }
-    });
+    }), STEPS_REDRAW_MS);
   }
   return true;
 }
+const STEPS_REDRAW_MS = 250;
 let frameQueued = false;
 let thermostatChanged = false;
 
