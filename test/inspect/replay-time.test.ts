@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
 import { reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
@@ -31,6 +31,7 @@ describeWithBrowser('autonomy-orchestrator inspect <output_dir> --plan: replay b
     const start = Math.min(...report.transitions.map((t: { timestamp_unix_ms: number }) => t.timestamp_unix_ms), ...report.stage_executions.map((e: Record) => e.started_at_unix_ms));
 
     const viewer = startCli(['inspect', out, '--plan', planPath]);
+    onTestFinished(() => void viewer.child.kill('SIGTERM'));
     let stderr = '';
     viewer.child.stderr.on('data', (chunk) => (stderr += chunk));
     await waitFor(() => urlIn(stderr) !== null, 20_000, 'the replay URL');

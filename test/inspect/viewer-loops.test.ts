@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
 import { ROOT, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
@@ -22,6 +22,7 @@ describeWithBrowser('loops and gates in the viewer', (browser) => {
       ...['--reviewer-expected-artifact', `${out}/reviewer/review.json`],
       ...['--reviewer-remediation-max-cycles', '1', '--policy-status', 'allow', '--ci-status', 'success', '--review-status', 'approved'],
     ]);
+    onTestFinished(() => void run.child.kill('SIGTERM'));
     let stderr = '';
     run.child.stderr.on('data', (chunk) => (stderr += chunk));
     await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');
@@ -108,6 +109,7 @@ describeWithBrowser('loops and gates in the viewer', (browser) => {
       ],
     ] as const) {
       const viewer = startCli(['inspect', join(dir, name)]);
+      onTestFinished(() => void viewer.child.kill('SIGTERM'));
       let stderr = '';
       viewer.child.stderr.on('data', (chunk) => (stderr += chunk));
       await waitFor(() => urlIn(stderr) !== null, 20_000, 'the replay URL');

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { describeWithBrowser, urlIn } from '../support/browser.js';
 import { bigRun } from '../support/big-run.js';
 import { startCli, tempDir, waitFor } from '../support/cli.js';
@@ -16,6 +16,7 @@ describeWithBrowser('the viewer at scale', (browser) => {
   it('replays a 10,000-step run: ready, by time, filtered', { timeout: 120_000 }, async () => {
     const { out, planPath } = await bigRun(tempDir(), 10_000);
     const viewer = startCli(['inspect', out, '--plan', planPath]);
+    onTestFinished(() => void viewer.child.kill('SIGTERM'));
     let stderr = '';
     viewer.child.stderr.on('data', (chunk) => (stderr += chunk));
     await waitFor(() => urlIn(stderr) !== null, 20_000, 'the replay URL');
@@ -73,6 +74,7 @@ describeWithBrowser('the viewer at scale', (browser) => {
     const planPath = join(dir, 'plan.json');
     writeFileSync(planPath, JSON.stringify({ version: 1, concurrency: 4, stages: { execution: Array.from({ length: 1000 }, (_, i) => ({ id: `s${i}`, bin: 'true' })) } }));
     const run = startCli([join(dir, 'out'), '--plan', planPath, '--inspect', '--inspect-keep']);
+    onTestFinished(() => void run.child.kill('SIGTERM'));
     let stderr = '';
     run.child.stderr.on('data', (chunk) => (stderr += chunk));
     await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');

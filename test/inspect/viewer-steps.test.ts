@@ -1,6 +1,6 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
 import { startCli, tempDir, waitFor } from '../support/cli.js';
 
@@ -26,6 +26,7 @@ describeWithBrowser('steps in the viewer', (browser) => {
     const planPath = join(dir, 'plan.json');
     writeFileSync(planPath, JSON.stringify(plan));
     const run = startCli([join(dir, 'out'), '--plan', planPath, '--inspect', '--inspect-keep']);
+    onTestFinished(() => void run.child.kill('SIGTERM'));
     let stderr = '';
     run.child.stderr.on('data', (chunk) => (stderr += chunk));
     await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');

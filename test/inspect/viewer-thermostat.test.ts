@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
 import { ROOT, reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
@@ -17,6 +17,7 @@ const decisions = (page: Page) =>
 
 async function openReplay(browserPage: Page, dir: string) {
   const viewer = startCli(['inspect', dir]);
+  onTestFinished(() => void viewer.child.kill('SIGTERM'));
   let stderr = '';
   viewer.child.stderr.on('data', (chunk) => (stderr += chunk));
   await waitFor(() => urlIn(stderr) !== null, 20_000, 'the replay URL');
@@ -49,6 +50,7 @@ describeWithBrowser('the ROI thermostat in the viewer', (browser) => {
     writeFileSync(planPath, JSON.stringify(plan));
     const out = join(dir, 'out');
     const run = startCli([out, '--plan', planPath, '--inspect', '--inspect-keep']);
+    onTestFinished(() => void run.child.kill('SIGTERM'));
     let stderr = '';
     run.child.stderr.on('data', (chunk) => (stderr += chunk));
     await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');
