@@ -8,8 +8,10 @@
  *      and in Chromium (when /usr/bin/chromium or CHROMIUM_PATH is there) the time from opening
  *      the page to the graph showing `execution` active
  *   4. a replay of that run (`inspect <dir>`) in Chromium: from opening the page to ready
+ *   5. a replay of a 10,000-step run (`inspect <dir> --plan`; its records are copies of a real run's,
+ *      test/support/big-run.ts) in Chromium: ready, and one move of its clock
  *
- * Flags: --steps N (default 1000), --json. Start-up figures are taken with NODE_EXTRA_CA_CERTS unset.
+ * Flags: --steps N (default 1000), --replay-steps M (default 10000), --json. Start-up figures are taken with NODE_EXTRA_CA_CERTS unset.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,8 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 const stepsAt = args.indexOf('--steps');
 const N = stepsAt >= 0 ? Number(args[stepsAt + 1]) : 1000;
+const replayStepsAt = args.indexOf('--replay-steps');
+const M = replayStepsAt >= 0 ? Number(args[replayStepsAt + 1]) : 10_000;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const log = (message: string) => process.stderr.write(`bench:inspect: ${message}\n`);
 const work = mkdtempSync(join(tmpdir(), 'ao-bench-inspect-'));
@@ -142,8 +146,30 @@ try {
     await page.close();
     replay.child.kill('SIGINT');
     await replay.done;
-    await chromium.close();
   }
+
+  let bigReplay: { readyMs: number; clockMs: number } | null = null;
+  if (chromium) {
+    log(`replaying a ${M}-step run...`);
+    const { bigRun } = await import('../test/support/big-run.js');
+    const { out, planPath } = await bigRun(join(work, 'big'), M);
+    let replayUrl: string | null = null;
+    const replay = start(['inspect', out, '--plan', planPath], (stderr) => (replayUrl ??= urlOf(stderr)));
+    while (replayUrl === null) await new Promise((r) => setTimeout(r, 5));
+    const page = await chromium.newPage();
+    const t0 = performance.now();
+    await page.goto(replayUrl);
+    await page.locator('body[data-ready="true"]').waitFor({ state: 'attached', timeout: 120_000 });
+    const readyMs = performance.now() - t0;
+    const t1 = performance.now();
+    await page.locator('#time').fill(String(Math.round(Number(await page.locator('#time').getAttribute('max')) / 2)));
+    await page.locator('#stages .progress').first().textContent();
+    bigReplay = { readyMs, clockMs: performance.now() - t1 };
+    await page.close();
+    replay.child.kill('SIGINT');
+    await replay.done;
+  }
+  await chromium?.close();
 
   const results = {
     steps: N,
@@ -157,6 +183,7 @@ try {
       pageUsableMs,
     },
     replayReadyMs,
+    bigReplay: bigReplay ? { steps: M, ...bigReplay } : null,
   };
   if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else {
@@ -166,6 +193,7 @@ try {
     const { getPage, getReport } = results.duringRun;
     console.log(`during the run: GET / median ${ms(getPage.medianMs)} max ${ms(getPage.maxMs)} (${getPage.samples} samples); GET /api/report median ${ms(getReport.medianMs)} max ${ms(getReport.maxMs)}`);
     console.log(`live page shows the run after ${ms(pageUsableMs)}; a replay of the run is ready after ${ms(replayReadyMs)}`);
+    if (bigReplay) console.log(`a ${M}-step replay is ready after ${ms(bigReplay.readyMs)}; a move of its clock takes ${ms(bigReplay.clockMs)}`);
   }
   if (plain.exitCode !== 0 || inspected.exitCode !== 0) process.exitCode = 1;
 } finally {

@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { eventLogPathIn, readEventLog } from '../inspect/event-log.js';
+import { loadPlanFile } from '../plan/load.js';
 import { readRunReport, reportPathIn } from '../report/report-file.js';
 import type { RunReport } from '../report/schema.js';
 import { summarizeReport } from '../report/summary.js';
@@ -29,6 +30,7 @@ export function inspectProgram(): Command {
     .argument('<output_dir>', 'the output dir of a finished or crashed run')
     .addOption(new Option('--port <port>', 'port of the viewer on 127.0.0.1 (default: a free port)').argParser(portFlag))
     .option('--open', 'open the viewer in a browser (xdg-open)', false)
+    .option('--plan <file>', "the run's plan: each stage's steps drawn as a DAG, replayed by time")
     .allowExcessArguments(false);
 }
 
@@ -44,8 +46,9 @@ export async function reportCommand(program: Command): Promise<number> {
 export async function inspectCommand(program: Command): Promise<number> {
   const dir = program.processedArgs[0] as string;
   requireReport(dir);
-  const flags = program.opts<{ port?: number; open: boolean }>();
-  const server = await startServer({ port: flags.port ?? 0, open: flags.open, keep: true, inspectorUrl: null }, dir, 'replay');
+  const flags = program.opts<{ port?: number; open: boolean; plan?: string }>();
+  const plan = flags.plan ? await loadPlanFile(flags.plan) : undefined;
+  const server = await startServer({ port: flags.port ?? 0, open: flags.open, keep: true, inspectorUrl: null }, dir, 'replay', plan);
   process.stderr.write(`${NAME}: replay of ${dir} at ${server.url} (Ctrl-C to stop)\n`);
   if (flags.open && !openInBrowser(server.url)) process.stderr.write(`${NAME}: no xdg-open here; open the URL yourself\n`);
   await untilStopped();

@@ -16,7 +16,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -24,7 +24,7 @@ import { orchestrationMachine } from '../../machines/orchestration.js';
 import { readReport, readRunReport, reportPathIn } from '../report/report-file.js';
 import type { RunReport } from '../report/schema.js';
 import { eventLogPathIn, readEventLog } from './event-log.js';
-import { readLogTail } from './log-tail.js';
+import { LOG_PAGE_BYTES, readLogPage, readLogTail } from './log-tail.js';
 import { MessageBuffer } from './message-buffer.js';
 import type { InspectionMessage } from './messages.js';
 import { BRIDGE_JS, VIEWER_CSS, type ViewerMode, bridgeHtml, viewerHtml } from './viewer-page.js';
@@ -65,6 +65,7 @@ export class InspectorServer {
   private readonly buffer = new MessageBuffer();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_VIEWER_PAYLOAD, perMessageDeflate: false });
   private cachedReport: { key: string; report: RunReport | null } | null = null;
+  private cachedText: { key: string; text: string } | null = null;
   /** The end-of-run message, for viewers that connect after it (`--inspect-keep`). */
   private ended: string | null = null;
 
@@ -208,13 +209,13 @@ export class InspectorServer {
     if (!PUBLIC_PATHS.has(path) && !this.tokenAllowed(req)) {
       return send(res, 403, 'text/plain', 'missing or wrong token: open the URL the orchestrator printed\n');
     }
-    const route = this.route(path);
+    const route = this.route(path, new URL(req.url ?? '/', 'http://x').searchParams);
     if (route === null) return send(res, 404, 'text/plain', 'not found\n');
-    const [type, body] = route;
-    send(res, 200, type, body, this.csp());
+    const [type, body, headers] = route;
+    send(res, 200, type, body, this.csp(), headers);
   }
 
-  private route(path: string): [string, string] | null {
+  private route(path: string, query: URLSearchParams): [string, string, Record<string, string>?] | null {
     const { outputDir, mode, inspectorUrl } = this.options;
     if (path === '/') return inspectorUrl ? [HTML, bridgeHtml(inspectorUrl)] : [HTML, viewerHtml(mode)];
     if (path === '/viewer') return [HTML, viewerHtml(mode)];
@@ -222,12 +223,31 @@ export class InspectorServer {
     if (path === '/viewer.css') return [CSS, VIEWER_CSS];
     if (path === '/bridge.js') return [JS, BRIDGE_JS];
     if (path === '/api/machine') return [JSON_TYPE, JSON.stringify({ definition: machineDefinition() })];
-    if (path === '/api/run') return [JSON_TYPE, JSON.stringify({ outputDir: resolve(outputDir), plan: planShape(this.options.plan) })];
-    if (path === '/api/report') return [JSON_TYPE, JSON.stringify(this.report())];
+    // The directory as the user gave it: the page's `--resume` commands are typed where they ran the first.
+    if (path === '/api/run') return [JSON_TYPE, JSON.stringify({ outputDir, plan: planShape(this.options.plan) })];
+    if (path === '/api/report') return [JSON_TYPE, this.reportText()];
     if (path === '/api/events') return [JSON_TYPE, JSON.stringify(readEventLog(eventLogPathIn(outputDir)))];
     const log = /^\/api\/log\/(\d{1,6})\/(stdout|stderr)$/.exec(path);
     if (log) return this.logTailOf(this.report(), Number(log[1]), log[2] as 'stdout' | 'stderr');
+    const page = STEP_LOG.exec(path);
+    if (page) return this.logPageOf(page[1]!, page[2]!, Number(page[3]), page[4]!, query);
     return null;
+  }
+
+  /**
+   * A page of a step's log by its name (`logs/<stage>.<step>.attempt-<n>.<stream>.log`), whether or
+   * not the report has its record yet: a running step's log is read as it grows. `offset` (negative:
+   * from the end) and `length` (at most 64 KiB) pick the bytes; `X-Log-Offset` and `X-Log-Size` say
+   * where they start and how long the file was.
+   */
+  private logPageOf(stage: string, step: string, attempt: number, stream: string, query: URLSearchParams): [string, string, Record<string, string>] | null {
+    const offset = Number(query.get('offset') ?? '0');
+    const length = Number(query.get('length') ?? String(LOG_PAGE_BYTES));
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length < 0) return null;
+    const file = join(this.options.outputDir, 'logs', `${stage}.${step}.attempt-${attempt}.${stream}.log`);
+    const read = readLogPage(this.options.outputDir, file, offset, length);
+    if (read === null) return null;
+    return [TEXT, read.text, { 'X-Log-Offset': String(read.offset), 'X-Log-Size': String(read.size) }];
   }
 
   /**
@@ -237,6 +257,32 @@ export class InspectorServer {
    * Either is read again only once the report file changed: a viewer's polls and log reads of a
    * long run do not each parse its report.
    */
+  /**
+   * The report as the viewer polls it. Live, the file's own bytes: the run writes it whole (a temp
+   * file renamed over it), and parsing, checking and printing it again at every poll cost the run's
+   * own thread that much more per step as the run grew. A replay's is read once per change.
+   */
+  private reportText(): string {
+    if (this.options.mode === 'replay') return JSON.stringify(this.report());
+    const path = reportPathIn(this.options.outputDir);
+    let key: string;
+    try {
+      const stat = statSync(path);
+      key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    } catch {
+      return 'null';
+    }
+    if (this.cachedText?.key === key) return this.cachedText.text;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return 'null'; // renamed over between the stat and the read: the next poll reads it
+    }
+    this.cachedText = { key, text };
+    return text;
+  }
+
   private report(): RunReport | null {
     const { outputDir, mode } = this.options;
     const path = reportPathIn(outputDir);
@@ -268,6 +314,8 @@ export class InspectorServer {
   }
 }
 
+/** `/api/step-log/<stage>/<step>/<attempt>/<stream>`: a stage name, a plan's step id, an attempt, a stream. */
+const STEP_LOG = /^\/api\/step-log\/([a-z_]{1,40})\/([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\/(\d{1,6})\/(stdout|stderr)$/;
 const PUBLIC_PATHS = new Set(['/viewer.js', '/viewer.css', '/bridge.js', '/favicon.ico']);
 const HTML = 'text/html; charset=utf-8';
 const JS = 'text/javascript; charset=utf-8';
@@ -275,8 +323,9 @@ const CSS = 'text/css; charset=utf-8';
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-function send(res: ServerResponse, status: number, type: string, body: string, csp?: string): void {
+function send(res: ServerResponse, status: number, type: string, body: string, csp?: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
+    ...headers,
     'Content-Type': type,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',

@@ -25,14 +25,37 @@ export function viewerHtml(mode: ViewerMode): string {
       <button id="next" type="button" title="next transition (Right)">&#9654;</button>
       <span id="step-label"></span>
     </div>
+    <div id="clock" hidden>
+      <button id="play" type="button" title="play the run by its own times">&#9654; play</button>
+      <select id="speed" aria-label="speed"><option value="1">1×</option><option value="5">5×</option><option value="20" selected>20×</option><option value="100">100×</option></select>
+      <input id="time" type="range" min="0" max="0" value="0" aria-label="time">
+      <span id="time-label"></span>
+    </div>
+    <section id="step-details" hidden>
+      <h2>Step <span id="step-title"></span> <button id="step-close" type="button" title="close">&#215;</button></h2>
+      <ol id="step-attempts"></ol>
+      <div id="step-log-bar"></div>
+      <pre id="step-log"></pre>
+    </section>
     <h2>Steps</h2>
     <ul id="stages"></ul>
+    <section id="thermostat" hidden>
+      <h2>ROI thermostat</h2>
+      <p id="thermostat-standing"></p>
+      <svg id="thermostat-chart" role="img" aria-label="concurrency and ROI over time"></svg>
+      <ol id="decisions"></ol>
+    </section>
+    <section id="loops" hidden>
+      <h2>Loops and gates</h2>
+      <ul id="loops-list"></ul>
+    </section>
     <h2>Transitions</h2>
     <ol id="transitions"></ol>
     <h2>Stage executions</h2>
     <div id="gantt" aria-label="timeline of executions"></div>
     <input id="filter" type="search" placeholder="filter: step, stage or status (e.g. failed)" aria-label="filter executions">
     <div id="executions"><p class="empty">none yet</p></div>
+    <details id="all-executions-box"><summary id="all-executions-summary">every execution</summary><div id="all-executions"></div></details>
   </aside>
 </main>
 <script src="/viewer.js"></script>
@@ -110,6 +133,7 @@ main { flex: 1; display: flex; min-height: 0; }
 .empty { color: var(--muted); }
 #banner { padding: 8px 16px; font-weight: 600; border-bottom: 1px solid var(--line); }
 #banner.failed { background: #fee2e2; color: var(--bad); } #banner.crashed { background: #fef3c7; color: var(--warn); }
+#banner.blocked { background: #fef3c7; color: var(--warn); }
 #banner button { margin-left: 8px; } #banner code { font-weight: 400; }
 #stages { list-style: none; margin: 0; padding: 0; font-size: 12px; }
 #stages > li { margin-bottom: 4px; } #stages .stage { font-weight: 600; margin-right: 6px; }
@@ -130,7 +154,48 @@ main { flex: 1; display: flex; min-height: 0; }
 #timeline[hidden] { display: none; }
 #timeline { display: flex; gap: 6px; align-items: center; margin-top: 8px; }
 #timeline input { flex: 1; }
+#clock[hidden] { display: none; }
+#clock { display: flex; gap: 6px; align-items: center; margin-top: 4px; } #clock input { flex: 1; }
+#time-label { font-family: ui-monospace, monospace; font-size: 12px; min-width: 150px; }
 #step-label { font-family: ui-monospace, monospace; font-size: 12px; min-width: 150px; }
+#thermostat[hidden] { display: none; }
+#thermostat-standing { margin: 0 0 4px; font-size: 12px; font-family: ui-monospace, monospace; }
+#thermostat-chart { width: 100%; height: auto; background: #fafafa; border: 1px solid var(--line); border-radius: 4px; }
+#thermostat-chart .concurrency { fill: none; stroke: var(--active); stroke-width: 2; }
+#thermostat-chart .level { stroke-dasharray: 4 3; stroke-width: 1; } #thermostat-chart .level.target { stroke: var(--ok); } #thermostat-chart .level.floor { stroke: var(--bad); }
+#thermostat-chart text { font: 10px ui-monospace, monospace; fill: var(--muted); } #thermostat-chart .axis-title { font-weight: 600; }
+#thermostat-chart .roi { fill: var(--warn); } #thermostat-chart .roi.below_floor { fill: var(--bad); } #thermostat-chart .roi.above_target { fill: var(--ok); }
+#thermostat-chart .future { opacity: .25; } #thermostat-chart .cursor { stroke: var(--active); opacity: .5; }
+#decisions { margin: 4px 0 0; padding-left: 22px; font-size: 12px; }
+#decisions li.future { color: #b6b9c4; } #decisions .time { color: var(--muted); margin-right: 6px; font-family: ui-monospace, monospace; }
+#decisions .change { font-weight: 700; margin-right: 4px; } #decisions li[data-reason="below_floor"] { color: var(--bad); }
+#loops[hidden] { display: none; }
+#loops-list { list-style: none; margin: 0; padding: 0; font-size: 12px; font-family: ui-monospace, monospace; }
+#loops-list li.failed { color: var(--bad); } #loops-list li.passed { color: var(--ok); } #loops-list li.field, #loops-list li.record { color: var(--muted); word-break: break-all; }
+svg .node.outcome-passed rect { stroke: var(--ok); stroke-width: 3; } svg .node.outcome-failed rect { stroke: var(--bad); stroke-width: 3; fill: #fee2e2; }
+svg .edge.looped path { stroke: var(--active); stroke-width: 2.5; }
+svg .edge text.note { font-weight: 700; fill: var(--warn); }
+#step-details[hidden] { display: none; }
+#step-details { border: 1px solid var(--active); border-radius: 6px; padding: 0 8px 8px; margin-top: 8px; }
+#step-title { text-transform: none; letter-spacing: 0; color: var(--fg); font-family: ui-monospace, monospace; }
+#step-attempts { margin: 0; padding-left: 0; list-style: none; font-size: 12px; font-family: ui-monospace, monospace; }
+#step-attempts .detail { color: var(--muted); margin-left: 16px; word-break: break-all; }
+#step-log-bar { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin: 6px 0 4px; font-size: 11px; }
+#step-log-bar button.current { background: var(--active); color: #fff; } #step-log-where { color: var(--muted); }
+#step-log { margin: 0; max-height: 300px; overflow: auto; background: #111827; color: #e5e7eb; padding: 6px; font-size: 11px; white-space: pre-wrap; }
+#step-log[data-stream="stderr"] { color: #fecaca; }
+.stage.link { cursor: pointer; text-decoration: underline dotted; } #stages ul.running li { cursor: pointer; }
+svg.step-dag { display: block; width: 100%; height: auto; margin: 4px 0; }
+svg.step-dag .step-edge { fill: none; stroke: #9aa0b0; stroke-width: 1; }
+svg.step-dag .step-node { cursor: pointer; } svg.step-dag .step-node rect { fill: #fff; stroke: #9aa0b0; }
+svg.step-dag .step-node text { font: 10px ui-monospace, monospace; fill: var(--fg); pointer-events: none; }
+svg.step-dag .running rect { fill: #dbeafe; stroke: var(--active); } svg.step-dag .retrying rect { fill: #fef3c7; stroke: var(--warn); }
+svg.step-dag .success rect, svg.step-dag .skipped rect { fill: #dcfce7; stroke: var(--ok); } svg.step-dag .failed rect { fill: #fee2e2; stroke: var(--bad); stroke-width: 2; }
+svg.step-dag .cancelled rect { fill: #f3f4f6; stroke: #9ca3af; stroke-dasharray: 3 2; }
+#all-executions { height: 240px; border: 1px solid var(--line); border-radius: 4px; font: 11px/18px ui-monospace, monospace; }
+#all-executions .all-row { padding: 0 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; cursor: pointer; }
+#all-executions .all-row.failed { color: var(--bad); } #all-executions .all-row.cancelled { color: var(--muted); }
+#all-executions-summary { cursor: pointer; color: var(--muted); font-size: 12px; margin: 4px 0; }
 svg .node rect { fill: #fff; stroke: #8b90a0; stroke-width: 1.5; }
 svg .node.final rect { stroke-width: 3; stroke-dasharray: none; }
 svg .node text { font: 600 13px system-ui, sans-serif; fill: var(--fg); }

@@ -144,7 +144,7 @@ describe('the inspector server', () => {
       expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
       expect(page.headers['x-frame-options']).toBe('DENY');
       expect((await get(server.port, withToken('/'), 'evil.example')).status).toBe(403);
-      for (const path of ['/', '/viewer', '/api/report', '/api/events', '/api/machine', '/api/log/0/stdout']) {
+      for (const path of ['/', '/viewer', '/api/report', '/api/events', '/api/machine', '/api/log/0/stdout', '/api/step-log/planning/manager/1/stdout']) {
         expect((await get(server.port, path)).status, path).toBe(403);
         expect((await get(server.port, `${path}?token=wrong`)).status, path).toBe(403);
       }
@@ -152,6 +152,15 @@ describe('the inspector server', () => {
       expect((await get(server.port, '/viewer.css')).status).toBe(200);
       expect((await get(server.port, withToken('/../orchestrator_checkpoint.json'))).status).toBe(404);
       expect((await get(server.port, withToken('/api/log/0/stdout'))).body).toBe('ok from planning\n');
+      // A step's log by byte range (negative: from the end), read by its name whether or not the report lists it.
+      const range = await get(server.port, `${withToken('/api/step-log/planning/manager/1/stdout')}&offset=3&length=5`);
+      expect([range.status, range.body, range.headers['x-log-offset'], range.headers['x-log-size']]).toEqual([200, 'from ', '3', '17']);
+      expect((await get(server.port, `${withToken('/api/step-log/planning/manager/1/stdout')}&offset=-9`)).body).toBe('planning\n');
+      expect((await get(server.port, `${withToken('/api/step-log/planning/manager/1/stdout')}&offset=99`)).body).toBe('');
+      for (const bad of ['/api/step-log/planning/..%2F..%2Fetc/1/stdout', '/api/step-log/planning/../1/stdout', '/api/step-log/planning/manager/2/stdout', '/api/step-log/planning/manager/1/stdin']) {
+        expect((await get(server.port, withToken(bad))).status, bad).toBe(404);
+      }
+      expect((await get(server.port, `${withToken('/api/step-log/planning/manager/1/stdout')}&offset=x`)).status).toBe(404);
       // A report that points a log elsewhere does not make the server read it.
       const reportPath = join(dir, 'orchestrator_run_report.json');
       const report = JSON.parse(readFileSync(reportPath, 'utf8'));

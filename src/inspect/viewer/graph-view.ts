@@ -12,6 +12,8 @@ const LABEL_LINE = 14;
 export class GraphView {
   private readonly nodes = new Map<string, SVGGElement>();
   private readonly edges = new Map<string, SVGGElement>();
+  /** Where each edge's label sits: a note (a loop's count) goes just above it. */
+  private readonly labelAt = new Map<string, { x: number; y: number }>();
 
   constructor(
     private readonly svg: SVGSVGElement,
@@ -27,6 +29,42 @@ export class GraphView {
       node.classList.toggle('visited', visited.has(id));
     }
     for (const [key, edge] of this.edges) edge.classList.toggle('taken', taken.has(key));
+  }
+
+  /** Marks a state by an outcome the report gives it (a gate passed or failed); null clears it. */
+  markOutcome(id: string, passed: boolean | null, why: string): void {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    node.classList.toggle('outcome-passed', passed === true);
+    node.classList.toggle('outcome-failed', passed === false);
+    const title = node.querySelector<SVGTitleElement>('title') ?? document.createElementNS(SVG, 'title');
+    if (passed === null) {
+      title.remove();
+      return;
+    }
+    title.textContent = why;
+    node.append(title);
+  }
+
+  /** Writes `notes` (keyed "source->target": a loop's attempt or cycle count) on their edges; others lose theirs. */
+  annotate(notes: ReadonlyMap<string, string>): void {
+    for (const [key, edge] of this.edges) {
+      const text = notes.get(key);
+      let note = edge.querySelector<SVGTextElement>('text.note');
+      // A loop taken within one stage (a retry) leaves no transition: its note marks it taken.
+      edge.classList.toggle('looped', Boolean(text));
+      if (!text) {
+        note?.remove();
+        continue;
+      }
+      if (!note) {
+        const at = this.labelAt.get(key)!;
+        note = el('text', { class: 'note', x: at.x, y: at.y - 3, 'text-anchor': 'middle' });
+        edge.append(note);
+        edge.classList.add('noted');
+      }
+      note.textContent = text;
+    }
   }
 
   private draw(chart: Statechart): void {
@@ -54,6 +92,7 @@ export class GraphView {
       const d = layout.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
       group.append(el('path', { d, 'marker-end': 'url(#arrow)' }));
       const top = layout.y - layout.height / 2;
+      this.labelAt.set(`${edge.source}->${edge.target}`, { x: layout.x, y: top });
       group.append(el('rect', { class: 'label-bg', x: layout.x - layout.width / 2, y: top, width: layout.width, height: layout.height, rx: 3 }));
       edge.labels.forEach((label, i) => {
         const text = el('text', { x: layout.x, y: top + LABEL_LINE * (i + 1), 'text-anchor': 'middle' });
@@ -69,6 +108,7 @@ export class GraphView {
       const to = g.node(edge.target) as { x: number; y: number };
       const group = el('g', { class: 'edge secondary', 'data-source': edge.source, 'data-target': edge.target });
       group.append(el('path', { d: `M${from.x.toFixed(1)},${from.y.toFixed(1)} L${to.x.toFixed(1)},${to.y.toFixed(1)}`, 'marker-end': 'url(#arrow)' }));
+      this.labelAt.set(`${edge.source}->${edge.target}`, { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 - 16 });
       const text = el('text', { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 - 4, 'text-anchor': 'middle' });
       text.textContent = edge.labels.join(' | ');
       group.append(text);

@@ -49,8 +49,8 @@ export function stateOfExecution(execution: ExecutionLike): StepState {
   return 'failed';
 }
 
-/** The stages' progress, in the order they first appear (plan first, then records). */
-export function stageProgress(executions: readonly ExecutionLike[], live: LiveSteps, plan: PlanShape): StageProgress[] {
+/** Each stage's steps (plan first, then records) with their latest state. */
+export function stepStates(executions: readonly ExecutionLike[], live: LiveSteps, plan: PlanShape): Map<string, Map<string, StepState>> {
   const latest = new Map<string, Map<string, StepState>>();
   const ensure = (stage: string) => {
     let steps = latest.get(stage);
@@ -58,7 +58,10 @@ export function stageProgress(executions: readonly ExecutionLike[], live: LiveSt
     return steps;
   };
   for (const stage of Object.keys(plan ?? {})) ensure(stage);
-  for (const execution of executions) ensure(execution.stage).set(execution.step || execution.stage, stateOfExecution(execution));
+  for (const execution of executions) {
+    if (execution.attempt === 0 && !execution.step) continue; // the orchestrator's own records
+    ensure(execution.stage).set(execution.step || execution.stage, stateOfExecution(execution));
+  }
   for (const [stage, active] of live) {
     if (Object.keys(active).length === 0) continue;
     const steps = ensure(stage);
@@ -67,7 +70,12 @@ export function stageProgress(executions: readonly ExecutionLike[], live: LiveSt
       else if (progress.status === 'waiting_retry' || progress.status === 'pending') steps.set(id, 'retrying');
     }
   }
-  return [...latest].map(([stage, steps]) => {
+  return latest;
+}
+
+/** The stages' progress, in the order they first appear (plan first, then records). */
+export function stageProgress(executions: readonly ExecutionLike[], live: LiveSteps, plan: PlanShape): StageProgress[] {
+  return [...stepStates(executions, live, plan)].map(([stage, steps]) => {
     const counts: Record<StepState, number> = { waiting: 0, running: 0, retrying: 0, success: 0, failed: 0, cancelled: 0, skipped: 0 };
     const running: string[] = [];
     for (const [id, state] of steps) {
