@@ -7,6 +7,7 @@
 import * as decisions from './decisions.js';
 import type { DecisionSettings, DecisionSummary, ReviewEnsembleResult, ReviewerVerdict } from './decisions.js';
 import type { Stage } from './stages.js';
+import { PR_RISK_ABOVE_THRESHOLD, PR_RISK_ELIGIBLE_FOR_AUTO_MERGE, type PrRiskBreakdown, type PrRiskSettings, prRiskOf } from './pr-risk.js';
 
 /** V0's adaptive policy: each budget goes up by one, once per run, while under its cap. */
 export const EXECUTION_ITERATIONS_CAP = 5;
@@ -111,6 +112,8 @@ export interface LoopSettings {
   decision?: DecisionSettings;
   /** `--autofix-enabled --autofix-bin`: a failed validation runs the fixer, then validation again. */
   autofix?: AutofixSettings | null;
+  /** With the gate flags or a `--pr-risk-*`/`--auto-merge-*` flag: the PR risk, scored in `pr_risk` after closure. */
+  prRisk?: PrRiskSettings | null;
 }
 
 export interface AutonomousSettings {
@@ -195,7 +198,7 @@ export interface LoopState {
   /** With `--autonomous-loop`: the loop's run and its stop counters. */
   autonomous?: AutonomousState;
   /** What blocked the run, if a gate, the review ensemble or the decision did. */
-  blockedBy: 'gates' | 'hard_gates' | 'review_ensemble' | 'decision' | null;
+  blockedBy: 'gates' | 'hard_gates' | 'review_ensemble' | 'decision' | 'pr_risk' | null;
   /** The review ensemble's result, once it decided. */
   reviewEnsemble?: ReviewEnsembleResult;
   /** The final decision, once it was taken. */
@@ -205,6 +208,9 @@ export interface LoopState {
   autofixAttempts?: AutoFixAttempt[];
   /** Closure was entered: a run fixed by auto-fix then says it converged (V0). */
   closureReached?: boolean;
+  /** The PR risk as scored after closure (the run then done), and the code it added. */
+  prRisk?: PrRiskBreakdown;
+  prRiskCode?: string;
 }
 
 /** A record the orchestrator itself writes (V0's synthetic `command` names); the runner adds the rest. */
@@ -534,5 +540,39 @@ export function autofixExhausted(loops: LoopState): LoopState {
 export function rationaleCodesOf(loops: LoopState): string[] {
   const codes = loops.decision?.decision_rationale_codes ?? [];
   const converged = loops.closureReached === true && (loops.autofixAttempts ?? []).length > 0;
-  return converged ? [...codes, 'AUTOFIX_CONVERGENCE_REACHED'] : codes;
+  const eligible = loops.prRiskCode === PR_RISK_ELIGIBLE_FOR_AUTO_MERGE ? [PR_RISK_ELIGIBLE_FOR_AUTO_MERGE] : [];
+  return [...codes, ...(converged ? ['AUTOFIX_CONVERGENCE_REACHED'] : []), ...eligible];
+}
+
+// --- PR risk (pr-risk.ts) -------------------------------------------------------------------------
+
+export function prRiskOn(loops: LoopState): boolean {
+  return (loops.settings.prRisk ?? null) !== null;
+}
+
+/** Failed validation passes: each remediation cycle and fixer attempt followed one; `failedNow` the run's last. */
+export function validationFailuresOf(loops: LoopState, failedNow: boolean): number {
+  return loops.remediationCycle + (loops.autofixAttempts ?? []).length + (failedNow ? 1 : 0);
+}
+
+/** The score of a run that passed closure (so done), and with --auto-merge-on-eligible its verdict (V0). */
+export function withPrRisk(loops: LoopState): LoopState {
+  const settings = loops.settings.prRisk!;
+  const prRisk = prRiskOf(
+    {
+      failingGates: loops.gateDecisions.filter((d) => !d.passed).length,
+      decisionConfidence: loops.decision?.decision_confidence ?? null,
+      terminal: 'done',
+      blockedReasonCodes: loops.blockedReasonCodes,
+      validationFailures: validationFailuresOf(loops, false),
+    },
+    settings.threshold,
+  );
+  if (!settings.autoMerge) return { ...loops, prRisk };
+  if (prRisk.eligible_for_auto_merge) return { ...loops, prRisk, prRiskCode: PR_RISK_ELIGIBLE_FOR_AUTO_MERGE };
+  return { ...loops, prRisk, prRiskCode: PR_RISK_ABOVE_THRESHOLD, blockedReasonCodes: blockedWith(loops, [PR_RISK_ABOVE_THRESHOLD]), blockedBy: 'pr_risk' };
+}
+
+export function prRiskBlocks(loops: LoopState): boolean {
+  return loops.prRiskCode === PR_RISK_ABOVE_THRESHOLD;
 }

@@ -201,6 +201,7 @@ const ENDING = {
   simulateBlocked: (context: OrchestrationContext, _: unknown) => context.simulateBlocked,
   autofixSpent: (context: OrchestrationContext, event: unknown) => !!context.loops && outputOf(event).status !== 'timeout' && loop.autofixOn(context.loops),
   autofixSpawnFailed: (_: OrchestrationContext, event: unknown) => autofixOutputOf(event).attempt.status === 'spawn_failed',
+  prRiskAboveThreshold: (context: OrchestrationContext, _: unknown) => !!context.loops && loop.prRiskBlocks(context.loops),
 };
 
 export const orchestrationMachine = setup({
@@ -268,6 +269,8 @@ export const orchestrationMachine = setup({
     simulateBlocked: ({ context, event }) => ENDING.simulateBlocked(context, event),
     decisionWanted: ({ context }) => !!context.loops && loop.decisionWanted(context.loops),
     decisionProceeds: ({ context }) => !!context.loops && loop.decisionProceeds(context.loops),
+    stagePassedToPrRisk: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.prRiskOn(context.loops),
+    prRiskAboveThreshold: ({ context, event }) => ENDING.prRiskAboveThreshold(context, event),
     hardGatesPassed: ({ context }) => !context.loops || loop.hardGatesPass(context.loops),
     // The autonomous loop (--autonomous-loop); false without it.
     autonomousLoop: ({ context }) => loop.autonomousOn(context.loops),
@@ -281,6 +284,7 @@ export const orchestrationMachine = setup({
     simulateBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.simulateBlocked(context, event),
     autofixSpentInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpent(context, event),
     autofixSpawnFailedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpawnFailed(context, event),
+    prRiskAboveThresholdInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.prRiskAboveThreshold(context, event),
     loopRunLeft: ({ context }) => context.loops?.autonomous?.stopReason === null,
     loopEndedIn: ({ context }, params: { outcome: loop.LoopRunOutcome }) => context.loops?.autonomous?.outcome === params.outcome,
   },
@@ -334,6 +338,7 @@ export const orchestrationMachine = setup({
     noteClosure: assign(({ context }) => (context.loops ? { loops: { ...context.loops, closureReached: true } } : {})),
     decideReview: assign(({ context }) => (context.loops ? { loops: loop.withReviewEnsemble(context.loops) } : {})),
     decide: assign(({ context }) => (context.loops ? { loops: loop.withDecision(context.loops) } : {})),
+    assessPrRisk: assign(({ context }) => (context.loops ? { loops: loop.withPrRisk(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
     completeStage: assign(({ context, event }) => {
       const { stage, completedSteps, spentCost } = outputOf(event);
@@ -537,7 +542,18 @@ export const orchestrationMachine = setup({
       entry: 'decide',
       always: [{ guard: 'decisionProceeds', target: 'closure' }, ...orNextRun({ target: 'blocked', actions: [] }, 'blocked')],
     },
-    closure: { ...stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]), entry: 'noteClosure' },
+    closure: {
+      ...stageState('closure', [
+        { guard: 'stagePassedToPrRisk', target: 'pr_risk', actions: 'completeStage' },
+        { guard: 'stagePassed', target: 'done', actions: 'completeStage' },
+      ]),
+      entry: 'noteClosure',
+    },
+    // V0's PR risk, scored once closure passed; with --auto-merge-on-eligible a score above the threshold blocks.
+    pr_risk: {
+      entry: 'assessPrRisk',
+      always: [...orNextRun({ guard: 'prRiskAboveThreshold', target: 'blocked', actions: [] }, 'blocked'), { target: 'done' }],
+    },
     // The autonomous loop: a run that ended short of done is measured (signatures, next actions, the clock) ...
     autonomous_check: {
       invoke: {
@@ -575,8 +591,8 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext' | 'stagePassedToReview' | 'stagePassedToDecision';
-  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision';
+  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext' | 'stagePassedToReview' | 'stagePassedToDecision' | 'stagePassedToPrRisk';
+  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision' | 'pr_risk';
   actions: 'completeStage';
 };
 

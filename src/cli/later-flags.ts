@@ -45,6 +45,10 @@ export interface LaterFlags {
   autofixBin?: string;
   autofixArg: string[];
   autofixMaxAttempts?: number;
+  prRiskThreshold?: number;
+  autoMergeOnEligible?: boolean;
+  /** Accepted as V0's; nothing reads it (this project prints the seed's stdout either way). */
+  verbose?: boolean;
 }
 
 const LATER_FLAGS = [
@@ -82,6 +86,9 @@ const LATER_FLAGS = [
   '--autofix-bin',
   '--autofix-arg',
   '--autofix-max-attempts',
+  '--pr-risk-threshold',
+  '--auto-merge-on-eligible',
+  '--verbose',
 ];
 
 /** The reviewer's step id and V0's key for it. */
@@ -123,6 +130,9 @@ export function addLaterOptions(command: Command): Command {
     .option('--autofix-bin <bin>', 'the fixer, run with ORCHESTRATOR_AUTOFIX_ATTEMPT (needs --autofix-enabled)')
     .option('--autofix-arg <arg>', 'argument for the fixer (repeatable)', collect, [])
     .addOption(new Option('--autofix-max-attempts <n>', 'fixer attempts (default 3)').argParser(budget('--autofix-max-attempts', 0)))
+    .addOption(new Option('--pr-risk-threshold <n>', 'highest PR risk score eligible for auto-merge, 0..1000 (default 40)').argParser(prRiskThreshold))
+    .option('--auto-merge-on-eligible', 'a done run whose PR risk is above --pr-risk-threshold ends blocked (nothing is merged)')
+    .option('--verbose', 'accepted for V0\'s command lines; stdout is the same with or without it')
     .option('--reviewer-verdict <k=v,...>', 'reviewer_id=..,specialty=..,verdict=approve|reject,confidence=0..100,weight=1..100[,reason_codes=A|B] (repeatable)', listOf('--reviewer-verdict', parseReviewerVerdict), []);
 }
 
@@ -185,6 +195,8 @@ export function laterConfigFrom(
     ...(flags.autofixBin !== undefined ? { autofixBin: flags.autofixBin } : {}),
     autofixArgs: flags.autofixArg,
     ...(flags.autofixMaxAttempts !== undefined ? { autofixMaxAttempts: flags.autofixMaxAttempts } : {}),
+    ...(flags.prRiskThreshold !== undefined ? { prRiskThreshold: flags.prRiskThreshold } : {}),
+    ...(flags.autoMergeOnEligible ? { autoMergeOnEligible: true } : {}),
   };
   return { later, validationSteps };
 }
@@ -251,6 +263,13 @@ function u32(flag: string) {
 function threshold(value: string): number {
   if (!/^\+?\d+$/.test(value) || Number(value) > 255) throw usage(`invalid value '${value}' for '--decision-threshold': expected an integer 0..100`);
   if (Number(value) > 100) throw usage('Invalid --decision-threshold value: must be <= 100');
+  return Number(value);
+}
+
+/** A u16 for clap; above 1000 refused with upstream's own line. */
+function prRiskThreshold(value: string): number {
+  if (!/^\+?\d+$/.test(value) || Number(value) > 65_535) throw usage(`invalid value '${value}' for '--pr-risk-threshold': expected an integer 0..1000`);
+  if (Number(value) > 1000) throw usage('Invalid --pr-risk-threshold value: must be <= 1000');
   return Number(value);
 }
 

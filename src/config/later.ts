@@ -72,6 +72,10 @@ export const laterConfigSchema = z.strictObject({
   autofixArgs: z._default(z.array(z.string()), []),
   /** `--autofix-max-attempts` (default 3). */
   autofixMaxAttempts: z.optional(z.int().check(z.gte(0), z.lte(1000))),
+  /** `--pr-risk-threshold` (0..1000, default 40): the highest PR risk score still eligible for auto-merge. */
+  prRiskThreshold: z.optional(z.int().check(z.gte(0), z.lte(1000, { error: 'must be <= 1000' }))),
+  /** `--auto-merge-on-eligible`: a done run whose PR risk is above the threshold ends blocked. */
+  autoMergeOnEligible: z.optional(z.boolean()),
   /** A JSON array of `{id, category, pattern, mode}` rules added to the built-in deny list. */
   hardGatesFile: z.optional(z.string().check(z.minLength(1))),
   /** Hard-gate rules declared inline (a plan's), added to the built-in deny list. */

@@ -20,9 +20,9 @@ const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
 /**
  * Gates decide as soon as they are entered (eventless): the deny list first; after validation the
  * fail-closed gates, the review ensemble and the final decision, in V0's order, before closure; and
- * the autonomous loop's decision.
+ * after closure the PR risk (--auto-merge-on-eligible); and the autonomous loop's decision.
  */
-const GATES = ['hard_gates', 'gates', 'review_ensemble', 'decision', 'autonomous_decide'];
+const GATES = ['hard_gates', 'gates', 'review_ensemble', 'decision', 'pr_risk', 'autonomous_decide'];
 /** Where the autonomous loop measures a run that ended short of done, and decides whether another starts. */
 const AUTONOMOUS = ['autonomous_check', 'autonomous_decide'];
 /** Where a run halts (reported blocked) until --resume: not final. */
@@ -66,7 +66,7 @@ describe('the graph as JSON', () => {
   });
 
   it('has the hard gates, every stage in order with the planning context after planning and the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
+    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', 'pr_risk', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
@@ -94,7 +94,7 @@ describe('the graph as JSON', () => {
 
   it('the autonomous loop: every end short of done has a twin into autonomous_check, which starts over at the hard gates or ends as the run did', () => {
     // Each twin comes right before the edge it doubles, so that a run without the loop takes the same edges as before.
-    for (const state of ['hard_gates', ...STAGES, 'planning_context', 'gates']) {
+    for (const state of ['hard_gates', ...STAGES, 'planning_context', 'gates', 'pr_risk']) {
       const edges = edgesFrom(state);
       edges.forEach((edge: any, i: number) => {
         if (key(edge.target) !== 'autonomous_check') return;
@@ -175,6 +175,19 @@ describe('the graph as JSON', () => {
     ]);
   });
 
+  it('PR risk: closure passes to pr_risk when it is scored, which blocks above the threshold and else ends done', () => {
+    const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
+    expect(edges('closure').filter((e: any[]) => String(e[0]).startsWith('stagePassed'))).toEqual([
+      ['stagePassedToPrRisk', 'pr_risk'],
+      ['stagePassed', 'done'],
+    ]);
+    expect(edges('pr_risk')).toEqual([
+      ['prRiskAboveThresholdInLoop', 'autonomous_check'],
+      ['prRiskAboveThreshold', 'blocked'],
+      [null, 'done'],
+    ]);
+  });
+
   it('the auto-fix loop: a failed validation goes to autofix while attempts are left (after the cycles), and autofix back to validation', ({ expect }) => {
     const edges = (state: string) => edgesFrom(state).map((e: any) => [e.label, e.guard, key(e.target)]);
     const fromValidation = edges('validation').filter((e: any[]) => e[2] === 'autofix' || String(e[1]).startsWith('autofix') || e[1] === 'cyclesExhausted');
@@ -243,6 +256,7 @@ describe('the graph as JSON', () => {
       ['review_ensemble', 'reviewFailed'],
       ['review_ensemble', 'simulateBlocked'],
       ['decision', null],
+      ['pr_risk', 'prRiskAboveThreshold'],
       ['autonomous_decide', 'loopEndedIn(blocked)'],
     ]);
     const targets = edgesFrom('validation').map((edge: any) => key(edge.target));
