@@ -7,6 +7,7 @@
 import * as decisions from './decisions.js';
 import type { DecisionSettings, DecisionSummary, ReviewEnsembleResult, ReviewerVerdict } from './decisions.js';
 import type { Stage } from './stages.js';
+import { RISK_TIER_HIGH_BLOCKED, type RiskTierSettings, riskTierBlocks } from './risk-tier.js';
 import { PR_RISK_ABOVE_THRESHOLD, PR_RISK_ELIGIBLE_FOR_AUTO_MERGE, type PrRiskBreakdown, type PrRiskSettings, prRiskOf } from './pr-risk.js';
 
 /** V0's adaptive policy: each budget goes up by one, once per run, while under its cap. */
@@ -114,6 +115,8 @@ export interface LoopSettings {
   autofix?: AutofixSettings | null;
   /** With the gate flags or a `--pr-risk-*`/`--auto-merge-*` flag: the PR risk, scored in `pr_risk` after closure. */
   prRisk?: PrRiskSettings | null;
+  /** `--risk-tier-override` or `--risk-allow-high`: the run's risk tier, decided before the hard gates. */
+  riskTier?: RiskTierSettings | null;
 }
 
 export interface AutonomousSettings {
@@ -198,7 +201,7 @@ export interface LoopState {
   /** With `--autonomous-loop`: the loop's run and its stop counters. */
   autonomous?: AutonomousState;
   /** What blocked the run, if a gate, the review ensemble or the decision did. */
-  blockedBy: 'gates' | 'hard_gates' | 'review_ensemble' | 'decision' | 'pr_risk' | null;
+  blockedBy: 'risk_tier' | 'gates' | 'hard_gates' | 'review_ensemble' | 'decision' | 'pr_risk' | null;
   /** The review ensemble's result, once it decided. */
   reviewEnsemble?: ReviewEnsembleResult;
   /** The final decision, once it was taken. */
@@ -399,6 +402,17 @@ export function withHardGateResults(loops: LoopState): LoopState {
     blockedReasonCodes: [...new Set([...loops.blockedReasonCodes, ...codes])],
     blockedBy: codes.length > 0 ? 'hard_gates' : loops.blockedBy,
   };
+}
+
+// --- risk tiers (risk-tier.ts) ---------------------------------------------------------------------
+
+export function riskTierBlocked(loops: LoopState): boolean {
+  return riskTierBlocks(loops.settings.riskTier);
+}
+
+/** A high tier without --risk-allow-high: blocked before anything runs (V0). */
+export function withRiskTierBlock(loops: LoopState): LoopState {
+  return { ...loops, blockedReasonCodes: blockedWith(loops, [RISK_TIER_HIGH_BLOCKED]), blockedBy: 'risk_tier' };
 }
 
 // --- the autonomous loop ------------------------------------------------------------------------

@@ -202,6 +202,7 @@ const ENDING = {
   autofixSpent: (context: OrchestrationContext, event: unknown) => !!context.loops && outputOf(event).status !== 'timeout' && loop.autofixOn(context.loops),
   autofixSpawnFailed: (_: OrchestrationContext, event: unknown) => autofixOutputOf(event).attempt.status === 'spawn_failed',
   prRiskAboveThreshold: (context: OrchestrationContext, _: unknown) => !!context.loops && loop.prRiskBlocks(context.loops),
+  riskTierBlocked: (context: OrchestrationContext, _: unknown) => !!context.loops && loop.riskTierBlocked(context.loops),
 };
 
 export const orchestrationMachine = setup({
@@ -271,6 +272,7 @@ export const orchestrationMachine = setup({
     decisionProceeds: ({ context }) => !!context.loops && loop.decisionProceeds(context.loops),
     stagePassedToPrRisk: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.prRiskOn(context.loops),
     prRiskAboveThreshold: ({ context, event }) => ENDING.prRiskAboveThreshold(context, event),
+    riskTierBlocked: ({ context, event }) => ENDING.riskTierBlocked(context, event),
     hardGatesPassed: ({ context }) => !context.loops || loop.hardGatesPass(context.loops),
     // The autonomous loop (--autonomous-loop); false without it.
     autonomousLoop: ({ context }) => loop.autonomousOn(context.loops),
@@ -285,6 +287,7 @@ export const orchestrationMachine = setup({
     autofixSpentInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpent(context, event),
     autofixSpawnFailedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpawnFailed(context, event),
     prRiskAboveThresholdInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.prRiskAboveThreshold(context, event),
+    riskTierBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.riskTierBlocked(context, event),
     loopRunLeft: ({ context }) => context.loops?.autonomous?.stopReason === null,
     loopEndedIn: ({ context }, params: { outcome: loop.LoopRunOutcome }) => context.loops?.autonomous?.outcome === params.outcome,
   },
@@ -338,6 +341,7 @@ export const orchestrationMachine = setup({
     noteClosure: assign(({ context }) => (context.loops ? { loops: { ...context.loops, closureReached: true } } : {})),
     decideReview: assign(({ context }) => (context.loops ? { loops: loop.withReviewEnsemble(context.loops) } : {})),
     decide: assign(({ context }) => (context.loops ? { loops: loop.withDecision(context.loops) } : {})),
+    blockOnRiskTier: assign(({ context }) => (context.loops ? { loops: loop.withRiskTierBlock(context.loops) } : {})),
     assessPrRisk: assign(({ context }) => (context.loops ? { loops: loop.withPrRisk(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
     completeStage: assign(({ context, event }) => {
@@ -401,9 +405,14 @@ export const orchestrationMachine = setup({
     ...(input.loops ? { loops: loop.initialLoopState(input.loops) } : {}),
   }),
   states: {
-    // The deny list, before anything runs (passes at once without hard gates).
+    // Before anything runs: the risk tier (--risk-tier-override/--risk-allow-high: a high one blocks
+    // unless allowed), then the deny list (passes at once without hard gates).
     hard_gates: {
-      always: [{ guard: 'hardGatesPassed', target: 'planning', actions: 'decideHardGates' }, ...orNextRun({ target: 'blocked', actions: ['decideHardGates'] }, 'blocked')],
+      always: [
+        ...orNextRun({ guard: 'riskTierBlocked', target: 'blocked', actions: ['blockOnRiskTier'] }, 'blocked'),
+        { guard: 'hardGatesPassed', target: 'planning', actions: 'decideHardGates' },
+        ...orNextRun({ target: 'blocked', actions: ['decideHardGates'] }, 'blocked'),
+      ],
     },
     planning: {
       ...stageState('planning', [

@@ -5,6 +5,7 @@
  */
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
+import { RISK_TIERS } from '../../machines/risk-tier.js';
 import type { LaterConfigInput } from '../config/later.js';
 import { type DecisionContribution, type ReliabilityInput, type ReviewerVerdict, parseDecisionContribution, parseDecisionReliability, parseReviewerVerdict } from './decision-flags.js';
 import type { StepInput } from '../plan/schema.js';
@@ -46,6 +47,8 @@ export interface LaterFlags {
   autofixArg: string[];
   autofixMaxAttempts?: number;
   prRiskThreshold?: number;
+  riskTierOverride?: string;
+  riskAllowHigh?: boolean;
   autoMergeOnEligible?: boolean;
   /** Accepted as V0's; nothing reads it (this project prints the seed's stdout either way). */
   verbose?: boolean;
@@ -87,6 +90,8 @@ const LATER_FLAGS = [
   '--autofix-arg',
   '--autofix-max-attempts',
   '--pr-risk-threshold',
+  '--risk-tier-override',
+  '--risk-allow-high',
   '--auto-merge-on-eligible',
   '--verbose',
 ];
@@ -132,6 +137,8 @@ export function addLaterOptions(command: Command): Command {
     .addOption(new Option('--autofix-max-attempts <n>', 'fixer attempts (default 3)').argParser(budget('--autofix-max-attempts', 0)))
     .addOption(new Option('--pr-risk-threshold <n>', 'highest PR risk score eligible for auto-merge, 0..1000 (default 40)').argParser(prRiskThreshold))
     .option('--auto-merge-on-eligible', 'a done run whose PR risk is above --pr-risk-threshold ends blocked (nothing is merged)')
+    .addOption(new Option('--risk-tier-override <tier>', 'the run\'s risk tier instead of the executor\'s (turns risk tiers on)').choices(RISK_TIERS))
+    .option('--risk-allow-high', 'a high risk tier runs; without it, it blocks before anything runs (turns risk tiers on)')
     .option('--verbose', 'accepted for V0\'s command lines; stdout is the same with or without it')
     .option('--reviewer-verdict <k=v,...>', 'reviewer_id=..,specialty=..,verdict=approve|reject,confidence=0..100,weight=1..100[,reason_codes=A|B] (repeatable)', listOf('--reviewer-verdict', parseReviewerVerdict), []);
 }
@@ -197,6 +204,8 @@ export function laterConfigFrom(
     ...(flags.autofixMaxAttempts !== undefined ? { autofixMaxAttempts: flags.autofixMaxAttempts } : {}),
     ...(flags.prRiskThreshold !== undefined ? { prRiskThreshold: flags.prRiskThreshold } : {}),
     ...(flags.autoMergeOnEligible ? { autoMergeOnEligible: true } : {}),
+    ...(flags.riskTierOverride !== undefined ? { riskTierOverride: flags.riskTierOverride as never } : {}),
+    ...(flags.riskAllowHigh ? { riskAllowHigh: true } : {}),
   };
   return { later, validationSteps };
 }

@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { VOTES } from '../../machines/decisions.js';
 import { type LoopState, prRiskOn, rationaleCodesOf, validationFailuresOf } from '../../machines/loops.js';
 import { type PrRiskBreakdown, prRiskOf } from '../../machines/pr-risk.js';
+import { RISK_TIERS } from '../../machines/risk-tier.js';
 import type { Stage } from '../../machines/stages.js';
 import { PROVENANCE_SCHEMA_VERSION, type ProvenanceRecord, provenanceRecordsOf } from './provenance.js';
 import { decisionContributionSchema, reviewerVerdictSchema } from '../config/later.js';
@@ -96,8 +97,8 @@ export const laterReportShape = {
     ),
   ),
   planner_path_record: nullable(),
-  risk_tier: nullable(),
-  risk_signals: anyList(),
+  risk_tier: z.optional(z.nullable(z.enum(RISK_TIERS))),
+  risk_signals: z.optional(z.array(z.object({ code: z.string(), source: z.string(), value: z.string() }))),
   /** This project's: where the loops stand (attempt and cycle counts, budgets after adaptation). */
   loops: z.optional(
     z.object({
@@ -169,8 +170,8 @@ export function laterFieldsOf(loops: LoopState, end: RunEnd): Required<LaterRepo
     rollback_decision: null,
     pr_risk_breakdown: prRiskBreakdownOf(loops, end),
     planner_path_record: null,
-    risk_tier: null,
-    risk_signals: [],
+    risk_tier: loops.settings.riskTier?.tier ?? null,
+    risk_signals: loops.settings.riskTier?.signals ?? [],
     loops: {
       execution_attempt: loops.executionAttempt,
       execution_max_iterations: loops.settings.executionMaxIterations,

@@ -7,6 +7,7 @@ import { BUILTIN_HARD_GATES, DEFAULT_AUTOFIX_MAX_ATTEMPTS, HARD_GATE_CATEGORIES,
 import { STAGES } from '../../machines/stages.js';
 import { DEFAULT_DECISION_THRESHOLD } from '../../machines/decisions.js';
 import { DEFAULT_PR_RISK_THRESHOLD } from '../../machines/pr-risk.js';
+import { classifyRisk } from '../../machines/risk-tier.js';
 import { type LaterConfig, gatesWanted } from '../config/later.js';
 import type { Plan } from '../plan/schema.js';
 
@@ -35,6 +36,8 @@ const FLAG_KEYS = [
   'autofixMaxAttempts',
   'prRiskThreshold',
   'autoMergeOnEligible',
+  'riskTierOverride',
+  'riskAllowHigh',
 ] as const;
 /** Given on the command line when not at their defaults. */
 const FLAG_LISTS = ['reviewerVerdicts', 'decisionContributions', 'decisionReliability', 'autofixArgs'] as const;
@@ -84,6 +87,11 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     prRisk:
       gatesWanted(later) || later.prRiskThreshold !== undefined || later.autoMergeOnEligible === true
         ? { threshold: later.prRiskThreshold ?? DEFAULT_PR_RISK_THRESHOLD, autoMerge: later.autoMergeOnEligible === true }
+        : null,
+    // Opt-in (V0 always classifies, and blocks an executor given `-f`): only with a risk flag.
+    riskTier:
+      later.riskTierOverride !== undefined || later.riskAllowHigh === true
+        ? { ...classifyRisk({ override: later.riskTierOverride ?? null, executors: plan.stages.execution ?? [] }), allowHigh: later.riskAllowHigh === true }
         : null,
     ...(later.planningContextArtifact !== undefined ? { planningContext: true } : {}),
     ...(later.autonomous !== undefined ? { autonomous: later.autonomous } : {}),

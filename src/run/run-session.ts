@@ -719,7 +719,7 @@ export class RunSession {
     const snapshot = this.actor.getSnapshot();
     if (snapshot.status === 'done' && snapshot.value === 'blocked') {
       const { loops } = snapshot.context;
-      if (loops?.blockedBy === 'hard_gates') return { reason: 'hard_gates', stage: 'planning', gate: null };
+      if (loops?.blockedBy === 'hard_gates' || loops?.blockedBy === 'risk_tier') return { reason: loops.blockedBy, stage: 'planning', gate: null };
       if (loops?.blockedBy === 'gates' || loops?.blockedBy === 'review_ensemble' || loops?.blockedBy === 'decision') return { reason: loops.blockedBy, stage: 'validation', gate: null };
       if (loops?.blockedBy === 'pr_risk') return { reason: 'pr_risk', stage: 'closure', gate: null };
       return { reason: 'simulated', stage: 'validation', gate: null };

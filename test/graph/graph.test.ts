@@ -136,9 +136,11 @@ describe('the graph as JSON', () => {
     }
   });
 
-  it('gates: the hard gates lead to planning or blocked; after validation the gates, the ensemble, --simulate-blocked and the decision, in that order', () => {
+  it('gates: the risk tier, then the hard gates lead to planning or blocked; after validation the gates, the ensemble, --simulate-blocked and the decision, in that order', () => {
     const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
     expect(edges('hard_gates')).toEqual([
+      ['riskTierBlockedInLoop', 'autonomous_check'],
+      ['riskTierBlocked', 'blocked'],
       ['hardGatesPassed', 'planning'],
       ['autonomousLoop', 'autonomous_check'],
       [null, 'blocked'],
@@ -249,6 +251,7 @@ describe('the graph as JSON', () => {
   it('reaches blocked only from validation and the gates (or the autonomous loop\'s end), and checks blocked before closure there', () => {
     const intoBlocked = graph.edges.filter((edge: any) => key(edge.target) === 'blocked');
     expect(intoBlocked.map((edge: any) => [key(edge.source), edge.guard])).toEqual([
+      ['hard_gates', 'riskTierBlocked'],
       ['hard_gates', null],
       ['validation', 'stagePassedAndBlocked'],
       ['gates', 'gatesFailed'],
@@ -307,7 +310,12 @@ describe('the Mermaid and DOT renderings', () => {
     const lines = machineMermaid().trimEnd().split('\n');
     expect(lines[0]).toBe('stateDiagram-v2');
     expect(lines[1]).toBe('  [*] --> hard_gates');
-    expect(lines[2]).toBe('  hard_gates --> planning : always [hardGatesPassed]');
+    // The risk tier's block comes first, then the hard gates' pass (Mermaid groups edges by target, in order).
+    expect(lines.slice(2, 5)).toEqual([
+      '  hard_gates --> autonomous_check : always [riskTierBlockedInLoop] | always [autonomousLoop]',
+      '  hard_gates --> blocked : always [riskTierBlocked] | always',
+      '  hard_gates --> planning : always [hardGatesPassed]',
+    ]);
     expect(lines).toContain('  execution --> execution : done [attemptLeft] | done [attemptBudgetAdaptable]');
     expect(lines).toContain('  validation --> execution : done [cycleLeft] | done [cycleBudgetAdaptable]');
     expect(lines).toContain('  planning --> policy_ingestion : done [stagePassed]');
