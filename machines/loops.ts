@@ -7,6 +7,7 @@
 import * as decisions from './decisions.js';
 import type { DecisionSettings, DecisionSummary, ReviewEnsembleResult, ReviewerVerdict } from './decisions.js';
 import type { Stage } from './stages.js';
+import type { DeliverySettings } from './delivery.js';
 import { RISK_TIER_HIGH_BLOCKED, type RiskTierSettings, riskTierBlocks } from './risk-tier.js';
 import { PR_RISK_ABOVE_THRESHOLD, PR_RISK_ELIGIBLE_FOR_AUTO_MERGE, type PrRiskBreakdown, type PrRiskSettings, prRiskOf } from './pr-risk.js';
 
@@ -117,6 +118,8 @@ export interface LoopSettings {
   prRisk?: PrRiskSettings | null;
   /** `--risk-tier-override` or `--risk-allow-high`: the run's risk tier, decided before the hard gates. */
   riskTier?: RiskTierSettings | null;
+  /** `--delivery-enabled --delivery-dry-run`: the delivery's commands, recorded in `delivery` after closure. */
+  delivery?: DeliverySettings | null;
 }
 
 export interface AutonomousSettings {
@@ -224,6 +227,8 @@ export interface LoopRecord {
   args: string[];
   status: 'success' | 'failed';
   error: string | null;
+  /** A dry run's `0` (V0); absent: no program ran (null). */
+  exit_code?: number;
 }
 
 export function initialLoopState(settings: LoopSettings): LoopState {

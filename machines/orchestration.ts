@@ -3,7 +3,8 @@
  * Stage work is the invoked actor `runStage` (it runs the stage's steps); the real one is
  * supplied from src/ with `machine.provide`, tests may supply others.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { deliveryDryRunRecords } from './delivery.js';
 import type { IdSet } from './id-set.js';
 import * as loop from './loops.js';
 import type { LoopRecord, LoopSettings, LoopState } from './loops.js';
@@ -270,6 +271,8 @@ export const orchestrationMachine = setup({
     simulateBlocked: ({ context, event }) => ENDING.simulateBlocked(context, event),
     decisionWanted: ({ context }) => !!context.loops && loop.decisionWanted(context.loops),
     decisionProceeds: ({ context }) => !!context.loops && loop.decisionProceeds(context.loops),
+    stagePassedToDelivery: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.delivery ?? null) !== null,
+    prRiskWanted: ({ context }) => !!context.loops && loop.prRiskOn(context.loops),
     stagePassedToPrRisk: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.prRiskOn(context.loops),
     prRiskAboveThreshold: ({ context, event }) => ENDING.prRiskAboveThreshold(context, event),
     riskTierBlocked: ({ context, event }) => ENDING.riskTierBlocked(context, event),
@@ -341,6 +344,12 @@ export const orchestrationMachine = setup({
     noteClosure: assign(({ context }) => (context.loops ? { loops: { ...context.loops, closureReached: true } } : {})),
     decideReview: assign(({ context }) => (context.loops ? { loops: loop.withReviewEnsemble(context.loops) } : {})),
     decide: assign(({ context }) => (context.loops ? { loops: loop.withDecision(context.loops) } : {})),
+    recordDelivery: enqueueActions(({ context, enqueue }) => {
+      const delivery = context.loops?.settings.delivery;
+      if (!delivery) return;
+      // Typed by the setup it is part of (recordLoop is a sibling action); checked at run time.
+      for (const record of deliveryDryRunRecords(delivery)) enqueue({ type: 'recordLoop', params: record } as never);
+    }),
     blockOnRiskTier: assign(({ context }) => (context.loops ? { loops: loop.withRiskTierBlock(context.loops) } : {})),
     assessPrRisk: assign(({ context }) => (context.loops ? { loops: loop.withPrRisk(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
@@ -553,10 +562,16 @@ export const orchestrationMachine = setup({
     },
     closure: {
       ...stageState('closure', [
+        { guard: 'stagePassedToDelivery', target: 'delivery', actions: 'completeStage' },
         { guard: 'stagePassedToPrRisk', target: 'pr_risk', actions: 'completeStage' },
         { guard: 'stagePassed', target: 'done', actions: 'completeStage' },
       ]),
       entry: 'noteClosure',
+    },
+    // V0's delivery (--delivery-enabled --delivery-dry-run): the commands it would run, recorded, none run.
+    delivery: {
+      entry: 'recordDelivery',
+      always: [{ guard: 'prRiskWanted', target: 'pr_risk' }, { target: 'done' }],
     },
     // V0's PR risk, scored once closure passed; with --auto-merge-on-eligible a score above the threshold blocks.
     pr_risk: {
@@ -600,8 +615,8 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext' | 'stagePassedToReview' | 'stagePassedToDecision' | 'stagePassedToPrRisk';
-  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision' | 'pr_risk';
+  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext' | 'stagePassedToReview' | 'stagePassedToDecision' | 'stagePassedToPrRisk' | 'stagePassedToDelivery';
+  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision' | 'pr_risk' | 'delivery';
   actions: 'completeStage';
 };
 

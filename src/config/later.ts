@@ -81,6 +81,19 @@ export const laterConfigSchema = z.strictObject({
   riskTierOverride: z.optional(z.enum(RISK_TIERS)),
   /** `--risk-allow-high`: a high risk tier runs (else it blocks before anything runs). */
   riskAllowHigh: z.optional(z.boolean()),
+  /** `--delivery-enabled --delivery-dry-run` and the `--delivery-*` values: the delivery's commands, recorded, none run. */
+  delivery: z.optional(
+    z.strictObject({
+      dryRun: z.literal(true),
+      branch: z.optional(z.string().check(z.minLength(1))),
+      commitMessage: z.optional(z.string()),
+      prEnabled: z._default(z.boolean(), false),
+      prNumber: z.optional(z.int().check(z.gte(0))),
+      prBase: z.optional(z.string()),
+      prTitle: z.optional(z.string()),
+      prBody: z.optional(z.string()),
+    }),
+  ),
   /** A JSON array of `{id, category, pattern, mode}` rules added to the built-in deny list. */
   hardGatesFile: z.optional(z.string().check(z.minLength(1))),
   /** Hard-gate rules declared inline (a plan's), added to the built-in deny list. */

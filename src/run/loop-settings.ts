@@ -38,6 +38,7 @@ const FLAG_KEYS = [
   'autoMergeOnEligible',
   'riskTierOverride',
   'riskAllowHigh',
+  'delivery',
 ] as const;
 /** Given on the command line when not at their defaults. */
 const FLAG_LISTS = ['reviewerVerdicts', 'decisionContributions', 'decisionReliability', 'autofixArgs'] as const;
@@ -93,6 +94,16 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
       later.riskTierOverride !== undefined || later.riskAllowHigh === true
         ? { ...classifyRisk({ override: later.riskTierOverride ?? null, executors: plan.stages.execution ?? [] }), allowHigh: later.riskAllowHigh === true }
         : null,
+    delivery:
+      later.delivery === undefined
+        ? null
+        : {
+            branch: later.delivery.branch ?? null,
+            commitMessage: later.delivery.commitMessage ?? null,
+            pr: later.delivery.prEnabled
+              ? { number: later.delivery.prNumber ?? null, base: later.delivery.prBase ?? null, title: later.delivery.prTitle ?? null, body: later.delivery.prBody ?? null }
+              : null,
+          },
     ...(later.planningContextArtifact !== undefined ? { planningContext: true } : {}),
     ...(later.autonomous !== undefined ? { autonomous: later.autonomous } : {}),
   };

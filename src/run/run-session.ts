@@ -318,11 +318,12 @@ export class RunSession {
       context.completedSteps ??= {};
       context.spentCost ??= 0;
       context.halt ??= null;
-      // Gate statuses, verdicts, decision inputs and the fixer given at resume decide too; the loop counters are progress.
+      // Gate statuses, verdicts, decision inputs, the fixer, the PR risk threshold and the risk tier given
+      // at resume decide too; the loop counters are progress.
       const settings = this.loopSettings();
       if (context.loops && settings) {
-        const { gates, reviewerVerdicts, decision, autofix } = settings;
-        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix };
+        const { gates, reviewerVerdicts, decision, autofix, prRisk, riskTier } = settings;
+        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix, prRisk, riskTier };
       }
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }

@@ -20,9 +20,9 @@ const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
 /**
  * Gates decide as soon as they are entered (eventless): the deny list first; after validation the
  * fail-closed gates, the review ensemble and the final decision, in V0's order, before closure; and
- * after closure the PR risk (--auto-merge-on-eligible); and the autonomous loop's decision.
+ * after closure the delivery's dry run and the PR risk (--auto-merge-on-eligible); and the autonomous loop's decision.
  */
-const GATES = ['hard_gates', 'gates', 'review_ensemble', 'decision', 'pr_risk', 'autonomous_decide'];
+const GATES = ['hard_gates', 'gates', 'review_ensemble', 'decision', 'delivery', 'pr_risk', 'autonomous_decide'];
 /** Where the autonomous loop measures a run that ended short of done, and decides whether another starts. */
 const AUTONOMOUS = ['autonomous_check', 'autonomous_decide'];
 /** Where a run halts (reported blocked) until --resume: not final. */
@@ -66,7 +66,7 @@ describe('the graph as JSON', () => {
   });
 
   it('has the hard gates, every stage in order with the planning context after planning and the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', 'pr_risk', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
+    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', 'delivery', 'pr_risk', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
@@ -177,11 +177,17 @@ describe('the graph as JSON', () => {
     ]);
   });
 
-  it('PR risk: closure passes to pr_risk when it is scored, which blocks above the threshold and else ends done', () => {
+  it('delivery and PR risk: closure passes to delivery or pr_risk when it is scored, which blocks above the threshold and else ends done', () => {
     const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
     expect(edges('closure').filter((e: any[]) => String(e[0]).startsWith('stagePassed'))).toEqual([
+      ['stagePassedToDelivery', 'delivery'],
       ['stagePassedToPrRisk', 'pr_risk'],
       ['stagePassed', 'done'],
+    ]);
+    // The delivery's dry run records its commands, then on to the PR risk or done.
+    expect(edges('delivery')).toEqual([
+      ['prRiskWanted', 'pr_risk'],
+      [null, 'done'],
     ]);
     expect(edges('pr_risk')).toEqual([
       ['prRiskAboveThresholdInLoop', 'autonomous_check'],
