@@ -7,6 +7,9 @@
 import * as decisions from './decisions.js';
 import type { DecisionSettings, DecisionSummary, ReviewEnsembleResult, ReviewerVerdict } from './decisions.js';
 import type { Stage } from './stages.js';
+import type { DeliverySettings } from './delivery.js';
+import { RISK_TIER_HIGH_BLOCKED, type RiskTierSettings, riskTierBlocks } from './risk-tier.js';
+import { PR_RISK_ABOVE_THRESHOLD, PR_RISK_ELIGIBLE_FOR_AUTO_MERGE, type PrRiskBreakdown, type PrRiskSettings, prRiskOf } from './pr-risk.js';
 
 /** V0's adaptive policy: each budget goes up by one, once per run, while under its cap. */
 export const EXECUTION_ITERATIONS_CAP = 5;
@@ -111,6 +114,12 @@ export interface LoopSettings {
   decision?: DecisionSettings;
   /** `--autofix-enabled --autofix-bin`: a failed validation runs the fixer, then validation again. */
   autofix?: AutofixSettings | null;
+  /** With the gate flags or a `--pr-risk-*`/`--auto-merge-*` flag: the PR risk, scored in `pr_risk` after closure. */
+  prRisk?: PrRiskSettings | null;
+  /** `--risk-tier-override` or `--risk-allow-high`: the run's risk tier, decided before the hard gates. */
+  riskTier?: RiskTierSettings | null;
+  /** `--delivery-enabled --delivery-dry-run`: the delivery's commands, recorded in `delivery` after closure. */
+  delivery?: DeliverySettings | null;
 }
 
 export interface AutonomousSettings {
@@ -195,7 +204,7 @@ export interface LoopState {
   /** With `--autonomous-loop`: the loop's run and its stop counters. */
   autonomous?: AutonomousState;
   /** What blocked the run, if a gate, the review ensemble or the decision did. */
-  blockedBy: 'gates' | 'hard_gates' | 'review_ensemble' | 'decision' | null;
+  blockedBy: 'risk_tier' | 'gates' | 'hard_gates' | 'review_ensemble' | 'decision' | 'pr_risk' | null;
   /** The review ensemble's result, once it decided. */
   reviewEnsemble?: ReviewEnsembleResult;
   /** The final decision, once it was taken. */
@@ -205,6 +214,9 @@ export interface LoopState {
   autofixAttempts?: AutoFixAttempt[];
   /** Closure was entered: a run fixed by auto-fix then says it converged (V0). */
   closureReached?: boolean;
+  /** The PR risk as scored after closure (the run then done), and the code it added. */
+  prRisk?: PrRiskBreakdown;
+  prRiskCode?: string;
 }
 
 /** A record the orchestrator itself writes (V0's synthetic `command` names); the runner adds the rest. */
@@ -215,6 +227,8 @@ export interface LoopRecord {
   args: string[];
   status: 'success' | 'failed';
   error: string | null;
+  /** A dry run's `0` (V0); absent: no program ran (null). */
+  exit_code?: number;
 }
 
 export function initialLoopState(settings: LoopSettings): LoopState {
@@ -395,6 +409,17 @@ export function withHardGateResults(loops: LoopState): LoopState {
   };
 }
 
+// --- risk tiers (risk-tier.ts) ---------------------------------------------------------------------
+
+export function riskTierBlocked(loops: LoopState): boolean {
+  return riskTierBlocks(loops.settings.riskTier);
+}
+
+/** A high tier without --risk-allow-high: blocked before anything runs (V0). */
+export function withRiskTierBlock(loops: LoopState): LoopState {
+  return { ...loops, blockedReasonCodes: blockedWith(loops, [RISK_TIER_HIGH_BLOCKED]), blockedBy: 'risk_tier' };
+}
+
 // --- the autonomous loop ------------------------------------------------------------------------
 
 export function autonomousOn(loops: LoopState | undefined): boolean {
@@ -534,5 +559,39 @@ export function autofixExhausted(loops: LoopState): LoopState {
 export function rationaleCodesOf(loops: LoopState): string[] {
   const codes = loops.decision?.decision_rationale_codes ?? [];
   const converged = loops.closureReached === true && (loops.autofixAttempts ?? []).length > 0;
-  return converged ? [...codes, 'AUTOFIX_CONVERGENCE_REACHED'] : codes;
+  const eligible = loops.prRiskCode === PR_RISK_ELIGIBLE_FOR_AUTO_MERGE ? [PR_RISK_ELIGIBLE_FOR_AUTO_MERGE] : [];
+  return [...codes, ...(converged ? ['AUTOFIX_CONVERGENCE_REACHED'] : []), ...eligible];
+}
+
+// --- PR risk (pr-risk.ts) -------------------------------------------------------------------------
+
+export function prRiskOn(loops: LoopState): boolean {
+  return (loops.settings.prRisk ?? null) !== null;
+}
+
+/** Failed validation passes: each remediation cycle and fixer attempt followed one; `failedNow` the run's last. */
+export function validationFailuresOf(loops: LoopState, failedNow: boolean): number {
+  return loops.remediationCycle + (loops.autofixAttempts ?? []).length + (failedNow ? 1 : 0);
+}
+
+/** The score of a run that passed closure (so done), and with --auto-merge-on-eligible its verdict (V0). */
+export function withPrRisk(loops: LoopState): LoopState {
+  const settings = loops.settings.prRisk!;
+  const prRisk = prRiskOf(
+    {
+      failingGates: loops.gateDecisions.filter((d) => !d.passed).length,
+      decisionConfidence: loops.decision?.decision_confidence ?? null,
+      terminal: 'done',
+      blockedReasonCodes: loops.blockedReasonCodes,
+      validationFailures: validationFailuresOf(loops, false),
+    },
+    settings.threshold,
+  );
+  if (!settings.autoMerge) return { ...loops, prRisk };
+  if (prRisk.eligible_for_auto_merge) return { ...loops, prRisk, prRiskCode: PR_RISK_ELIGIBLE_FOR_AUTO_MERGE };
+  return { ...loops, prRisk, prRiskCode: PR_RISK_ABOVE_THRESHOLD, blockedReasonCodes: blockedWith(loops, [PR_RISK_ABOVE_THRESHOLD]), blockedBy: 'pr_risk' };
+}
+
+export function prRiskBlocks(loops: LoopState): boolean {
+  return loops.prRiskCode === PR_RISK_ABOVE_THRESHOLD;
 }

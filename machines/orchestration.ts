@@ -3,7 +3,8 @@
  * Stage work is the invoked actor `runStage` (it runs the stage's steps); the real one is
  * supplied from src/ with `machine.provide`, tests may supply others.
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { deliveryDryRunRecords } from './delivery.js';
 import type { IdSet } from './id-set.js';
 import * as loop from './loops.js';
 import type { LoopRecord, LoopSettings, LoopState } from './loops.js';
@@ -201,6 +202,8 @@ const ENDING = {
   simulateBlocked: (context: OrchestrationContext, _: unknown) => context.simulateBlocked,
   autofixSpent: (context: OrchestrationContext, event: unknown) => !!context.loops && outputOf(event).status !== 'timeout' && loop.autofixOn(context.loops),
   autofixSpawnFailed: (_: OrchestrationContext, event: unknown) => autofixOutputOf(event).attempt.status === 'spawn_failed',
+  prRiskAboveThreshold: (context: OrchestrationContext, _: unknown) => !!context.loops && loop.prRiskBlocks(context.loops),
+  riskTierBlocked: (context: OrchestrationContext, _: unknown) => !!context.loops && loop.riskTierBlocked(context.loops),
 };
 
 export const orchestrationMachine = setup({
@@ -268,6 +271,11 @@ export const orchestrationMachine = setup({
     simulateBlocked: ({ context, event }) => ENDING.simulateBlocked(context, event),
     decisionWanted: ({ context }) => !!context.loops && loop.decisionWanted(context.loops),
     decisionProceeds: ({ context }) => !!context.loops && loop.decisionProceeds(context.loops),
+    stagePassedToDelivery: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.delivery ?? null) !== null,
+    prRiskWanted: ({ context }) => !!context.loops && loop.prRiskOn(context.loops),
+    stagePassedToPrRisk: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.prRiskOn(context.loops),
+    prRiskAboveThreshold: ({ context, event }) => ENDING.prRiskAboveThreshold(context, event),
+    riskTierBlocked: ({ context, event }) => ENDING.riskTierBlocked(context, event),
     hardGatesPassed: ({ context }) => !context.loops || loop.hardGatesPass(context.loops),
     // The autonomous loop (--autonomous-loop); false without it.
     autonomousLoop: ({ context }) => loop.autonomousOn(context.loops),
@@ -281,6 +289,8 @@ export const orchestrationMachine = setup({
     simulateBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.simulateBlocked(context, event),
     autofixSpentInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpent(context, event),
     autofixSpawnFailedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpawnFailed(context, event),
+    prRiskAboveThresholdInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.prRiskAboveThreshold(context, event),
+    riskTierBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.riskTierBlocked(context, event),
     loopRunLeft: ({ context }) => context.loops?.autonomous?.stopReason === null,
     loopEndedIn: ({ context }, params: { outcome: loop.LoopRunOutcome }) => context.loops?.autonomous?.outcome === params.outcome,
   },
@@ -334,6 +344,14 @@ export const orchestrationMachine = setup({
     noteClosure: assign(({ context }) => (context.loops ? { loops: { ...context.loops, closureReached: true } } : {})),
     decideReview: assign(({ context }) => (context.loops ? { loops: loop.withReviewEnsemble(context.loops) } : {})),
     decide: assign(({ context }) => (context.loops ? { loops: loop.withDecision(context.loops) } : {})),
+    recordDelivery: enqueueActions(({ context, enqueue }) => {
+      const delivery = context.loops?.settings.delivery;
+      if (!delivery) return;
+      // Typed by the setup it is part of (recordLoop is a sibling action); checked at run time.
+      for (const record of deliveryDryRunRecords(delivery)) enqueue({ type: 'recordLoop', params: record } as never);
+    }),
+    blockOnRiskTier: assign(({ context }) => (context.loops ? { loops: loop.withRiskTierBlock(context.loops) } : {})),
+    assessPrRisk: assign(({ context }) => (context.loops ? { loops: loop.withPrRisk(context.loops) } : {})),
     decideHardGates: assign(({ context }) => (context.loops ? { loops: loop.withHardGateResults(context.loops) } : {})),
     completeStage: assign(({ context, event }) => {
       const { stage, completedSteps, spentCost } = outputOf(event);
@@ -396,9 +414,14 @@ export const orchestrationMachine = setup({
     ...(input.loops ? { loops: loop.initialLoopState(input.loops) } : {}),
   }),
   states: {
-    // The deny list, before anything runs (passes at once without hard gates).
+    // Before anything runs: the risk tier (--risk-tier-override/--risk-allow-high: a high one blocks
+    // unless allowed), then the deny list (passes at once without hard gates).
     hard_gates: {
-      always: [{ guard: 'hardGatesPassed', target: 'planning', actions: 'decideHardGates' }, ...orNextRun({ target: 'blocked', actions: ['decideHardGates'] }, 'blocked')],
+      always: [
+        ...orNextRun({ guard: 'riskTierBlocked', target: 'blocked', actions: ['blockOnRiskTier'] }, 'blocked'),
+        { guard: 'hardGatesPassed', target: 'planning', actions: 'decideHardGates' },
+        ...orNextRun({ target: 'blocked', actions: ['decideHardGates'] }, 'blocked'),
+      ],
     },
     planning: {
       ...stageState('planning', [
@@ -537,7 +560,24 @@ export const orchestrationMachine = setup({
       entry: 'decide',
       always: [{ guard: 'decisionProceeds', target: 'closure' }, ...orNextRun({ target: 'blocked', actions: [] }, 'blocked')],
     },
-    closure: { ...stageState('closure', [{ guard: 'stagePassed', target: 'done', actions: 'completeStage' }]), entry: 'noteClosure' },
+    closure: {
+      ...stageState('closure', [
+        { guard: 'stagePassedToDelivery', target: 'delivery', actions: 'completeStage' },
+        { guard: 'stagePassedToPrRisk', target: 'pr_risk', actions: 'completeStage' },
+        { guard: 'stagePassed', target: 'done', actions: 'completeStage' },
+      ]),
+      entry: 'noteClosure',
+    },
+    // V0's delivery (--delivery-enabled --delivery-dry-run): the commands it would run, recorded, none run.
+    delivery: {
+      entry: 'recordDelivery',
+      always: [{ guard: 'prRiskWanted', target: 'pr_risk' }, { target: 'done' }],
+    },
+    // V0's PR risk, scored once closure passed; with --auto-merge-on-eligible a score above the threshold blocks.
+    pr_risk: {
+      entry: 'assessPrRisk',
+      always: [...orNextRun({ guard: 'prRiskAboveThreshold', target: 'blocked', actions: [] }, 'blocked'), { target: 'done' }],
+    },
     // The autonomous loop: a run that ended short of done is measured (signatures, next actions, the clock) ...
     autonomous_check: {
       invoke: {
@@ -575,8 +615,8 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext' | 'stagePassedToReview' | 'stagePassedToDecision';
-  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision';
+  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext' | 'stagePassedToReview' | 'stagePassedToDecision' | 'stagePassedToPrRisk' | 'stagePassedToDelivery';
+  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision' | 'pr_risk' | 'delivery';
   actions: 'completeStage';
 };
 

@@ -5,6 +5,7 @@
  */
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CI_STATUSES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
+import { RISK_TIERS } from '../../machines/risk-tier.js';
 import type { LaterConfigInput } from '../config/later.js';
 import { type DecisionContribution, type ReliabilityInput, type ReviewerVerdict, parseDecisionContribution, parseDecisionReliability, parseReviewerVerdict } from './decision-flags.js';
 import type { StepInput } from '../plan/schema.js';
@@ -45,6 +46,21 @@ export interface LaterFlags {
   autofixBin?: string;
   autofixArg: string[];
   autofixMaxAttempts?: number;
+  prRiskThreshold?: number;
+  riskTierOverride?: string;
+  deliveryEnabled?: boolean;
+  deliveryDryRun?: boolean;
+  deliveryBranch?: string;
+  deliveryCommitMessage?: string;
+  deliveryPrEnabled?: boolean;
+  deliveryPrNumber?: number;
+  deliveryPrBase?: string;
+  deliveryPrTitle?: string;
+  deliveryPrBody?: string;
+  riskAllowHigh?: boolean;
+  autoMergeOnEligible?: boolean;
+  /** Accepted as V0's; nothing reads it (this project prints the seed's stdout either way). */
+  verbose?: boolean;
 }
 
 const LATER_FLAGS = [
@@ -82,6 +98,20 @@ const LATER_FLAGS = [
   '--autofix-bin',
   '--autofix-arg',
   '--autofix-max-attempts',
+  '--pr-risk-threshold',
+  '--risk-tier-override',
+  '--risk-allow-high',
+  '--delivery-enabled',
+  '--delivery-dry-run',
+  '--delivery-branch',
+  '--delivery-commit-message',
+  '--delivery-pr-enabled',
+  '--delivery-pr-number',
+  '--delivery-pr-base',
+  '--delivery-pr-title',
+  '--delivery-pr-body',
+  '--auto-merge-on-eligible',
+  '--verbose',
 ];
 
 /** The reviewer's step id and V0's key for it. */
@@ -123,6 +153,20 @@ export function addLaterOptions(command: Command): Command {
     .option('--autofix-bin <bin>', 'the fixer, run with ORCHESTRATOR_AUTOFIX_ATTEMPT (needs --autofix-enabled)')
     .option('--autofix-arg <arg>', 'argument for the fixer (repeatable)', collect, [])
     .addOption(new Option('--autofix-max-attempts <n>', 'fixer attempts (default 3)').argParser(budget('--autofix-max-attempts', 0)))
+    .addOption(new Option('--pr-risk-threshold <n>', 'highest PR risk score eligible for auto-merge, 0..1000 (default 40)').argParser(prRiskThreshold))
+    .option('--auto-merge-on-eligible', 'a done run whose PR risk is above --pr-risk-threshold ends blocked (nothing is merged)')
+    .addOption(new Option('--risk-tier-override <tier>', 'the run\'s risk tier instead of the executor\'s (turns risk tiers on)').choices(RISK_TIERS))
+    .option('--risk-allow-high', 'a high risk tier runs; without it, it blocks before anything runs (turns risk tiers on)')
+    .option('--delivery-enabled', 'after closure, deliver: git switch -c/add/commit, gh pr create/edit (only with --delivery-dry-run for now)')
+    .option('--delivery-dry-run', 'record the delivery\'s commands (delivery.*.dry_run) without running them')
+    .option('--delivery-branch <b>', 'delivery: git switch -c <b> (and gh pr create --head <b>)')
+    .option('--delivery-commit-message <m>', 'delivery: git commit -m <m>')
+    .option('--delivery-pr-enabled', 'delivery: create a PR, or update --delivery-pr-number')
+    .addOption(new Option('--delivery-pr-number <n>', 'delivery: the PR to update (gh pr edit <n>)').argParser(u32('--delivery-pr-number')))
+    .option('--delivery-pr-base <b>', 'delivery: the PR\'s --base')
+    .option('--delivery-pr-title <t>', 'delivery: the PR\'s --title')
+    .option('--delivery-pr-body <b>', 'delivery: the PR\'s --body')
+    .option('--verbose', 'accepted for V0\'s command lines; stdout is the same with or without it')
     .option('--reviewer-verdict <k=v,...>', 'reviewer_id=..,specialty=..,verdict=approve|reject,confidence=0..100,weight=1..100[,reason_codes=A|B] (repeatable)', listOf('--reviewer-verdict', parseReviewerVerdict), []);
 }
 
@@ -185,6 +229,11 @@ export function laterConfigFrom(
     ...(flags.autofixBin !== undefined ? { autofixBin: flags.autofixBin } : {}),
     autofixArgs: flags.autofixArg,
     ...(flags.autofixMaxAttempts !== undefined ? { autofixMaxAttempts: flags.autofixMaxAttempts } : {}),
+    ...(flags.prRiskThreshold !== undefined ? { prRiskThreshold: flags.prRiskThreshold } : {}),
+    ...(flags.autoMergeOnEligible ? { autoMergeOnEligible: true } : {}),
+    ...(flags.riskTierOverride !== undefined ? { riskTierOverride: flags.riskTierOverride as never } : {}),
+    ...(flags.riskAllowHigh ? { riskAllowHigh: true } : {}),
+    ...deliveryOf(flags),
   };
   return { later, validationSteps };
 }
@@ -251,6 +300,31 @@ function u32(flag: string) {
 function threshold(value: string): number {
   if (!/^\+?\d+$/.test(value) || Number(value) > 255) throw usage(`invalid value '${value}' for '--decision-threshold': expected an integer 0..100`);
   if (Number(value) > 100) throw usage('Invalid --decision-threshold value: must be <= 100');
+  return Number(value);
+}
+
+/** Delivery is dry-run only here: a real one is refused (exit 2) rather than half done. Without --delivery-enabled the other flags do nothing (V0). */
+function deliveryOf(flags: LaterFlags): Pick<LaterConfigInput, 'delivery'> {
+  if (!flags.deliveryEnabled) return {};
+  if (!flags.deliveryDryRun) throw usage('--delivery-enabled without --delivery-dry-run is not supported yet: only a dry run of the delivery is');
+  return {
+    delivery: {
+      dryRun: true,
+      ...(flags.deliveryBranch !== undefined ? { branch: flags.deliveryBranch } : {}),
+      ...(flags.deliveryCommitMessage !== undefined ? { commitMessage: flags.deliveryCommitMessage } : {}),
+      prEnabled: flags.deliveryPrEnabled === true,
+      ...(flags.deliveryPrNumber !== undefined ? { prNumber: flags.deliveryPrNumber } : {}),
+      ...(flags.deliveryPrBase !== undefined ? { prBase: flags.deliveryPrBase } : {}),
+      ...(flags.deliveryPrTitle !== undefined ? { prTitle: flags.deliveryPrTitle } : {}),
+      ...(flags.deliveryPrBody !== undefined ? { prBody: flags.deliveryPrBody } : {}),
+    },
+  };
+}
+
+/** A u16 for clap; above 1000 refused with upstream's own line. */
+function prRiskThreshold(value: string): number {
+  if (!/^\+?\d+$/.test(value) || Number(value) > 65_535) throw usage(`invalid value '${value}' for '--pr-risk-threshold': expected an integer 0..1000`);
+  if (Number(value) > 1000) throw usage('Invalid --pr-risk-threshold value: must be <= 1000');
   return Number(value);
 }
 

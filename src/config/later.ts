@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import '../zod-messages.js';
 import { CI_STATUSES, HARD_GATE_CATEGORIES, POLICY_STATUSES, REVIEW_STATUSES } from '../../machines/loops.js';
 import { VOTES } from '../../machines/decisions.js';
+import { RISK_TIERS } from '../../machines/risk-tier.js';
 
 const id = () => z.string();
 const confidence = () => z.int().check(z.gte(0), z.lte(100));
@@ -72,6 +73,27 @@ export const laterConfigSchema = z.strictObject({
   autofixArgs: z._default(z.array(z.string()), []),
   /** `--autofix-max-attempts` (default 3). */
   autofixMaxAttempts: z.optional(z.int().check(z.gte(0), z.lte(1000))),
+  /** `--pr-risk-threshold` (0..1000, default 40): the highest PR risk score still eligible for auto-merge. */
+  prRiskThreshold: z.optional(z.int().check(z.gte(0), z.lte(1000, { error: 'must be <= 1000' }))),
+  /** `--auto-merge-on-eligible`: a done run whose PR risk is above the threshold ends blocked. */
+  autoMergeOnEligible: z.optional(z.boolean()),
+  /** `--risk-tier-override`: the run's risk tier, instead of the one its executor's arguments call for. */
+  riskTierOverride: z.optional(z.enum(RISK_TIERS)),
+  /** `--risk-allow-high`: a high risk tier runs (else it blocks before anything runs). */
+  riskAllowHigh: z.optional(z.boolean()),
+  /** `--delivery-enabled --delivery-dry-run` and the `--delivery-*` values: the delivery's commands, recorded, none run. */
+  delivery: z.optional(
+    z.strictObject({
+      dryRun: z.literal(true),
+      branch: z.optional(z.string().check(z.minLength(1))),
+      commitMessage: z.optional(z.string()),
+      prEnabled: z._default(z.boolean(), false),
+      prNumber: z.optional(z.int().check(z.gte(0))),
+      prBase: z.optional(z.string()),
+      prTitle: z.optional(z.string()),
+      prBody: z.optional(z.string()),
+    }),
+  ),
   /** A JSON array of `{id, category, pattern, mode}` rules added to the built-in deny list. */
   hardGatesFile: z.optional(z.string().check(z.minLength(1))),
   /** Hard-gate rules declared inline (a plan's), added to the built-in deny list. */

@@ -5,7 +5,11 @@
  */
 import * as z from 'zod/mini';
 import { VOTES } from '../../machines/decisions.js';
-import { type LoopState, rationaleCodesOf } from '../../machines/loops.js';
+import { type LoopState, prRiskOn, rationaleCodesOf, validationFailuresOf } from '../../machines/loops.js';
+import { type PrRiskBreakdown, prRiskOf } from '../../machines/pr-risk.js';
+import { RISK_TIERS } from '../../machines/risk-tier.js';
+import type { Stage } from '../../machines/stages.js';
+import { PROVENANCE_SCHEMA_VERSION, type ProvenanceRecord, provenanceRecordsOf } from './provenance.js';
 import { decisionContributionSchema, reviewerVerdictSchema } from '../config/later.js';
 
 const anyList = () => z.optional(z.array(z.unknown()));
@@ -57,7 +61,18 @@ export const laterReportShape = {
       }),
     ),
   ),
-  provenance_records: anyList(),
+  provenance_records: z.optional(
+    z.array(
+      z.object({
+        id: z.string(),
+        event_type: z.string(),
+        parent_ids: z.array(z.string()),
+        reason_codes: z.array(z.string()),
+        artifact_refs: z.array(z.string()),
+        timestamp_unix_secs: z.int(),
+      }),
+    ),
+  ),
   provenance_schema_version: z.optional(z.string()),
   escalation_cases: z.optional(
     z.array(
@@ -72,10 +87,18 @@ export const laterReportShape = {
   ),
   rollout_steps: anyList(),
   rollback_decision: nullable(),
-  pr_risk_breakdown: nullable(),
+  pr_risk_breakdown: z.optional(
+    z.nullable(
+      z.object({
+        total_score: z.int(),
+        factors: z.array(z.object({ name: z.string(), score: z.int(), rationale: z.string() })),
+        eligible_for_auto_merge: z.boolean(),
+      }),
+    ),
+  ),
   planner_path_record: nullable(),
-  risk_tier: nullable(),
-  risk_signals: anyList(),
+  risk_tier: z.optional(z.nullable(z.enum(RISK_TIERS))),
+  risk_signals: z.optional(z.array(z.object({ code: z.string(), source: z.string(), value: z.string() }))),
   /** This project's: where the loops stand (attempt and cycle counts, budgets after adaptation). */
   loops: z.optional(
     z.object({
@@ -110,7 +133,18 @@ export function autonomousFieldsOf(loops: LoopState): z.infer<typeof autonomousR
 
 export type LaterReportFields = { [K in keyof typeof laterReportShape]: z.infer<(typeof laterReportShape)[K]> };
 
-export function laterFieldsOf(loops: LoopState): Required<LaterReportFields> {
+/** Where the run stands in the report: what provenance and the PR risk are built from. */
+export interface RunEnd {
+  runId: string;
+  transitions: readonly { to_stage: Stage; timestamp_unix_secs: number }[];
+  terminal: 'done' | 'blocked' | 'failed' | 'timeout' | null;
+  /** The stage and status of the failure that ended the run, if one did. */
+  failure: { stage: Stage; status: string } | null;
+  startedAtSecs: number;
+  endedAtSecs: number;
+}
+
+export function laterFieldsOf(loops: LoopState, end: RunEnd): Required<LaterReportFields> {
   const { decision } = loops;
   return {
     gate_decisions: loops.gateDecisions,
@@ -129,15 +163,15 @@ export function laterFieldsOf(loops: LoopState): Required<LaterReportFields> {
     decision_reliability_updates: decision?.decision_reliability_updates ?? [],
     adaptive_policy_decisions: loops.adaptiveDecisions,
     auto_fix_attempts: loops.autofixAttempts ?? [],
-    provenance_records: [],
-    provenance_schema_version: '1',
+    provenance_records: provenanceOf(loops, end),
+    provenance_schema_version: PROVENANCE_SCHEMA_VERSION,
     escalation_cases: [],
     rollout_steps: [],
     rollback_decision: null,
-    pr_risk_breakdown: null,
+    pr_risk_breakdown: prRiskBreakdownOf(loops, end),
     planner_path_record: null,
-    risk_tier: null,
-    risk_signals: [],
+    risk_tier: loops.settings.riskTier?.tier ?? null,
+    risk_signals: loops.settings.riskTier?.signals ?? [],
     loops: {
       execution_attempt: loops.executionAttempt,
       execution_max_iterations: loops.settings.executionMaxIterations,
@@ -145,4 +179,37 @@ export function laterFieldsOf(loops: LoopState): Required<LaterReportFields> {
       remediation_max_cycles: loops.settings.remediationMaxCycles,
     },
   };
+}
+
+/** Only with the gate flags (V0's provenance is always on, and mostly repeats `transitions`). */
+function provenanceOf(loops: LoopState, end: RunEnd): ProvenanceRecord[] {
+  if (loops.settings.gates === null) return [];
+  return provenanceRecordsOf({
+    runId: end.runId,
+    startedAtSecs: end.startedAtSecs,
+    transitions: end.transitions,
+    gateDecisions: loops.gateDecisions,
+    decisionReached: loops.decision !== undefined || loops.closureReached === true,
+    decisionCodes: loops.decision?.decision_rationale_codes ?? [],
+    terminal: end.terminal,
+    blockedReasonCodes: loops.blockedReasonCodes,
+    endedAtSecs: end.endedAtSecs,
+  });
+}
+
+/** As scored in `pr_risk` for a run that passed closure; else scored on how the run ended. */
+function prRiskBreakdownOf(loops: LoopState, end: RunEnd): PrRiskBreakdown | null {
+  if (!prRiskOn(loops)) return null;
+  if (loops.prRisk) return loops.prRisk;
+  const validationFailed = end.failure?.stage === 'validation' && ['failed', 'timeout', 'spawn_failed'].includes(end.failure.status);
+  return prRiskOf(
+    {
+      failingGates: loops.gateDecisions.filter((d) => !d.passed).length,
+      decisionConfidence: loops.decision?.decision_confidence ?? null,
+      terminal: end.terminal,
+      blockedReasonCodes: loops.blockedReasonCodes,
+      validationFailures: validationFailuresOf(loops, validationFailed),
+    },
+    loops.settings.prRisk!.threshold,
+  );
 }

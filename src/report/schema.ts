@@ -88,7 +88,7 @@ export const reportSchemas = once(() => {
 
   /** Why a run stopped `blocked`: the report's `blocked`, the checkpoint's `halt`. */
   const haltSchema = z.object({
-    reason: z.enum(['simulated', 'approval_required', 'budget_exceeded', 'roi_below_floor', 'gates', 'hard_gates', 'review_ensemble', 'decision']),
+    reason: z.enum(['simulated', 'approval_required', 'budget_exceeded', 'roi_below_floor', 'gates', 'hard_gates', 'risk_tier', 'review_ensemble', 'decision', 'pr_risk']),
     stage: stageSchema,
     gate: z.nullable(z.string()),
   });

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { BUILTIN_HARD_GATES, DEFAULT_AUTOFIX_MAX_ATTEMPTS, HARD_GATE_CATEGORIES, type HardGateRule, type LoopSettings } from '../../machines/loops.js';
 import { STAGES } from '../../machines/stages.js';
 import { DEFAULT_DECISION_THRESHOLD } from '../../machines/decisions.js';
+import { DEFAULT_PR_RISK_THRESHOLD } from '../../machines/pr-risk.js';
+import { classifyRisk } from '../../machines/risk-tier.js';
 import { type LaterConfig, gatesWanted } from '../config/later.js';
 import type { Plan } from '../plan/schema.js';
 
@@ -32,6 +34,11 @@ const FLAG_KEYS = [
   'autofixEnabled',
   'autofixBin',
   'autofixMaxAttempts',
+  'prRiskThreshold',
+  'autoMergeOnEligible',
+  'riskTierOverride',
+  'riskAllowHigh',
+  'delivery',
 ] as const;
 /** Given on the command line when not at their defaults. */
 const FLAG_LISTS = ['reviewerVerdicts', 'decisionContributions', 'decisionReliability', 'autofixArgs'] as const;
@@ -77,6 +84,26 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     hardGates: hardGatesOn
       ? { rules: [...BUILTIN_HARD_GATES, ...later.hardGates, ...external.rules], tokens: invocationTokens(plan), loadFailed: external.failed }
       : null,
+    // V0 scores the PR risk always; here it comes with the gate flags (or a PR risk flag of its own).
+    prRisk:
+      gatesWanted(later) || later.prRiskThreshold !== undefined || later.autoMergeOnEligible === true
+        ? { threshold: later.prRiskThreshold ?? DEFAULT_PR_RISK_THRESHOLD, autoMerge: later.autoMergeOnEligible === true }
+        : null,
+    // Opt-in (V0 always classifies, and blocks an executor given `-f`): only with a risk flag.
+    riskTier:
+      later.riskTierOverride !== undefined || later.riskAllowHigh === true
+        ? { ...classifyRisk({ override: later.riskTierOverride ?? null, executors: plan.stages.execution ?? [] }), allowHigh: later.riskAllowHigh === true }
+        : null,
+    delivery:
+      later.delivery === undefined
+        ? null
+        : {
+            branch: later.delivery.branch ?? null,
+            commitMessage: later.delivery.commitMessage ?? null,
+            pr: later.delivery.prEnabled
+              ? { number: later.delivery.prNumber ?? null, base: later.delivery.prBase ?? null, title: later.delivery.prTitle ?? null, body: later.delivery.prBody ?? null }
+              : null,
+          },
     ...(later.planningContextArtifact !== undefined ? { planningContext: true } : {}),
     ...(later.autonomous !== undefined ? { autonomous: later.autonomous } : {}),
   };

@@ -61,7 +61,8 @@ export function reviewerNextSteps(step: Step): string[] {
 }
 
 export function loopRecordExecution(record: LoopRecord): StageExecution {
-  return emptyRecord({ ...record, env_keys: [], step: '', attempt: 0 });
+  const { exit_code: exitCode, ...identity } = record;
+  return { ...emptyRecord({ ...identity, env_keys: [], step: '', attempt: 0 }), exit_code: exitCode ?? null };
 }
 
 /** A native validation command (V0's `--validation-bin`, or one from cycle memory or the planning context). */

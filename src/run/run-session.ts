@@ -35,7 +35,7 @@ import { CoalescedWriter } from './coalesced-writer.js';
 import type { SpawnedPids } from './detached.js';
 import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
-import { autonomousFieldsOf, laterFieldsOf } from '../report/later-fields.js';
+import { type RunEnd, autonomousFieldsOf, laterFieldsOf } from '../report/later-fields.js';
 import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
 import { autofixAttemptOf, autofixStep, failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt, withPlannedValidations } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
@@ -318,11 +318,12 @@ export class RunSession {
       context.completedSteps ??= {};
       context.spentCost ??= 0;
       context.halt ??= null;
-      // Gate statuses, verdicts, decision inputs and the fixer given at resume decide too; the loop counters are progress.
+      // Gate statuses, verdicts, decision inputs, the fixer, the PR risk threshold and the risk tier given
+      // at resume decide too; the loop counters are progress.
       const settings = this.loopSettings();
       if (context.loops && settings) {
-        const { gates, reviewerVerdicts, decision, autofix } = settings;
-        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix };
+        const { gates, reviewerVerdicts, decision, autofix, prRisk, riskTier } = settings;
+        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix, prRisk, riskTier };
       }
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }
@@ -719,8 +720,9 @@ export class RunSession {
     const snapshot = this.actor.getSnapshot();
     if (snapshot.status === 'done' && snapshot.value === 'blocked') {
       const { loops } = snapshot.context;
-      if (loops?.blockedBy === 'hard_gates') return { reason: 'hard_gates', stage: 'planning', gate: null };
+      if (loops?.blockedBy === 'hard_gates' || loops?.blockedBy === 'risk_tier') return { reason: loops.blockedBy, stage: 'planning', gate: null };
       if (loops?.blockedBy === 'gates' || loops?.blockedBy === 'review_ensemble' || loops?.blockedBy === 'decision') return { reason: loops.blockedBy, stage: 'validation', gate: null };
+      if (loops?.blockedBy === 'pr_risk') return { reason: 'pr_risk', stage: 'closure', gate: null };
       return { reason: 'simulated', stage: 'validation', gate: null };
     }
     return null;
@@ -863,9 +865,22 @@ export class RunSession {
     }
   }
 
+  /** What the report's provenance and PR risk are built from. */
+  private runEnd(): RunEnd {
+    const failure = this.report.failure;
+    return {
+      runId: this.plan.runId,
+      transitions: this.report.transitions,
+      terminal: this.report.terminal_state,
+      failure: failure ? { stage: failure.stage, status: failure.status } : null,
+      startedAtSecs: Math.floor(this.report.started_at_unix_ms / 1000),
+      endedAtSecs: Math.floor(Date.now() / 1000),
+    };
+  }
+
   private saveReport(): void {
     const loops = this.actor.getSnapshot().context.loops;
-    if (loops) Object.assign(this.report, laterFieldsOf(loops), { escalation_cases: this.escalations });
+    if (loops) Object.assign(this.report, laterFieldsOf(loops, this.runEnd()), { escalation_cases: this.escalations });
     const autonomous = loops ? autonomousFieldsOf(loops) : undefined;
     if (autonomous) this.report.autonomous_loop = autonomous;
     this.report.current_stage = this.recorder.currentStage;

@@ -20,9 +20,9 @@ const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
 /**
  * Gates decide as soon as they are entered (eventless): the deny list first; after validation the
  * fail-closed gates, the review ensemble and the final decision, in V0's order, before closure; and
- * the autonomous loop's decision.
+ * after closure the delivery's dry run and the PR risk (--auto-merge-on-eligible); and the autonomous loop's decision.
  */
-const GATES = ['hard_gates', 'gates', 'review_ensemble', 'decision', 'autonomous_decide'];
+const GATES = ['hard_gates', 'gates', 'review_ensemble', 'decision', 'delivery', 'pr_risk', 'autonomous_decide'];
 /** Where the autonomous loop measures a run that ended short of done, and decides whether another starts. */
 const AUTONOMOUS = ['autonomous_check', 'autonomous_decide'];
 /** Where a run halts (reported blocked) until --resume: not final. */
@@ -66,7 +66,7 @@ describe('the graph as JSON', () => {
   });
 
   it('has the hard gates, every stage in order with the planning context after planning and the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
+    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', 'delivery', 'pr_risk', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
@@ -94,7 +94,7 @@ describe('the graph as JSON', () => {
 
   it('the autonomous loop: every end short of done has a twin into autonomous_check, which starts over at the hard gates or ends as the run did', () => {
     // Each twin comes right before the edge it doubles, so that a run without the loop takes the same edges as before.
-    for (const state of ['hard_gates', ...STAGES, 'planning_context', 'gates']) {
+    for (const state of ['hard_gates', ...STAGES, 'planning_context', 'gates', 'pr_risk']) {
       const edges = edgesFrom(state);
       edges.forEach((edge: any, i: number) => {
         if (key(edge.target) !== 'autonomous_check') return;
@@ -136,9 +136,11 @@ describe('the graph as JSON', () => {
     }
   });
 
-  it('gates: the hard gates lead to planning or blocked; after validation the gates, the ensemble, --simulate-blocked and the decision, in that order', () => {
+  it('gates: the risk tier, then the hard gates lead to planning or blocked; after validation the gates, the ensemble, --simulate-blocked and the decision, in that order', () => {
     const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
     expect(edges('hard_gates')).toEqual([
+      ['riskTierBlockedInLoop', 'autonomous_check'],
+      ['riskTierBlocked', 'blocked'],
       ['hardGatesPassed', 'planning'],
       ['autonomousLoop', 'autonomous_check'],
       [null, 'blocked'],
@@ -172,6 +174,25 @@ describe('the graph as JSON', () => {
       ['stagePassedAndBlocked', 'blocked'],
       ['stagePassedToDecision', 'decision'],
       ['stagePassed', 'closure'],
+    ]);
+  });
+
+  it('delivery and PR risk: closure passes to delivery or pr_risk when it is scored, which blocks above the threshold and else ends done', () => {
+    const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
+    expect(edges('closure').filter((e: any[]) => String(e[0]).startsWith('stagePassed'))).toEqual([
+      ['stagePassedToDelivery', 'delivery'],
+      ['stagePassedToPrRisk', 'pr_risk'],
+      ['stagePassed', 'done'],
+    ]);
+    // The delivery's dry run records its commands, then on to the PR risk or done.
+    expect(edges('delivery')).toEqual([
+      ['prRiskWanted', 'pr_risk'],
+      [null, 'done'],
+    ]);
+    expect(edges('pr_risk')).toEqual([
+      ['prRiskAboveThresholdInLoop', 'autonomous_check'],
+      ['prRiskAboveThreshold', 'blocked'],
+      [null, 'done'],
     ]);
   });
 
@@ -236,6 +257,7 @@ describe('the graph as JSON', () => {
   it('reaches blocked only from validation and the gates (or the autonomous loop\'s end), and checks blocked before closure there', () => {
     const intoBlocked = graph.edges.filter((edge: any) => key(edge.target) === 'blocked');
     expect(intoBlocked.map((edge: any) => [key(edge.source), edge.guard])).toEqual([
+      ['hard_gates', 'riskTierBlocked'],
       ['hard_gates', null],
       ['validation', 'stagePassedAndBlocked'],
       ['gates', 'gatesFailed'],
@@ -243,6 +265,7 @@ describe('the graph as JSON', () => {
       ['review_ensemble', 'reviewFailed'],
       ['review_ensemble', 'simulateBlocked'],
       ['decision', null],
+      ['pr_risk', 'prRiskAboveThreshold'],
       ['autonomous_decide', 'loopEndedIn(blocked)'],
     ]);
     const targets = edgesFrom('validation').map((edge: any) => key(edge.target));
@@ -293,7 +316,12 @@ describe('the Mermaid and DOT renderings', () => {
     const lines = machineMermaid().trimEnd().split('\n');
     expect(lines[0]).toBe('stateDiagram-v2');
     expect(lines[1]).toBe('  [*] --> hard_gates');
-    expect(lines[2]).toBe('  hard_gates --> planning : always [hardGatesPassed]');
+    // The risk tier's block comes first, then the hard gates' pass (Mermaid groups edges by target, in order).
+    expect(lines.slice(2, 5)).toEqual([
+      '  hard_gates --> autonomous_check : always [riskTierBlockedInLoop] | always [autonomousLoop]',
+      '  hard_gates --> blocked : always [riskTierBlocked] | always',
+      '  hard_gates --> planning : always [hardGatesPassed]',
+    ]);
     expect(lines).toContain('  execution --> execution : done [attemptLeft] | done [attemptBudgetAdaptable]');
     expect(lines).toContain('  validation --> execution : done [cycleLeft] | done [cycleBudgetAdaptable]');
     expect(lines).toContain('  planning --> policy_ingestion : done [stagePassed]');

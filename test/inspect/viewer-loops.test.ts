@@ -44,6 +44,8 @@ describeWithBrowser('loops and gates in the viewer', (browser) => {
       'gate ci: success passed',
       'gate review: approved passed',
       'hard gates: 8 of 8 passed',
+      // One failed validation (the reviewer's first review): test_stability 6.
+      'PR risk: 6 (eligible for auto-merge)',
       'reviewer_next_steps: ["P1 [MISSING_TEST] Add a test for the empty plan"]',
     ]);
     expect(await page.locator('#state-gates').getAttribute('class')).toContain('outcome-passed');

@@ -29,6 +29,8 @@ const SHOWN_ELSEWHERE = new Set([
   'resumed_from', 'status', 'interrupted_by', 'failure', 'blocked', 'cost', 'approvals', 'checkpoint_path', 'notifications',
   'started_at_unix_ms', 'updated_at_unix_ms', 'orchestrator_max_rss_kib', 'thermostat', 'loops', 'gate_decisions',
   'hard_gate_results', 'blocked_reason_codes', 'provenance_schema_version',
+  // The provenance chain repeats the transitions; the PR risk and the risk tier have lines of their own.
+  'provenance_records', 'pr_risk_breakdown', 'risk_tier', 'risk_signals',
 ]);
 
 /** The execution attempt within its cycle, from V0's key `stage:Execution:attempt:<n>`. */
@@ -133,6 +135,11 @@ export function renderLoops(box: HTMLElement, report: LoopsReport): void {
     add(`hard-gates ${failed.length ? 'failed' : 'passed'}`, `hard gates: ${hard.length - failed.length} of ${hard.length} passed`);
     for (const h of failed) add('hard-gate failed', `hard gate ${h.id}: failed (${h.reason_code ?? 'no code'})`, { gate: h.id, passed: 'false' });
   }
+  const tier = (report as { risk_tier?: string | null }).risk_tier;
+  const signals = (report as { risk_signals?: { code: string }[] }).risk_signals ?? [];
+  if (tier) add('risk-tier', `risk tier: ${tier}${signals.length ? ` (${signals.map((s) => s.code).join(', ')})` : ''}`);
+  const prRisk = (report as { pr_risk_breakdown?: { total_score: number; eligible_for_auto_merge: boolean } | null }).pr_risk_breakdown;
+  if (prRisk) add('pr-risk', `PR risk: ${prRisk.total_score} (${prRisk.eligible_for_auto_merge ? 'eligible for auto-merge' : 'above the threshold'})`);
   for (const line of orchestratorRecords(report)) add('record', line);
   for (const [key, text] of otherFields(report)) add('field', `${key}: ${text}`, { field: key });
   box.replaceChildren(...items);
