@@ -45,7 +45,14 @@ export function loadMemory(path: string): MemoryStore {
   try {
     return memoryStoreSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
   } catch (error) {
-    const why = error instanceof SyntaxError ? error.message : 'not a long-horizon memory ({entries, next_run_index, updated_at_unix_secs})';
+    // Not the parser's own words: they differ between Node versions.
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      error instanceof SyntaxError
+        ? 'it is not valid JSON'
+        : typeof code === 'string'
+          ? `cannot read it (${code})`
+          : 'not a long-horizon memory ({entries, next_run_index, updated_at_unix_secs})';
     throw new OrchestratorError(`cannot read --memory-path ${path}: ${why}; the file was left as it is`, EXIT.failed);
   }
 }

@@ -56,7 +56,7 @@ describe.concurrent('the long-horizon memory (--memory-path, --memory-max-entrie
     writeFileSync(memory, '{bad');
     const result = await runCli([join(dir, 'out'), '--memory-path', memory]);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([`autonomy-orchestrator: cannot read --memory-path ${memory}: Expected property name or '}' in JSON at position 1; the file was left as it is`]);
+    expect(result.stderr.trim().split('\n')).toEqual([`autonomy-orchestrator: cannot read --memory-path ${memory}: it is not valid JSON; the file was left as it is`]);
     expect(readFileSync(memory, 'utf8')).toBe('{bad');
     expect((await runCli([join(dir, 'plain'), ...vote('a', 'proceed')])).exitCode).toBe(0);
     expect(existsSync(join(dir, 'plain', 'memory.json'))).toBe(false);
