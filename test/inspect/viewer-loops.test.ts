@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, it, onTestFinished } from 'vitest';
-import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
+import { SCREENSHOTS, describeWithBrowser, openViewer, urlIn } from '../support/browser.js';
 import { ROOT, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
 const noteOn = (page: Page, source: string, target: string) => page.locator(`svg .edge[data-source="${source}"][data-target="${target}"] text.note`);
@@ -22,16 +22,8 @@ describeWithBrowser('loops and gates in the viewer', (browser) => {
       ...['--reviewer-expected-artifact', `${out}/reviewer/review.json`],
       ...['--reviewer-remediation-max-cycles', '1', '--policy-status', 'allow', '--ci-status', 'success', '--review-status', 'approved'],
     ]);
-    onTestFinished(() => void run.child.kill('SIGTERM'));
-    let stderr = '';
-    run.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');
-    const page = await browser().newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(urlIn(stderr)!);
-    await waitFor(() => stderr.includes('inspector still at'), 20_000, 'the end of the run');
+    const { page, errors, output } = await openViewer(browser(), run);
+    await waitFor(() => output().includes('inspector still at'), 20_000, 'the end of the run');
     await page.locator('body[data-ended="true"]').waitFor({ state: 'attached' });
     await page.locator('#state-done.active').waitFor();
 

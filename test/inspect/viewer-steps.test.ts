@@ -1,7 +1,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it, onTestFinished } from 'vitest';
-import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
+import { expect, it } from 'vitest';
+import { SCREENSHOTS, describeWithBrowser, openViewer } from '../support/browser.js';
 import { startCli, tempDir, waitFor } from '../support/cli.js';
 
 describeWithBrowser('steps in the viewer', (browser) => {
@@ -26,15 +26,7 @@ describeWithBrowser('steps in the viewer', (browser) => {
     const planPath = join(dir, 'plan.json');
     writeFileSync(planPath, JSON.stringify(plan));
     const run = startCli([join(dir, 'out'), '--plan', planPath, '--inspect', '--inspect-keep']);
-    onTestFinished(() => void run.child.kill('SIGTERM'));
-    let stderr = '';
-    run.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');
-    const page = await browser().newPage({ viewport: { width: 1400, height: 1000 } });
-    page.setDefaultTimeout(15_000);
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(urlIn(stderr)!);
+    const { page, errors, output } = await openViewer(browser(), run, { height: 1000 });
 
     const dag = page.locator('#stages li[data-stage="execution"] svg.step-dag');
     await dag.locator('.step-node.running[data-step="talk"]').waitFor();
@@ -62,7 +54,7 @@ describeWithBrowser('steps in the viewer', (browser) => {
     writeFileSync(gate, '');
     await page.waitForFunction(() => document.querySelector('#step-log')?.textContent?.endsWith('after the gate\n'));
     await page.locator('#step-details[data-state="success"]').waitFor();
-    await waitFor(() => stderr.includes('inspector still at'), 20_000, 'the end of the run');
+    await waitFor(() => output().includes('inspector still at'), 20_000, 'the end of the run');
     await page.locator('body[data-ended="true"]').waitFor({ state: 'attached' });
     expect(await page.locator('#step-attempts li').first().textContent()).toMatch(/^#1 success · exit 0 · \d+\.\d\d s · from \d\d:\d\d:\d\d\.\d{3}env keys: TALK_SECRET$/);
     expect(await details.textContent()).not.toContain('value-never-shown');

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, it, onTestFinished } from 'vitest';
-import { SCREENSHOTS, describeWithBrowser, urlIn } from '../support/browser.js';
+import { SCREENSHOTS, describeWithBrowser, openViewer, urlIn } from '../support/browser.js';
 import { ROOT, reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 
 /** A step that reports what it cost and brought back. */
@@ -50,20 +50,12 @@ describeWithBrowser('the ROI thermostat in the viewer', (browser) => {
     writeFileSync(planPath, JSON.stringify(plan));
     const out = join(dir, 'out');
     const run = startCli([out, '--plan', planPath, '--inspect', '--inspect-keep']);
-    onTestFinished(() => void run.child.kill('SIGTERM'));
-    let stderr = '';
-    run.child.stderr.on('data', (chunk) => (stderr += chunk));
-    await waitFor(() => urlIn(stderr) !== null, 20_000, 'the inspector URL');
-    const page = await browser().newPage({ viewport: { width: 1400, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(urlIn(stderr)!);
+    const { page, errors, output } = await openViewer(browser(), run);
 
     // Live: the halt is drawn while `slow` still runs, before the run (and its report) ends.
     await page.locator('#decisions li[data-reason="below_floor"]').waitFor();
     expect(await page.locator('body').getAttribute('data-ended')).toBeNull();
-    expect(stderr).not.toContain('blocked');
+    expect(output()).not.toContain('blocked');
     expect(await decisions(page)).toEqual(['3 → 2 below_target', '2 → 2 below_floor']);
     const box = page.locator('#thermostat');
     expect(await box.getAttribute('data-state')).toBe('halted');
@@ -81,7 +73,7 @@ describeWithBrowser('the ROI thermostat in the viewer', (browser) => {
     await page.screenshot({ path: join(SCREENSHOTS, 'thermostat-live-halt.png') });
 
     writeFileSync(gate, '');
-    await waitFor(() => stderr.includes('inspector still at'), 20_000, 'the end of the run');
+    await waitFor(() => output().includes('inspector still at'), 20_000, 'the end of the run');
     await page.locator('body[data-ended="true"]').waitFor({ state: 'attached' });
     await page.locator('#state-roi_below_floor.active').waitFor();
     expect(await page.locator('#banner').textContent()).toBe(

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type TestContext, describe, it } from 'vitest';
 import type { EventObject } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
+import { baseSettings } from './loop-model.js';
 import type { LoopSettings } from '../../machines/loops.js';
 import { CHECKPOINT_FILE, type OrchestrationConfigInput, REPORT_FILE, orchestrationMachine, runOrchestration } from '../../src/index.js';
 import { ROOT, reportOf } from '../support/cli.js';
@@ -26,18 +27,9 @@ interface AutofixPath {
 }
 
 function settingsOf(max: number): LoopSettings {
-  return {
-    executionMaxIterations: 1,
-    executionAdaptive: false,
-    remediationMaxCycles: 0,
-    remediationAdaptive: false,
-    remediationPossible: false,
-    plannedRemediationSteps: [],
-    plannedValidationCommands: [],
-    gates: null,
-    hardGates: null,
+  return baseSettings({
     autofix: { bin: 'fixer', args: [], maxAttempts: max },
-  };
+  });
 }
 
 /** Validation passes or fails; a fix applies or cannot start; every other stage passes. */

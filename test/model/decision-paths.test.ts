@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { type TestContext, describe, it } from 'vitest';
 import { createActor, fromPromise } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
+import { baseSettings } from './loop-model.js';
 import type { LoopSettings } from '../../machines/loops.js';
 import type { StageWorkInput, StageWorkOutput } from '../../machines/orchestration.js';
 import { CHECKPOINT_FILE, type OrchestrationConfigInput, REPORT_FILE, orchestrationMachine, runOrchestration } from '../../src/index.js';
@@ -77,19 +78,11 @@ function laterOf(c: Combo): OrchestrationConfigInput['later'] {
 
 /** The machine's settings for the combination, as the runner would build them. */
 function settingsOf(c: Combo): LoopSettings {
-  return {
-    executionMaxIterations: 1,
-    executionAdaptive: false,
-    remediationMaxCycles: 0,
-    remediationAdaptive: false,
-    remediationPossible: false,
-    plannedRemediationSteps: [],
-    plannedValidationCommands: [],
+  return baseSettings({
     gates: c.gates === 'absent' ? null : c.gates === 'pass' ? { policy: 'allow', ci: 'success', review: 'approved' } : { policy: 'deny', ci: 'missing', review: 'missing' },
-    hardGates: null,
     reviewerVerdicts: c.review === 'absent' ? [] : (VERDICTS[c.review] as never),
     decision: { contributions: c.decision === 'absent' ? [] : (CONTRIBUTIONS[c.decision] as never), reliability: [], threshold: 70, requireContributions: false },
-  };
+  });
 }
 
 /** The machine's own path for the combination: every stage passes. */

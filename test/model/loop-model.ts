@@ -48,19 +48,31 @@ interface StageDone extends EventObject {
   output: { stage: string; status: string; error: string | null; completedSteps: string[]; spentCost: number };
 }
 
-export function settingsOf(caps: Caps): LoopSettings {
+/** The machine's loop settings with no loop asked for (one attempt, no cycle, no gate); a model adds what it walks. */
+export function baseSettings(extra: Partial<LoopSettings> = {}): LoopSettings {
   return {
+    executionMaxIterations: 1,
+    executionAdaptive: false,
+    remediationMaxCycles: 0,
+    remediationAdaptive: false,
+    remediationPossible: false,
+    plannedRemediationSteps: [],
+    plannedValidationCommands: [],
+    gates: null,
+    hardGates: null,
+    ...extra,
+  };
+}
+
+export function settingsOf(caps: Caps): LoopSettings {
+  return baseSettings({
     executionMaxIterations: caps.retries + 1,
     executionAdaptive: caps.adaptive,
     remediationMaxCycles: caps.cycles,
     remediationAdaptive: caps.adaptive,
     remediationPossible: true,
-    plannedRemediationSteps: [],
-    plannedValidationCommands: [],
-    gates: null,
-    hardGates: null,
     ...(caps.planningContext ? { planningContext: true } : {}),
-  };
+  });
 }
 
 function events(snapshot: { value: unknown; status: string }): StageDone[] {

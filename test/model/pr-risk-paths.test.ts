@@ -11,6 +11,7 @@ import { describe, it } from 'vitest';
 import type { EventObject } from 'xstate';
 import { createActor, fromPromise } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
+import { baseSettings } from './loop-model.js';
 import type { LoopSettings, LoopState } from '../../machines/loops.js';
 import type { DeliverySettings } from '../../machines/delivery.js';
 import type { PrRiskSettings } from '../../machines/pr-risk.js';
@@ -26,20 +27,11 @@ const SETTINGS: Record<string, PrRiskSettings | null> = {
 const DELIVERY: DeliverySettings = { branch: 'feat/x', commitMessage: null, pr: null };
 
 function settingsOf(max: number, prRisk: PrRiskSettings | null, delivery: DeliverySettings | null = null): LoopSettings {
-  return {
-    executionMaxIterations: 1,
-    executionAdaptive: false,
-    remediationMaxCycles: 0,
-    remediationAdaptive: false,
-    remediationPossible: false,
-    plannedRemediationSteps: [],
-    plannedValidationCommands: [],
-    gates: null,
-    hardGates: null,
+  return baseSettings({
     autofix: { bin: 'fixer', args: [], maxAttempts: max },
     prRisk,
     delivery,
-  };
+  });
 }
 
 function events(snapshot: { value: unknown; status: string }): EventObject[] {

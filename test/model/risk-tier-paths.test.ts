@@ -6,6 +6,7 @@
  */
 import { describe, it } from 'vitest';
 import { getSimplePaths } from 'xstate/graph';
+import { baseSettings } from './loop-model.js';
 import type { LoopSettings, LoopState } from '../../machines/loops.js';
 import type { RiskTierSettings } from '../../machines/risk-tier.js';
 import { orchestrationMachine } from '../../src/index.js';
@@ -14,18 +15,10 @@ const TIERS = [null, 'low', 'medium', 'high'] as const;
 
 function settingsOf(tier: (typeof TIERS)[number], allowHigh: boolean, hardGateHit: boolean): LoopSettings {
   const riskTier: RiskTierSettings | null = tier === null ? null : { tier, signals: [], allowHigh };
-  return {
-    executionMaxIterations: 1,
-    executionAdaptive: false,
-    remediationMaxCycles: 0,
-    remediationAdaptive: false,
-    remediationPossible: false,
-    plannedRemediationSteps: [],
-    plannedValidationCommands: [],
-    gates: null,
+  return baseSettings({
     hardGates: { rules: [{ id: 'r', category: 'secrets', pattern: 'dump-secrets', mode: 'match_any_invocation_arg' }], tokens: hardGateHit ? ['dump-secrets'] : ['ok'], loadFailed: false },
     riskTier,
-  };
+  });
 }
 
 const events = ((snapshot: { value: unknown; status: string }) =>
