@@ -423,17 +423,16 @@ export const orchestrationMachine = setup({
         ...orNextRun({ target: 'blocked', actions: ['decideHardGates'] }, 'blocked'),
       ],
     },
-    planning: {
-      ...stageState('planning', [
+    planning: stageState(
+      'planning',
+      [
         // --planning-context-artifact: the native action runs after planning's programs.
         { guard: 'stagePassedToPlanningContext', target: 'planning_context', actions: 'completeStage' },
         { guard: 'stagePassed', target: 'policy_ingestion', actions: 'completeStage' },
-      ]),
-      on: {
-        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'planning' } } },
-        PLANNER_OUTPUT: { actions: 'applyPlannerOutput' },
-      },
-    },
+      ],
+      [],
+      { PLANNER_OUTPUT: { actions: 'applyPlannerOutput' } } as const,
+    ),
     // V0's `planning.repo_context`: the repository's context and the previous run's feedback, written for the next planning.
     planning_context: {
       invoke: {
@@ -510,11 +509,8 @@ export const orchestrationMachine = setup({
           { guard: 'autofixLeft', target: 'autofix', actions: ['startAutofix'] },
           ...orNextRun({ guard: 'autofixSpent', target: 'failed', actions: ['recordFailure', 'noteAutofixExhausted'] }, 'failed'),
         ] as const,
+        { REVIEWER_NEXT_STEPS: { actions: 'acceptReviewerSteps' } } as const,
       ),
-      on: {
-        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'validation' } } },
-        REVIEWER_NEXT_STEPS: { actions: 'acceptReviewerSteps' },
-      },
     },
     // One attempt of the fixer (--autofix-bin); then validation runs again. A fixer that cannot start ends the run.
     autofix: {
@@ -624,7 +620,7 @@ type PassTransition = {
  * Every stage invokes its work and leaves on its outcome: pass, halt, timeout, or any other
  * failure. `loops` come before the failures they catch (a non-zero exit, with loops on).
  */
-function stageState<L extends readonly object[]>(stage: Stage, passes: PassTransition[], loops: L = [] as unknown as L) {
+function stageState<L extends readonly object[], E extends object = Record<never, never>>(stage: Stage, passes: PassTransition[], loops: L = [] as unknown as L, events: E = {} as E) {
   return {
     invoke: {
       id: STAGE_WORK_ID,
@@ -643,6 +639,8 @@ function stageState<L extends readonly object[]>(stage: Stage, passes: PassTrans
     },
     on: {
       WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage } } },
+      // The stage's own events (a planner's output, a reviewer's next steps).
+      ...events,
     },
   } as const;
 }

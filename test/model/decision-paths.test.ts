@@ -9,9 +9,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, describe, it } from 'vitest';
-import { createActor, fromPromise } from 'xstate';
+import { fromPromise } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
-import { baseSettings } from './loop-model.js';
+import { baseSettings, statesEntered } from './loop-model.js';
 import type { LoopSettings } from '../../machines/loops.js';
 import type { StageWorkInput, StageWorkOutput } from '../../machines/orchestration.js';
 import { CHECKPOINT_FILE, type OrchestrationConfigInput, REPORT_FILE, orchestrationMachine, runOrchestration } from '../../src/index.js';
@@ -97,25 +97,12 @@ function machinePath(c: Combo) {
   return paths;
 }
 
-/** The states the pure machine enters, microstep by microstep (the deciding states are eventless: a graph's path steps over them). */
+/** The states the pure machine enters (see statesEntered). */
 async function microsteps(c: Combo): Promise<string[]> {
   const machine = orchestrationMachine.provide({
     actors: { runStage: fromPromise<StageWorkOutput, StageWorkInput>(async ({ input }) => ({ stage: input.stage, status: 'success', error: null, completedSteps: [], spentCost: 0 })) },
   });
-  const states: string[] = [];
-  const actor = createActor(machine, {
-    input: { runId: 'model', simulateBlocked: c.simulateBlocked, loops: settingsOf(c) },
-    inspect: (event) => {
-      if (event.type === '@xstate.microstep' && event.actorRef.sessionId === event.rootId) {
-        const value = String((event.snapshot as unknown as { value: unknown }).value);
-        if (states.at(-1) !== value) states.push(value);
-      }
-    },
-  });
-  const finished = new Promise<void>((resolve) => actor.subscribe({ complete: resolve }));
-  actor.start();
-  await finished;
-  return states;
+  return statesEntered(machine, { runId: 'model', simulateBlocked: c.simulateBlocked, loops: settingsOf(c) });
 }
 
 function configOf(c: Combo, dirs: RunDirs, resume = false): OrchestrationConfigInput {

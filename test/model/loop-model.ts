@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EventObject } from 'xstate';
+import { type AnyStateMachine, type EventObject, createActor } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
 import type { LoopSettings, LoopState } from '../../machines/loops.js';
 import { type OrchestrationConfigInput, type RunOptions, type RunResult, orchestrationMachine, runOrchestration } from '../../src/index.js';
@@ -194,4 +194,26 @@ export function recordsOf(path: LoopPath): [string, string, string][] {
     }
   });
   return records;
+}
+
+/**
+ * Runs a machine (the orchestration, with its work provided) to its end, and returns the root
+ * states it entered, microstep by microstep: the deciding states are eventless, and a graph's path
+ * steps over them.
+ */
+export async function statesEntered(machine: AnyStateMachine, input: unknown): Promise<string[]> {
+  const states: string[] = [];
+  const actor = createActor(machine, {
+    input,
+    inspect: (event) => {
+      if (event.type === '@xstate.microstep' && event.actorRef.sessionId === event.rootId) {
+        const value = String((event.snapshot as unknown as { value: unknown }).value);
+        if (states.at(-1) !== value) states.push(value);
+      }
+    },
+  });
+  const finished = new Promise<void>((resolve) => actor.subscribe({ complete: resolve }));
+  actor.start();
+  await finished;
+  return states;
 }

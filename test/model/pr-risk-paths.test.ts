@@ -9,9 +9,9 @@
  */
 import { describe, it } from 'vitest';
 import type { EventObject } from 'xstate';
-import { createActor, fromPromise } from 'xstate';
+import { fromPromise } from 'xstate';
 import { getSimplePaths } from 'xstate/graph';
-import { baseSettings } from './loop-model.js';
+import { baseSettings, statesEntered } from './loop-model.js';
 import type { LoopSettings, LoopState } from '../../machines/loops.js';
 import type { DeliverySettings } from '../../machines/delivery.js';
 import type { PrRiskSettings } from '../../machines/pr-risk.js';
@@ -90,24 +90,12 @@ describe('the pr_risk state after closure (and the delivery\'s dry run before it
   });
 
   it('a run that passes closure enters delivery, which records its commands, then pr_risk', async ({ expect }) => {
-    const states: string[] = [];
     const records: string[] = [];
     const machine = orchestrationMachine.provide({
       actors: { runStage: fromPromise(async ({ input }: { input: { stage: string } }) => ({ stage: input.stage, status: 'success', error: null, completedSteps: [], spentCost: 0 })) as never },
       actions: { recordLoop: (_: unknown, record: { command: string; idempotency_key: string }) => void records.push(`${record.idempotency_key} ${record.command}`) },
     });
-    const actor = createActor(machine, {
-      input: { runId: 'model', simulateBlocked: false, loops: settingsOf(0, SETTINGS.scored!, DELIVERY) },
-      inspect: (event) => {
-        if (event.type === '@xstate.microstep' && event.actorRef.sessionId === event.rootId) {
-          const value = String((event.snapshot as unknown as { value: unknown }).value);
-          if (states.at(-1) !== value) states.push(value);
-        }
-      },
-    });
-    const finished = new Promise<void>((resolve) => actor.subscribe({ complete: resolve }));
-    actor.start();
-    await finished;
+    const states = await statesEntered(machine, { runId: 'model', simulateBlocked: false, loops: settingsOf(0, SETTINGS.scored!, DELIVERY) });
     expect(states.slice(states.indexOf('closure'))).toEqual(['closure', 'delivery', 'pr_risk', 'done']);
     expect(records).toEqual(['stage:Closure:delivery:1 delivery.git.switch_branch.dry_run', 'stage:Closure:delivery:2 delivery.git.add.dry_run']);
   });
