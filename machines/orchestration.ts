@@ -3,7 +3,7 @@
  * Stage work is the invoked actor `runStage` (it runs the stage's steps); the real one is
  * supplied from src/ with `machine.provide`, tests may supply others.
  */
-import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
 import { deliveryDryRunRecords } from './delivery.js';
 import type { IdSet } from './id-set.js';
 import * as loop from './loops.js';
@@ -103,6 +103,8 @@ export interface OrchestrationContext {
   thermostat?: PersistedThermostat;
   /** Only with V0's later flags: the loop counters and gate decisions. */
   loops?: LoopState;
+  /** Set when the run was stopped before its end (INTERRUPT): what stopped it. */
+  interruptedBy?: string;
 }
 
 /** Sent by the runner after it restores a halted run: approvals and budget may have changed. */
@@ -131,7 +133,18 @@ export interface PlannerOutputEvent {
   validationCommands?: loop.ValidationCommand[];
 }
 
-export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | ReviewerNextStepsEvent | PlannerOutputEvent;
+/**
+ * Sent by the runner when the run must stop before its end: a signal (`SIGINT`, `SIGTERM`), an
+ * abort, or an error of its own (a checkpoint it cannot write). The machine leaves whatever state it
+ * is in for `interrupted`, which stops the work under way; the checkpoint keeps the last state the run
+ * stood in, so `--resume` goes on from there.
+ */
+export interface InterruptEvent {
+  type: 'INTERRUPT';
+  by: string;
+}
+
+export type OrchestrationEvent = ResumeEvent | WallTimeoutEvent | InterruptEvent | ReviewerNextStepsEvent | PlannerOutputEvent;
 
 /**
  * What the auto-fix actor runs: the fixer's attempt `attempt` (it gets ORCHESTRATOR_AUTOFIX_ATTEMPT).
@@ -162,6 +175,13 @@ export const PLANNING_CONTEXT_SRC = 'writePlanningContext';
 /** The autonomous loop's end of a run: signatures, next actions, the clock (V0's `run_autonomous_loop`). */
 export const LOOP_RUN_ID = 'loopRun';
 export const LOOP_RUN_SRC = 'concludeLoopRun';
+/**
+ * The run's wall clock (maxWallMs), invoked for the whole run: it sends WALL_TIMEOUT when the budget
+ * is spent, and is restored with the run. The real one is supplied from src (it reads the clock);
+ * the machine's own never fires.
+ */
+export const WALL_CLOCK_ID = 'wallClock';
+export const WALL_CLOCK_SRC = 'wallClock';
 
 const PASSING: readonly string[] = ['success', 'skipped'];
 
@@ -225,6 +245,7 @@ export const orchestrationMachine = setup({
     [AUTOFIX_WORK_SRC]: fromPromise<AutofixWorkOutput, AutofixWorkInput>(async () => {
       throw new Error('the runAutofix actor must be provided with machine.provide()');
     }),
+    [WALL_CLOCK_SRC]: fromCallback<WallTimeoutEvent>(() => {}),
   },
   guards: {
     stagePassed: ({ event }) => PASSING.includes(outputOf(event).status),
@@ -398,6 +419,7 @@ export const orchestrationMachine = setup({
       approvals: (event as ResumeEvent).approvals,
       halt: null,
     })),
+    recordInterrupt: assign(({ event }) => ({ interruptedBy: (event as InterruptEvent).by })),
   },
 }).createMachine({
   id: 'orchestration',
@@ -413,6 +435,12 @@ export const orchestrationMachine = setup({
     halt: null,
     ...(input.loops ? { loops: loop.initialLoopState(input.loops) } : {}),
   }),
+  // The run's lifecycle, whatever state it stands in: its wall clock runs for the whole run, and an
+  // interrupt ends the run where it is.
+  invoke: { id: WALL_CLOCK_ID, src: WALL_CLOCK_SRC },
+  on: {
+    INTERRUPT: { target: '.interrupted', actions: 'recordInterrupt' },
+  },
   states: {
     // Before anything runs: the risk tier (--risk-tier-override/--risk-allow-high: a high one blocks
     // unless allowed), then the deny list (passes at once without hard gates).
@@ -607,6 +635,9 @@ export const orchestrationMachine = setup({
     blocked: { type: 'final' },
     failed: { type: 'final' },
     timeout: { type: 'final' },
+    // Stopped before its end (INTERRUPT): not a terminal state of the run (the report's
+    // terminal_state stays null), and never checkpointed: the checkpoint keeps the state before it.
+    interrupted: { type: 'final' },
   },
 });
 

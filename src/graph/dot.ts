@@ -1,5 +1,5 @@
 /** A Graphviz DOT rendering of a machine graph: `dot -Tsvg machine.dot > machine.svg`. */
-import { type MachineGraph, nodeNamer } from './machine-graph.js';
+import { ANY_STATE, type MachineGraph, nodeNamer } from './machine-graph.js';
 import { mergedEdges } from './mermaid.js';
 
 export function toDot(graph: MachineGraph): string {
@@ -11,6 +11,7 @@ export function toDot(graph: MachineGraph): string {
   for (const node of graph.nodes) {
     lines.push(`  ${quote(node.key)}${node.type === 'final' ? ' [shape=doublecircle]' : ''};`);
   }
+  if (graph.edges.some((edge) => edge.source === graph.machine)) lines.push(`  ${quote(ANY_STATE)} [label="any state", style="rounded,dashed"];`);
   // The terminal states side by side, at the end of the flow.
   const finals = graph.nodes.filter((node) => node.type === 'final');
   if (finals.length > 1) lines.push(`  { rank=same; ${finals.map((node) => `${quote(node.key)};`).join(' ')} }`);

@@ -16,7 +16,7 @@ export interface GraphNode {
 }
 
 export interface GraphEdge {
-  /** A node's id. */
+  /** A node's id, or the machine's (a transition of the machine's own, from any state). */
   source: string;
   target: string;
   /** The full event type: `xstate.done.actor.stageWork`. */
@@ -35,10 +35,16 @@ export interface MachineGraph {
   edges: GraphEdge[];
 }
 
-/** Names a node in a diagram by its key; an id that is not a node (cannot happen) stays as it is. */
+/**
+ * What diagrams call the machine itself when it is an edge's source: a transition of the machine's
+ * own (INTERRUPT) leaves whatever state the machine stands in.
+ */
+export const ANY_STATE = 'any_state';
+
+/** Names a node in a diagram by its key, the machine by ANY_STATE; an id that is neither (cannot happen) stays as it is. */
 export function nodeNamer(graph: MachineGraph): (id: string) => string {
   const keys = new Map(graph.nodes.map((node) => [node.id, node.key]));
-  return (id) => keys.get(id) ?? id;
+  return (id) => keys.get(id) ?? (id === graph.machine ? ANY_STATE : id);
 }
 
 export function machineGraph(machine: AnyStateMachine = orchestrationMachine): MachineGraph {
@@ -48,7 +54,8 @@ export function machineGraph(machine: AnyStateMachine = orchestrationMachine): M
     machine: root.id,
     initial: initial?.id ?? null,
     nodes: root.children.map(toNode),
-    edges: root.children.flatMap((node) => [...node.edges.map(toEdge), ...alwaysEdges(node)]),
+    // The machine's own transitions (from any state) first: they are taken before a state's own.
+    edges: [...root.edges.map(toEdge), ...root.children.flatMap((node) => [...node.edges.map(toEdge), ...alwaysEdges(node)])],
   };
 }
 

@@ -1,10 +1,11 @@
 /** A Mermaid `stateDiagram-v2` of a machine graph: stages top to bottom in their order. */
-import { type GraphEdge, type MachineGraph, nodeNamer } from './machine-graph.js';
+import { ANY_STATE, type GraphEdge, type MachineGraph, nodeNamer } from './machine-graph.js';
 
 export function toMermaid(graph: MachineGraph): string {
   const name = nodeNamer(graph);
   const lines = ['stateDiagram-v2'];
   if (graph.initial !== null) lines.push(`  [*] --> ${name(graph.initial)}`);
+  if (graph.edges.some((edge) => edge.source === graph.machine)) lines.push(`  state "any state" as ${ANY_STATE}`);
   for (const edge of mergedEdges(graph)) lines.push(`  ${name(edge.source)} --> ${name(edge.target)} : ${edge.texts.join(' | ')}`);
   for (const node of graph.nodes) {
     if (node.type === 'final') lines.push(`  ${node.key} --> [*]`);

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type Actor, type InspectionEvent, type Snapshot, createActor, fromPromise } from 'xstate';
+import { type Actor, type InspectionEvent, type Snapshot, createActor, fromCallback, fromPromise } from 'xstate';
 import {
   type AutofixWorkInput,
   type AutofixWorkOutput,
@@ -14,6 +14,9 @@ import {
   type StageWorkInput,
   type StageWorkOutput,
   orchestrationMachine,
+  WALL_CLOCK_ID,
+  WALL_CLOCK_SRC,
+  type WallTimeoutEvent,
 } from '../../machines/orchestration.js';
 import type { LoopRunReport, LoopState, ValidationCommand } from '../../machines/loops.js';
 import { CAP_RECORDS, ESCALATION_QUEUE_FILE, type EscalationCase, escalationCasesOf, writeEscalationQueue } from '../report/escalation.js';
@@ -129,11 +132,7 @@ export class RunSession {
   private readonly runningGroups = new Set<number>();
   private actor!: OrchestrationActor;
   private resumable: PersistedSnapshot | null = null;
-  private interruptedBy: string | null = null;
   private fatal: OrchestratorError | null = null;
-  private stopped = false;
-  private resumingHalt = false;
-  private wallTimer: NodeJS.Timeout | null = null;
   private lastCheckpointKey = '';
   /** With loops: a budget ran out in this invocation (an escalation), and the cases routed at its end. */
   private capExhausted = false;
@@ -240,31 +239,25 @@ export class RunSession {
     this.actor = this.createActor();
     this.startLoopRunRecords();
     if (this.plan.mode === 'snapshot') this.recordSkippedBefore(this.plan.checkpoint);
+    const onAbort = () => this.interrupt(String(this.options.signal?.reason ?? 'abort'));
+    this.options.hurry?.addEventListener('abort', () => killGroups(this.runningGroups), { once: true });
+
+    this.actor.start();
+    // A halted run is restored halted, and told RESUME before anyone watches: it halts again only
+    // if the approvals or the budget given now change nothing.
+    if (this.plan.mode === 'snapshot' && HALTED_STATES.includes(String(this.plan.checkpoint.snapshot.value))) {
+      this.actor.send({ type: 'RESUME', approvals: this.approvals.map((a) => a.gate) });
+    }
     this.actor.subscribe({
       next: (snapshot) => this.onSnapshot(snapshot),
       error: (error) => this.fail('the state machine failed', error),
       complete: () => this.finish(),
     });
-    const onAbort = () => this.interrupt(String(this.options.signal?.reason ?? 'abort'));
-    this.options.hurry?.addEventListener('abort', () => killGroups(this.runningGroups), { once: true });
+    this.onSnapshot(this.actor.getSnapshot());
     if (this.options.signal?.aborted) onAbort();
     else this.options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    // A halted run is restored halted: it halts again only if RESUME changes nothing.
-    this.resumingHalt = this.plan.mode === 'snapshot' && HALTED_STATES.includes(String(this.plan.checkpoint.snapshot.value));
-    this.actor.start();
-    if (this.actor.getSnapshot().status === 'active' && this.resumable === null) {
-      this.resumable = this.actor.getPersistedSnapshot() as unknown as PersistedSnapshot;
-    }
-    if (this.resumingHalt) {
-      this.resumingHalt = false;
-      this.actor.send({ type: 'RESUME', approvals: this.approvals.map((a) => a.gate) });
-      this.onSnapshot(this.actor.getSnapshot());
-    }
-    this.armWallClock();
     await finished;
     this.options.signal?.removeEventListener('abort', onAbort);
-    if (this.wallTimer) clearTimeout(this.wallTimer);
     await Promise.allSettled([...this.inFlight]);
     return await this.conclude();
   }
@@ -290,6 +283,7 @@ export class RunSession {
         writePlanningContext: fromPromise<StageWorkOutput, PlanningContextInput>(async ({ input }) => this.writePlanningContext(input)),
         concludeLoopRun: fromPromise<LoopRunReport, LoopRunInput>(async ({ input }) => this.concludeLoopRun(input)),
         runAutofix: fromPromise<AutofixWorkOutput, AutofixWorkInput>(({ input, signal }) => this.runAutofix(input, signal)),
+        wallClock: fromCallback<WallTimeoutEvent>(({ sendBack }) => this.startWallClock(() => sendBack({ type: 'WALL_TIMEOUT' }))),
       },
       actions: {
         recordLoop: (_, record) => {
@@ -311,6 +305,7 @@ export class RunSession {
     };
     if (this.plan.mode === 'snapshot') {
       const snapshot = structuredClone(this.plan.checkpoint.snapshot);
+      withWallClock(snapshot);
       const context = snapshot.context as unknown as OrchestrationContext;
       // Flags and approvals given at resume decide, as in V0; the snapshot keeps progress.
       context.simulateBlocked = this.config.simulateBlocked;
@@ -650,6 +645,25 @@ export class RunSession {
     }
   }
 
+  /**
+   * The run stopped short of its end: interrupted (the machine's `interrupted` state), or halted
+   * (the machine waits in a halted state, and the actor was stopped there).
+   */
+  private get stopped(): boolean {
+    const snapshot = this.actor?.getSnapshot();
+    return snapshot !== undefined && (snapshot.status === 'stopped' || snapshot.value === 'interrupted');
+  }
+
+  /**
+   * What stopped the run before its end, as the machine recorded it (INTERRUPT), or null; an error
+   * of the run's own after the machine ended (its last checkpoint could not be written) stops it too.
+   */
+  private get interruptedBy(): string | null {
+    const recorded = this.actor?.getSnapshot().context.interruptedBy;
+    if (recorded !== undefined) return recorded;
+    return this.fatal && !this.halted ? 'an error' : null;
+  }
+
   private onSnapshot(snapshot: ReturnType<OrchestrationActor['getSnapshot']>): void {
     if (this.stopped) return;
     if (snapshot.status === 'active') {
@@ -661,7 +675,7 @@ export class RunSession {
     // holds all its earlier records, to be written first.
     this.reportWriter.request();
     if (snapshot.status !== 'active') this.finish();
-    else if (HALTED_STATES.includes(String(snapshot.value)) && !this.resumingHalt) this.halt();
+    else if (HALTED_STATES.includes(String(snapshot.value))) this.halt();
   }
 
   /** A stage's step progress changed: that is progress to checkpoint. */
@@ -675,7 +689,6 @@ export class RunSession {
 
   /** The machine waits for an approval or a bigger budget: the run stops here, `blocked`. */
   private halt(): void {
-    this.stopped = true;
     this.actor.stop();
     this.finish();
   }
@@ -685,26 +698,35 @@ export class RunSession {
    * the halt is, not kept beside it. A run stopped by a signal is not halted, whatever its state.
    */
   private get halted(): boolean {
-    if (!this.stopped || this.interruptedBy !== null || !this.actor) return false;
-    return HALTED_STATES.includes(String(this.actor.getSnapshot().value));
+    const snapshot = this.actor?.getSnapshot();
+    return snapshot?.status === 'stopped' && HALTED_STATES.includes(String(snapshot.value));
   }
 
-  private armWallClock(): void {
+  /**
+   * The machine's wall clock (its invoked `wallClock`, restored with the run): `expire` once the
+   * run's maxWallMs, counted from the run's first start, is spent; the clock stops with the machine.
+   */
+  private startWallClock(expire: () => void): (() => void) | undefined {
     const maxWallMs = this.config.maxWallMs ?? this.config.plan.maxWallMs;
-    if (maxWallMs === undefined) return;
-    const fire = () => {
-      if (!this.stopped && this.actor.getSnapshot().status === 'active') this.actor.send({ type: 'WALL_TIMEOUT' });
-    };
+    if (maxWallMs === undefined) return undefined;
     const left = this.plan.startedAtMs + maxWallMs - Date.now();
-    this.wallTimer = setTimeout(fire, Math.max(0, Math.min(left, 2_147_483_647)));
+    // Spent already (a run resumed late): at once, before any program of this invocation starts.
+    if (left <= 0) {
+      expire();
+      return undefined;
+    }
+    const timer = setTimeout(expire, Math.min(left, 2_147_483_647));
+    return () => clearTimeout(timer);
   }
 
+  /**
+   * The run must stop now (a signal, an abort, an error of its own): the machine is told, and
+   * leaves its state for `interrupted`, which stops the stage under way (its steps' signals abort,
+   * their process groups are ended). A machine that has ended or halted has nothing to stop.
+   */
   private interrupt(reason: string): void {
-    if (this.stopped) return;
-    this.interruptedBy = reason;
-    this.stopped = true;
-    this.actor.stop(); // aborts the running steps' signals: their process groups are ended
-    this.finish();
+    if (this.actor?.getSnapshot().status !== 'active') return;
+    this.actor.send({ type: 'INTERRUPT', by: reason });
   }
 
   private fail(what: string, error: unknown): void {
@@ -929,6 +951,17 @@ function materializeOnRead(report: RunReport, key: 'stage_executions' | 'earlier
       records = value;
     },
   });
+}
+
+/**
+ * A checkpoint written before the machine invoked its wall clock holds no such child: it is restored
+ * with one all the same (as the machine persists it), so that the run's maxWallMs holds after --resume.
+ */
+function withWallClock(snapshot: PersistedSnapshot): void {
+  const persisted = snapshot as unknown as { status?: string; children?: Record<string, unknown> };
+  if (persisted.status !== 'active') return;
+  persisted.children ??= {};
+  persisted.children[WALL_CLOCK_ID] ??= { snapshot: { status: 'active' }, src: WALL_CLOCK_SRC, syncSnapshot: false };
 }
 
 function cancelledStep(stepId: string): StepFinished {

@@ -108,6 +108,18 @@ describe('sample checkpoints', () => {
     },
   );
 
+  // Written before the machine invoked its wall clock: the clock is restored with the run all the same.
+  it.each(['v1-interrupted-in-execution.json', 'v2-interrupted-in-execution.json', 'v3-interrupted-in-execution.json'])(
+    '%s, resumed with a --max-wall-ms long spent → timeout in execution (exit 124), no program runs',
+    async (name) => {
+      const { result, report, effects } = await resumeSample(name, ['--max-wall-ms', '1000']);
+      expect(result.exitCode).toBe(124);
+      expect(report.terminal_state).toBe('timeout');
+      expect(report.failure).toMatchObject({ stage: 'execution', status: 'timeout', error: 'the run exceeded its maxWallMs' });
+      expect(effects).toEqual([]);
+    },
+  );
+
   it.each(['v1-blocked.json', 'v2-blocked.json', 'v3-blocked.json'])('%s, resumed without --simulate-blocked → done through closure, no program runs again', async (name) => {
     const { sample, result, report, effects } = await resumeSample(name);
     expect(sample.terminal_state).toBe('blocked');

@@ -17,6 +17,8 @@ const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 // Written out by hand: the expectations must not come from the code under test.
 const STAGES = ['planning', 'policy_ingestion', 'execution', 'validation', 'closure'];
 const TERMINALS = ['done', 'blocked', 'failed', 'timeout'];
+/** Where an interrupted run (a signal, an error of its own) ends: final, but not a terminal state of the run. */
+const INTERRUPTED = 'interrupted';
 /**
  * Gates decide as soon as they are entered (eventless): the deny list first; after validation the
  * fail-closed gates, the review ensemble and the final decision, in V0's order, before closure; and
@@ -66,24 +68,35 @@ describe('the graph as JSON', () => {
   });
 
   it('has the hard gates, every stage in order with the planning context after planning and the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', 'delivery', 'pr_risk', ...AUTONOMOUS, ...HALTED, ...TERMINALS];
+    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', 'delivery', 'pr_risk', ...AUTONOMOUS, ...HALTED, ...TERMINALS, INTERRUPTED];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
-    for (const node of graph.nodes) expect(node.type).toBe(TERMINALS.includes(node.key) ? 'final' : 'atomic');
+    for (const node of graph.nodes) expect(node.type).toBe([...TERMINALS, INTERRUPTED].includes(node.key) ? 'final' : 'atomic');
   });
 
-  it('names every edge by its ends, event and guard, and every end is a node', () => {
+  it('names every edge by its ends, event and guard, and every end is a node (or the machine itself, for its own transitions)', () => {
     const ids = new Set(graph.nodes.map((node: any) => node.id));
     for (const edge of graph.edges) {
-      expect(ids.has(edge.source) && ids.has(edge.target)).toBe(true);
+      expect(ids.has(edge.source) || edge.source === 'orchestration').toBe(true);
+      expect(ids.has(edge.target)).toBe(true);
       expect([
         'xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'xstate.done.actor.autofixWork', 'xstate.error.actor.autofixWork',
-        'xstate.done.actor.loopRun', 'xstate.error.actor.loopRun', 'WALL_TIMEOUT', 'RESUME', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always',
+        'xstate.done.actor.loopRun', 'xstate.error.actor.loopRun', 'WALL_TIMEOUT', 'RESUME', 'INTERRUPT', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always',
       ]).toContain(edge.event);
       expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : edge.event.startsWith('xstate.error.') ? 'error' : edge.event);
       // Only the gates decide without an event.
       expect(edge.event === 'always').toBe(GATES.includes(key(edge.source)));
     }
+  });
+
+  it('the run\'s lifecycle: INTERRUPT, from whatever state the run stands in, is the only way into interrupted; nothing leaves it', () => {
+    const machineEdges = graph.edges.filter((e: any) => e.source === 'orchestration');
+    expect(machineEdges.map((e: any) => [e.event, e.guard, key(e.target), e.actions])).toEqual([['INTERRUPT', null, INTERRUPTED, ['recordInterrupt']]]);
+    expect(graph.edges.filter((e: any) => key(e.target) === INTERRUPTED)).toHaveLength(1);
+    expect(edgesFrom(INTERRUPTED)).toEqual([]);
+    // The wall clock runs for the whole run: the machine itself invokes it, and every stage turns its WALL_TIMEOUT into timeout.
+    expect(Object.values(orchestrationMachine.root.invoke).map((i: any) => i.src)).toEqual(['wallClock']);
+    for (const stage of STAGES) expect(edgesFrom(stage).filter((e: any) => e.event === 'WALL_TIMEOUT').map((e: any) => key(e.target))).toEqual(['timeout']);
   });
 
   it('the planning context: entered from planning when wanted, on to policy_ingestion or failed', () => {
@@ -316,8 +329,10 @@ describe('the Mermaid and DOT renderings', () => {
     const lines = machineMermaid().trimEnd().split('\n');
     expect(lines[0]).toBe('stateDiagram-v2');
     expect(lines[1]).toBe('  [*] --> hard_gates');
+    // The machine's own transition leaves "any state".
+    expect(lines.slice(2, 4)).toEqual(['  state "any state" as any_state', '  any_state --> interrupted : INTERRUPT']);
     // The risk tier's block comes first, then the hard gates' pass (Mermaid groups edges by target, in order).
-    expect(lines.slice(2, 5)).toEqual([
+    expect(lines.slice(4, 7)).toEqual([
       '  hard_gates --> autonomous_check : always [riskTierBlockedInLoop] | always [autonomousLoop]',
       '  hard_gates --> blocked : always [riskTierBlocked] | always',
       '  hard_gates --> planning : always [hardGatesPassed]',
@@ -332,7 +347,7 @@ describe('the Mermaid and DOT renderings', () => {
     expect(lines).toContain('  execution --> failed : done [attemptsExhausted] | done | error');
     const pairs = lines.filter((line) => line.includes(' --> ') && !line.includes('[*]')).map((line) => line.split(' : ')[0]);
     expect(new Set(pairs).size).toBe(pairs.length);
-    for (const terminal of TERMINALS) expect(lines).toContain(`  ${terminal} --> [*]`);
+    for (const terminal of [...TERMINALS, INTERRUPTED]) expect(lines).toContain(`  ${terminal} --> [*]`);
     for (const stage of STAGES) expect(lines).not.toContain(`  ${stage} --> [*]`);
     const firstSeen = STAGES.map((stage) => lines.findIndex((line) => line.startsWith(`  ${stage} --> `)));
     expect([...firstSeen].sort((a, b) => a - b)).toEqual(firstSeen);
@@ -345,7 +360,9 @@ describe('the Mermaid and DOT renderings', () => {
     expect(dot).toContain('"__initial" -> "hard_gates";');
     for (const terminal of TERMINALS) expect(dot).toContain(`"${terminal}" [shape=doublecircle];`);
     expect(dot).toContain('"validation" -> "blocked" [label="done [stagePassedAndBlocked]"];');
-    expect(dot).toContain(`{ rank=same; ${TERMINALS.map((t) => `"${t}";`).join(' ')} }`);
+    expect(dot).toContain(`{ rank=same; ${[...TERMINALS, INTERRUPTED].map((t) => `"${t}";`).join(' ')} }`);
+    expect(dot).toContain('"any_state" [label="any state", style="rounded,dashed"];');
+    expect(dot).toContain('"any_state" -> "interrupted" [label="INTERRUPT"];');
     expect(dot).toContain('"planning" -> "failed" [label="done" + "\\n" + "error"];');
     const edgeLines = dot.split('\n').filter((line) => line.includes(' -> ') && !line.includes('__initial'));
     const edges = JSON.parse(machineGraphJson()).edges as { source: string; target: string }[];
