@@ -87,6 +87,27 @@ describeWithBrowser('autonomy-orchestrator inspect <output_dir>', (browser) => {
   });
 });
 
+describeWithBrowser('autonomy-orchestrator inspect <output_dir> of a stopped run', (browser) => {
+  it('shows where SIGINT stopped it: the machine\'s INTERRUPT from execution into interrupted, taken', async () => {
+    const dir = tempDir();
+    const started = join(dir, 'started');
+    const run = startCli([dir, '--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', STAGE, '--executor-arg', 'started-then-sleep', '--executor-arg', started]);
+    await waitFor(() => existsSync(started), 5_000, 'the executor to start');
+    run.child.kill('SIGINT');
+    expect((await run.done).exitCode).toBe(130);
+    const viewer = await replay(dir);
+    const page = await browser().newPage();
+    await page.goto(viewer.url);
+    await page.locator('body[data-ready="true"]').waitFor({ state: 'attached' });
+    await page.locator('svg .edge.taken[data-source="execution"][data-target="interrupted"]').waitFor({ state: 'attached', timeout: 5_000 });
+    expect(await page.locator('svg .edge[data-source="execution"][data-target="interrupted"] text').first().textContent()).toBe('INTERRUPT');
+    expect(await page.locator('#state-interrupted').getAttribute('class')).toContain('active');
+    viewer.child.kill('SIGINT');
+    expect((await viewer.done).exitCode).toBe(0);
+    await page.close();
+  });
+});
+
 describe('autonomy-orchestrator inspect <output_dir> without a run', () => {
   it('says in one line when the directory holds no run (exit 2)', async () => {
     const dir = tempDir();

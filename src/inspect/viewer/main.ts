@@ -132,7 +132,7 @@ function ensureGraph(definition: string | null): void {
   const chart = statechartOf(definition);
   graph = new GraphView($('graph') as unknown as SVGSVGElement, chart);
   const rare = chart.edges.some((edge) => edge.secondary)
-    ? ['dashed states wait for approve/--resume; their transitions, and WALL_TIMEOUT, show once taken']
+    ? ['dashed states wait for approve/--resume; their transitions, WALL_TIMEOUT and INTERRUPT show once taken']
     : [];
   $('legend').textContent = [...Object.entries(chart.legend).map(([short, full]) => `${short} = ${full}`), ...rare].join('   ');
 }

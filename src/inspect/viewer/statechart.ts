@@ -45,7 +45,7 @@ interface InvokeConfig {
 }
 
 export function statechartOf(definition: string): Statechart {
-  const config = JSON.parse(definition) as { initial?: string; states?: Record<string, StateConfig> };
+  const config = JSON.parse(definition) as { initial?: string; states?: Record<string, StateConfig>; on?: StateConfig['on'] };
   const states = config.states ?? {};
   const edges = new Map<string, EdgeInfo>();
   const legend: Record<string, string> = {};
@@ -73,6 +73,12 @@ export function statechartOf(definition: string): Statechart {
       for (const t of list(invoke.onDone)) add(name, 'done', t);
       if (invoke.onError !== undefined) legend.error = `xstate.error.actor.${id}`;
       for (const t of list(invoke.onError)) add(name, 'error', t);
+    }
+  }
+  // The machine's own transitions (INTERRUPT) leave whatever state it stands in: one from each state that is not final.
+  for (const [event, transitions] of Object.entries(config.on ?? {})) {
+    for (const t of list(transitions)) {
+      for (const [name, state] of Object.entries(states)) if (state.type !== 'final') add(name, event, t);
     }
   }
   return {
