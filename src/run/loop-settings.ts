@@ -98,6 +98,7 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
       later.delivery === undefined
         ? null
         : {
+            dryRun: later.delivery.dryRun,
             branch: later.delivery.branch ?? null,
             commitMessage: later.delivery.commitMessage ?? null,
             pr: later.delivery.prEnabled
