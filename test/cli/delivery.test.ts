@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { STAGE, checkpointOf, reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
+import { STAGE, checkpointOf, processAlive, reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 import { deliveryScene } from '../support/git-repo.js';
 
 const out = () => join(tempDir('ao-delivery-'), 'out');
@@ -169,6 +169,42 @@ describe.concurrent('delivery (--delivery-enabled)', () => {
       ['pr', 'edit', '3'],
       ['pr', 'edit', '3'],
     ]);
+  });
+});
+
+describe.concurrent('a delivery command that hangs', () => {
+  it('Ctrl-C (SIGINT) ends gh\'s process group, exit 130; --resume runs gh again, and only gh', async ({ expect }) => {
+    const s = deliveryScene();
+    const flags = ['--repo-root', s.repo, '--delivery-enabled', '--delivery-commit-message', 'Fix', '--delivery-pr-enabled', '--kill-grace-ms', '300'];
+    const first = startCli([s.out, ...flags], { env: { ...s.env, FAKE_GH_SLEEP: '300' } });
+    await waitFor(() => existsSync(`${s.ghLog}.pid`), 20_000, 'gh to start');
+    const ghPid = Number(readFileSync(`${s.ghLog}.pid`, 'utf8'));
+    first.child.kill('SIGINT');
+    expect((await first.done).exitCode).toBe(130);
+    expect(processAlive(ghPid)).toBe(false);
+    const interrupted = reportOf(s.out);
+    expect(interrupted.terminal_state).toBeNull();
+    expect(records(interrupted).at(-1)).toEqual(['stage:Closure:delivery:3', 'delivery.gh.pr.create', 'failed', null, 'Interrupted by SIGINT; --resume runs this step again']);
+
+    const resumed = await runCli([s.out, '--resume', ...flags], { env: s.env });
+    expect(resumed.exitCode).toBe(0);
+    expect(records(reportOf(s.out)).map((r: any[]) => [r[1], r[2]])).toEqual([
+      ['delivery.git.add', 'skipped'],
+      ['delivery.git.commit', 'skipped'],
+      ['delivery.gh.pr.create', 'success'],
+    ]);
+    expect(s.git('log', '--format=%s').split('\n')).toEqual(['Fix', 'initial']);
+    expect(s.ghCalls()).toHaveLength(2);
+  });
+
+  it('past --timeout-ms: the record timeout, the run timeout, exit 124', async ({ expect }) => {
+    const s = deliveryScene();
+    const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-pr-enabled', '--timeout-ms', '1000', '--kill-grace-ms', '300'], { env: { ...s.env, FAKE_GH_SLEEP: '300' } });
+    expect(result.exitCode).toBe(124);
+    const report = reportOf(s.out);
+    expect(report.terminal_state).toBe('timeout');
+    expect(records(report).at(-1)).toEqual(['stage:Closure:delivery:2', 'delivery.gh.pr.create', 'timeout', null, 'Command timed out after 1000 ms']);
+    expect(processAlive(Number(readFileSync(`${s.ghLog}.pid`, 'utf8')))).toBe(false);
   });
 });
 
