@@ -118,7 +118,7 @@ export interface LoopSettings {
   prRisk?: PrRiskSettings | null;
   /** `--risk-tier-override` or `--risk-allow-high`: the run's risk tier, decided before the hard gates. */
   riskTier?: RiskTierSettings | null;
-  /** `--delivery-enabled --delivery-dry-run`: the delivery's commands, recorded in `delivery` after closure. */
+  /** `--delivery-enabled`: the delivery's commands after closure, run in `delivery_step` (a dry run: recorded in `delivery`). */
   delivery?: DeliverySettings | null;
 }
 
@@ -217,6 +217,8 @@ export interface LoopState {
   /** The PR risk as scored after closure (the run then done), and the code it added. */
   prRisk?: PrRiskBreakdown;
   prRiskCode?: string;
+  /** A real delivery: its steps that succeeded, in order (a resumed run starts at the next one). */
+  delivered?: number;
 }
 
 /** A record the orchestrator itself writes (V0's synthetic `command` names); the runner adds the rest. */

@@ -4,7 +4,7 @@
  * supplied from src/ with `machine.provide`, tests may supply others.
  */
 import { assign, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
-import { deliveryDryRunRecords } from './delivery.js';
+import { type DeliveryStepInput, type DeliveryStepOutput, deliveryDryRunRecords, deliverySteps, isDryRun } from './delivery.js';
 import type { IdSet } from './id-set.js';
 import * as loop from './loops.js';
 import type { LoopRecord, LoopSettings, LoopState } from './loops.js';
@@ -167,6 +167,22 @@ function autofixOutputOf(event: unknown): AutofixWorkOutput {
   return (event as { output: AutofixWorkOutput }).output;
 }
 
+function deliveryOutputOf(event: unknown): DeliveryStepOutput {
+  return (event as { output: DeliveryStepOutput }).output;
+}
+
+/** The delivery's step that passed, with steps left after it (the state runs the next one). */
+function deliveryStepsLeft(context: OrchestrationContext): boolean {
+  const delivery = context.loops?.settings.delivery;
+  return !!delivery && (context.loops!.delivered ?? 0) + 1 < deliverySteps(delivery).length;
+}
+
+/** A real delivery (not a dry run) was asked for. */
+function deliveryRuns(context: OrchestrationContext): boolean {
+  const delivery = context.loops?.settings.delivery;
+  return !!delivery && !isDryRun(delivery);
+}
+
 /** The id every stage gives its invoked work; the done/error events are named after it. */
 export const STAGE_WORK_ID = 'stageWork';
 export const STAGE_WORK_SRC = 'runStage';
@@ -182,6 +198,9 @@ export const LOOP_RUN_SRC = 'concludeLoopRun';
  */
 export const WALL_CLOCK_ID = 'wallClock';
 export const WALL_CLOCK_SRC = 'wallClock';
+/** One command of a real delivery (git or gh), run by the runner in the repository. */
+export const DELIVERY_WORK_ID = 'deliveryWork';
+export const DELIVERY_WORK_SRC = 'runDeliveryStep';
 
 const PASSING: readonly string[] = ['success', 'skipped'];
 
@@ -224,6 +243,7 @@ const ENDING = {
   autofixSpawnFailed: (_: OrchestrationContext, event: unknown) => autofixOutputOf(event).attempt.status === 'spawn_failed',
   prRiskAboveThreshold: (context: OrchestrationContext, _: unknown) => !!context.loops && loop.prRiskBlocks(context.loops),
   riskTierBlocked: (context: OrchestrationContext, _: unknown) => !!context.loops && loop.riskTierBlocked(context.loops),
+  deliveryTimedOut: (_: OrchestrationContext, event: unknown) => deliveryOutputOf(event).status === 'timeout',
 };
 
 export const orchestrationMachine = setup({
@@ -246,6 +266,9 @@ export const orchestrationMachine = setup({
       throw new Error('the runAutofix actor must be provided with machine.provide()');
     }),
     [WALL_CLOCK_SRC]: fromCallback<WallTimeoutEvent>(() => {}),
+    [DELIVERY_WORK_SRC]: fromPromise<DeliveryStepOutput, DeliveryStepInput>(async () => {
+      throw new Error('the runDeliveryStep actor must be provided with machine.provide()');
+    }),
   },
   guards: {
     stagePassed: ({ event }) => PASSING.includes(outputOf(event).status),
@@ -292,7 +315,12 @@ export const orchestrationMachine = setup({
     simulateBlocked: ({ context, event }) => ENDING.simulateBlocked(context, event),
     decisionWanted: ({ context }) => !!context.loops && loop.decisionWanted(context.loops),
     decisionProceeds: ({ context }) => !!context.loops && loop.decisionProceeds(context.loops),
-    stagePassedToDelivery: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.delivery ?? null) !== null,
+    stagePassedToDelivery: ({ context, event }) => PASSING.includes(outputOf(event).status) && (context.loops?.settings.delivery ?? null) !== null && !deliveryRuns(context),
+    stagePassedToDeliveryRun: ({ context, event }) => PASSING.includes(outputOf(event).status) && deliveryRuns(context),
+    deliveryStepLeft: ({ context, event }) => deliveryOutputOf(event).status === 'success' && deliveryStepsLeft(context),
+    deliveryPassedToPrRisk: ({ context, event }) => deliveryOutputOf(event).status === 'success' && !!context.loops && loop.prRiskOn(context.loops),
+    deliveryPassed: ({ event }) => deliveryOutputOf(event).status === 'success',
+    deliveryTimedOut: ({ context, event }) => ENDING.deliveryTimedOut(context, event),
     prRiskWanted: ({ context }) => !!context.loops && loop.prRiskOn(context.loops),
     stagePassedToPrRisk: ({ context, event }) => PASSING.includes(outputOf(event).status) && !!context.loops && loop.prRiskOn(context.loops),
     prRiskAboveThreshold: ({ context, event }) => ENDING.prRiskAboveThreshold(context, event),
@@ -312,6 +340,7 @@ export const orchestrationMachine = setup({
     autofixSpawnFailedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.autofixSpawnFailed(context, event),
     prRiskAboveThresholdInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.prRiskAboveThreshold(context, event),
     riskTierBlockedInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.riskTierBlocked(context, event),
+    deliveryTimedOutInLoop: ({ context, event }) => loop.autonomousOn(context.loops) && ENDING.deliveryTimedOut(context, event),
     loopRunLeft: ({ context }) => context.loops?.autonomous?.stopReason === null,
     loopEndedIn: ({ context }, params: { outcome: loop.LoopRunOutcome }) => context.loops?.autonomous?.outcome === params.outcome,
   },
@@ -370,6 +399,11 @@ export const orchestrationMachine = setup({
       if (!delivery) return;
       // Typed by the setup it is part of (recordLoop is a sibling action); checked at run time.
       for (const record of deliveryDryRunRecords(delivery)) enqueue({ type: 'recordLoop', params: record } as never);
+    }),
+    noteDelivered: assign(({ context }) => ({ loops: { ...context.loops!, delivered: (context.loops!.delivered ?? 0) + 1 } })),
+    recordDeliveryFailure: assign(({ event }) => {
+      const { status, error, step } = deliveryOutputOf(event);
+      return { failure: { stage: 'closure' as const, status: status as StageStatus, error, step } };
     }),
     blockOnRiskTier: assign(({ context }) => (context.loops ? { loops: loop.withRiskTierBlock(context.loops) } : {})),
     assessPrRisk: assign(({ context }) => (context.loops ? { loops: loop.withPrRisk(context.loops) } : {})),
@@ -586,16 +620,41 @@ export const orchestrationMachine = setup({
     },
     closure: {
       ...stageState('closure', [
+        { guard: 'stagePassedToDeliveryRun', target: 'delivery_step', actions: 'completeStage' },
         { guard: 'stagePassedToDelivery', target: 'delivery', actions: 'completeStage' },
         { guard: 'stagePassedToPrRisk', target: 'pr_risk', actions: 'completeStage' },
         { guard: 'stagePassed', target: 'done', actions: 'completeStage' },
       ]),
       entry: 'noteClosure',
     },
-    // V0's delivery (--delivery-enabled --delivery-dry-run): the commands it would run, recorded, none run.
+    // V0's delivery with --delivery-dry-run: the commands it would run, recorded, none run.
     delivery: {
       entry: 'recordDelivery',
       always: [{ guard: 'prRiskWanted', target: 'pr_risk' }, { target: 'done' }],
+    },
+    // V0's delivery (--delivery-enabled): one command (git switch -c, add, commit, gh pr create/edit)
+    // per visit, back here for the next; the count that succeeded is kept, so --resume goes on from
+    // the first that did not. A command that fails ends the run failed (as V0), one that times out timeout.
+    delivery_step: {
+      invoke: {
+        id: DELIVERY_WORK_ID,
+        src: DELIVERY_WORK_SRC,
+        input: ({ context }: { context: OrchestrationContext }): DeliveryStepInput => {
+          const done = context.loops!.delivered ?? 0;
+          return { runId: context.runId, index: done + 1, step: deliverySteps(context.loops!.settings.delivery!)[done]! };
+        },
+        onDone: [
+          { guard: 'deliveryStepLeft', target: 'delivery_step', reenter: true, actions: 'noteDelivered' },
+          { guard: 'deliveryPassedToPrRisk', target: 'pr_risk', actions: 'noteDelivered' },
+          { guard: 'deliveryPassed', target: 'done', actions: 'noteDelivered' },
+          ...orNextRun({ guard: 'deliveryTimedOut', target: 'timeout', actions: ['recordDeliveryFailure'] }, 'timeout'),
+          ...orNextRun({ target: 'failed', actions: ['recordDeliveryFailure'] }, 'failed'),
+        ],
+        onError: orNextRun({ target: 'failed', actions: [{ type: 'recordCrash', params: { stage: 'closure' } }] }, 'failed'),
+      },
+      on: {
+        WALL_TIMEOUT: { target: 'timeout', actions: { type: 'recordWallTimeout', params: { stage: 'closure' } } },
+      },
     },
     // V0's PR risk, scored once closure passed; with --auto-merge-on-eligible a score above the threshold blocks.
     pr_risk: {
@@ -642,8 +701,17 @@ export const orchestrationMachine = setup({
 });
 
 type PassTransition = {
-  guard: 'stagePassed' | 'stagePassedAndBlocked' | 'stagePassedToGates' | 'stagePassedToPlanningContext' | 'stagePassedToReview' | 'stagePassedToDecision' | 'stagePassedToPrRisk' | 'stagePassedToDelivery';
-  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision' | 'pr_risk' | 'delivery';
+  guard:
+    | 'stagePassed'
+    | 'stagePassedAndBlocked'
+    | 'stagePassedToGates'
+    | 'stagePassedToPlanningContext'
+    | 'stagePassedToReview'
+    | 'stagePassedToDecision'
+    | 'stagePassedToPrRisk'
+    | 'stagePassedToDelivery'
+    | 'stagePassedToDeliveryRun';
+  target: Stage | 'done' | 'blocked' | 'gates' | 'planning_context' | 'review_ensemble' | 'decision' | 'pr_risk' | 'delivery' | 'delivery_step';
   actions: 'completeStage';
 };
 

@@ -1,8 +1,9 @@
 /**
  * V0's risk tiers (`risk_classifier.rs`): a tier from the command line's override, else the highest
- * the executor's arguments call for. Pure; the run is blocked before anything runs when the tier is
- * high and `--risk-allow-high` was not given (see the `hard_gates` state).
+ * a real delivery's branch and the executor's arguments call for. Pure; the run is blocked before
+ * anything runs when the tier is high and `--risk-allow-high` was not given (see the `hard_gates` state).
  */
+import { isProtectedBranch } from './delivery.js';
 
 export const RISK_TIERS = ['low', 'medium', 'high'] as const;
 export type RiskTier = (typeof RISK_TIERS)[number];
@@ -28,12 +29,24 @@ export interface RiskInput {
   override: RiskTier | null;
   /** The execution stage's programs and their arguments (V0 has one executor). */
   executors: readonly { bin: string; args: readonly string[] }[];
+  /** A real (not dry-run) delivery and its branch; null without one (a dry run writes nothing). */
+  delivery?: { branch: string | null } | null;
 }
 
 export function classifyRisk(input: RiskInput): RiskClassification {
   if (input.override !== null) return { tier: input.override, signals: [{ code: 'RISK_TIER_OVERRIDE_APPLIED', source: 'cli_override', value: input.override }] };
   let tier: RiskTier = 'low';
   const signals: RiskSignal[] = [];
+  if (input.delivery) {
+    const { branch } = input.delivery;
+    if (branch !== null && isProtectedBranch(branch)) {
+      signals.push({ code: 'DELIVERY_TO_PROTECTED_BRANCH', source: 'delivery_options', value: branch });
+      tier = 'high';
+    } else {
+      signals.push({ code: 'DELIVERY_WRITE_ENABLED', source: 'delivery_options', value: branch ?? 'no_branch' });
+      tier = 'medium';
+    }
+  }
   for (const executor of input.executors) {
     if (historyRewriteIntent(executor.args)) {
       signals.push({ code: 'HISTORY_REWRITE_INTENT', source: 'executor_args', value: executor.args.join(' ') });

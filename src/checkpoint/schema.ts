@@ -29,7 +29,7 @@ export const checkpointSchemas = once(() => {
   /** XState's persisted snapshot; its shape belongs to XState, so only what we read is checked. */
   const persistedSnapshotSchema = z.looseObject({
     status: z.enum(['active', 'done', 'error', 'stopped']),
-    value: z.union([stageSchema, z.enum(TERMINAL_STATES), z.enum(['awaiting_approval', 'budget_exceeded', 'roi_below_floor']), z.enum(['planning_context', 'autonomous_check', 'autofix'])]),
+    value: z.union([stageSchema, z.enum(TERMINAL_STATES), z.enum(['awaiting_approval', 'budget_exceeded', 'roi_below_floor']), z.enum(['planning_context', 'autonomous_check', 'autofix', 'delivery_step'])]),
     context: z.looseObject({
       runId: z.string(),
       completedStages: z.array(stageSchema),

@@ -134,7 +134,7 @@ export function addLaterOptions(command: Command): Command {
     .addOption(new Option('--review-status <status>', 'review gate input (fail-closed: missing)').choices(REVIEW_STATUSES))
     .option('--hard-gates-file <path>', 'JSON array of {id, category, pattern, mode} deny rules added to the built-in ones')
     .option('--next-actions-path <path>', 'write the next actions (JSON: recommended actions, versioning delta) after every run')
-    .option('--repo-root <path>', 'the repository for the versioning delta and the planning context (default .)')
+    .option('--repo-root <path>', 'the repository for the versioning delta, the planning context and the delivery (default .)')
     .option('--cycle-memory-path <path>', 'JSON cycle memory: read at start (its budgets override the flags), written with every checkpoint')
     .option('--planning-context-artifact <path>', 'write the repository context and the previous run\'s feedback here after the manager')
     .option('--validation-from-planning-context', 'validation also runs the planning context\'s detected validation commands')
@@ -157,7 +157,7 @@ export function addLaterOptions(command: Command): Command {
     .option('--auto-merge-on-eligible', 'a done run whose PR risk is above --pr-risk-threshold ends blocked (nothing is merged)')
     .addOption(new Option('--risk-tier-override <tier>', 'the run\'s risk tier instead of the executor\'s (turns risk tiers on)').choices(RISK_TIERS))
     .option('--risk-allow-high', 'a high risk tier runs; without it, it blocks before anything runs (turns risk tiers on)')
-    .option('--delivery-enabled', 'after closure, deliver: git switch -c/add/commit, gh pr create/edit (only with --delivery-dry-run for now)')
+    .option('--delivery-enabled', 'after closure, deliver in --repo-root: git switch -c/add -A/commit, then gh pr create/edit; a failing command fails the run (exit 1), --resume skips the commands that succeeded')
     .option('--delivery-dry-run', 'record the delivery\'s commands (delivery.*.dry_run) without running them')
     .option('--delivery-branch <b>', 'delivery: git switch -c <b> (and gh pr create --head <b>)')
     .option('--delivery-commit-message <m>', 'delivery: git commit -m <m>')
@@ -303,13 +303,12 @@ function threshold(value: string): number {
   return Number(value);
 }
 
-/** Delivery is dry-run only here: a real one is refused (exit 2) rather than half done. Without --delivery-enabled the other flags do nothing (V0). */
+/** Without --delivery-enabled the other delivery flags do nothing (V0). */
 function deliveryOf(flags: LaterFlags): Pick<LaterConfigInput, 'delivery'> {
   if (!flags.deliveryEnabled) return {};
-  if (!flags.deliveryDryRun) throw usage('--delivery-enabled without --delivery-dry-run is not supported yet: only a dry run of the delivery is');
   return {
     delivery: {
-      dryRun: true,
+      dryRun: flags.deliveryDryRun === true,
       ...(flags.deliveryBranch !== undefined ? { branch: flags.deliveryBranch } : {}),
       ...(flags.deliveryCommitMessage !== undefined ? { commitMessage: flags.deliveryCommitMessage } : {}),
       prEnabled: flags.deliveryPrEnabled === true,

@@ -81,10 +81,13 @@ export const laterConfigSchema = z.strictObject({
   riskTierOverride: z.optional(z.enum(RISK_TIERS)),
   /** `--risk-allow-high`: a high risk tier runs (else it blocks before anything runs). */
   riskAllowHigh: z.optional(z.boolean()),
-  /** `--delivery-enabled --delivery-dry-run` and the `--delivery-*` values: the delivery's commands, recorded, none run. */
+  /**
+   * `--delivery-enabled` and the `--delivery-*` values: after closure, git and gh run in `repoRoot`
+   * (`--delivery-dry-run`: their commands recorded, none run).
+   */
   delivery: z.optional(
     z.strictObject({
-      dryRun: z.literal(true),
+      dryRun: z._default(z.boolean(), false),
       branch: z.optional(z.string().check(z.minLength(1))),
       commitMessage: z.optional(z.string()),
       prEnabled: z._default(z.boolean(), false),
@@ -110,7 +113,7 @@ export const laterConfigSchema = z.strictObject({
   ),
   /** `--next-actions-path`: V0's next actions (JSON here), written after every run. */
   nextActionsPath: z.optional(z.string().check(z.minLength(1))),
-  /** `--repo-root`: the repository the versioning delta and the planning context look at (default `.`). */
+  /** `--repo-root`: the repository the versioning delta, the planning context and the delivery work in (default `.`). */
   repoRoot: z.optional(z.string().check(z.minLength(1))),
   /** `--cycle-memory-path`: V0's cycle memory (JSON here), read at start, written with every checkpoint. */
   cycleMemoryPath: z.optional(z.string().check(z.minLength(1))),

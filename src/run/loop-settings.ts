@@ -92,12 +92,20 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     // Opt-in (V0 always classifies, and blocks an executor given `-f`): only with a risk flag.
     riskTier:
       later.riskTierOverride !== undefined || later.riskAllowHigh === true
-        ? { ...classifyRisk({ override: later.riskTierOverride ?? null, executors: plan.stages.execution ?? [] }), allowHigh: later.riskAllowHigh === true }
+        ? {
+            ...classifyRisk({
+              override: later.riskTierOverride ?? null,
+              executors: plan.stages.execution ?? [],
+              delivery: later.delivery && !later.delivery.dryRun ? { branch: later.delivery.branch ?? null } : null,
+            }),
+            allowHigh: later.riskAllowHigh === true,
+          }
         : null,
     delivery:
       later.delivery === undefined
         ? null
         : {
+            dryRun: later.delivery.dryRun,
             branch: later.delivery.branch ?? null,
             commitMessage: later.delivery.commitMessage ?? null,
             pr: later.delivery.prEnabled

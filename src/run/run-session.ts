@@ -19,6 +19,8 @@ import {
   type WallTimeoutEvent,
 } from '../../machines/orchestration.js';
 import type { LoopRunReport, LoopState, ValidationCommand } from '../../machines/loops.js';
+import { type DeliveryStepInput, type DeliveryStepOutput, deliverySteps } from '../../machines/delivery.js';
+import { deliveryRecordOf, deliveryStepOf, skippedDelivery } from './delivery-work.js';
 import { CAP_RECORDS, ESCALATION_QUEUE_FILE, type EscalationCase, escalationCasesOf, writeEscalationQueue } from '../report/escalation.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
@@ -284,6 +286,7 @@ export class RunSession {
         concludeLoopRun: fromPromise<LoopRunReport, LoopRunInput>(async ({ input }) => this.concludeLoopRun(input)),
         runAutofix: fromPromise<AutofixWorkOutput, AutofixWorkInput>(({ input, signal }) => this.runAutofix(input, signal)),
         wallClock: fromCallback<WallTimeoutEvent>(({ sendBack }) => this.startWallClock(() => sendBack({ type: 'WALL_TIMEOUT' }))),
+        runDeliveryStep: fromPromise<DeliveryStepOutput, DeliveryStepInput>(({ input, signal }) => this.runDeliveryStep(input, signal)),
       },
       actions: {
         recordLoop: (_, record) => {
@@ -577,6 +580,32 @@ export class RunSession {
     return work.finally(() => this.inFlight.delete(work));
   }
 
+  /**
+   * One command of a real delivery (git or gh) in the repository, as a step of closure: the
+   * checkpoint saying which commands succeeded is on disk before it starts, so a run killed during it
+   * runs it again on resume, and none before it.
+   */
+  private async runDeliveryStep(input: DeliveryStepInput, signal: AbortSignal): Promise<DeliveryStepOutput> {
+    const work = (async () => {
+      await this.checkpointWriter.flush();
+      const step = deliveryStepOf(input, laterOf(this.config)?.repoRoot ?? '.');
+      const key = `closure/${step.id}`;
+      const attempt = (this.attempts[key] ?? 0) + 1;
+      this.attempts[key] = attempt;
+      this.attemptsStarted += 1;
+      if (this.stopped || signal.aborted) return { index: input.index, step: step.id, status: 'failed', error: 'cancelled before it started' };
+      pauseAt('step-start');
+      const traced = this.trace?.stepStarted('closure', step.id, attempt) ?? null;
+      const record = deliveryRecordOf(await runStepWork(this.stepWorkRequest(input.runId, 'closure', step, attempt, signal)), step);
+      pauseAt('step-end');
+      traced?.end(record);
+      this.addExecution(record);
+      return { index: input.index, step: step.id, status: record.status, error: record.error };
+    })();
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
   /** With loops, a successful manager's planner output (planner-output.ts); a bad one fails the step. */
   private applyPlannerOutput(input: StageWorkInput, step: Step, record: StageExecution): StepFinished | null {
     if (this.stopped || !input.loop || input.stage !== 'planning' || record.status !== 'success') return null;
@@ -634,15 +663,21 @@ export class RunSession {
   private recordSkippedBefore(checkpoint: CheckpointV3): void {
     const context = checkpoint.snapshot.context as unknown as Partial<OrchestrationContext>;
     const value = checkpoint.snapshot.value;
-    // In the auto-fix loop the run stands in validation.
+    // In the auto-fix loop the run stands in validation; in a real delivery, past closure.
+    const delivering = value === 'delivery_step';
     const current: Stage | undefined = isStage(value) ? value : value === 'autofix' ? 'validation' : (context.halt?.stage ?? undefined);
-    if (!current) return;
-    for (const stage of STAGES.slice(0, STAGES.indexOf(current))) {
+    if (!current && !delivering) return;
+    for (const stage of delivering ? STAGES : STAGES.slice(0, STAGES.indexOf(current!))) {
       const planned = context.loops?.settings.plannedValidationCommands;
       for (const step of this.stepsOf(stage, planned)) this.addExecution(skippedExecution(stage, step));
       // V0 records its native planning action skipped too.
       if (stage === 'planning' && context.loops?.settings.planningContext) this.writePlanningContext({ runId: this.plan.runId, alreadyCompleted: true, completedSteps: [], spentCost: 0 });
     }
+    const delivery = context.loops?.settings.delivery;
+    if (!delivering || !delivery) return;
+    // The delivery's commands that succeeded are not run again (V0 runs them all again).
+    const delivered = deliverySteps(delivery).slice(0, context.loops?.delivered ?? 0);
+    delivered.forEach((step, i) => this.addExecution(skippedDelivery(step, i + 1)));
   }
 
   /**

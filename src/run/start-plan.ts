@@ -4,7 +4,7 @@
  * or nothing at all for a run that is already done.
  */
 import { randomBytes } from 'node:crypto';
-import { AUTOFIX_WORK_ID, AUTOFIX_WORK_SRC, STAGE_WORK_ID, STAGE_WORK_SRC } from '../../machines/orchestration.js';
+import { AUTOFIX_WORK_ID, AUTOFIX_WORK_SRC, DELIVERY_WORK_ID, DELIVERY_WORK_SRC, STAGE_WORK_ID, STAGE_WORK_SRC } from '../../machines/orchestration.js';
 import { type Stage, isStage } from '../../machines/stages.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { type Approval, type Checkpoint, type CheckpointV3, type RunIdentity, isVersioned } from '../checkpoint/schema.js';
@@ -28,8 +28,8 @@ export type StartPlan =
   | { mode: 'done'; runId: string; transitions: Transition[]; approvals: Approval[]; resumedFrom: 'done_checkpoint' };
 
 const HALTED = ['awaiting_approval', 'budget_exceeded', 'roi_below_floor'];
-/** States with work of their own that a run may be killed in (the planning context, the autonomous loop's check, a fix of the auto-fix loop): their work starts again. */
-const NATIVE = ['planning_context', 'autonomous_check', 'autofix'];
+/** States with work of their own that a run may be killed in (the planning context, the autonomous loop's check, a fix of the auto-fix loop, a delivery command): their work starts again. */
+const NATIVE = ['planning_context', 'autonomous_check', 'autofix', 'delivery_step'];
 
 export interface StartOptions {
   /** The id a fresh run takes. */
@@ -99,13 +99,9 @@ function unfinished(checkpoint: Checkpoint): boolean {
  * restore, and the restored run would then wait for nothing (and exit as if all went well).
  */
 function stageWorkProblem(snapshot: CheckpointV3['snapshot']): string | null {
-  if (snapshot.value === 'autofix') {
-    // The fixer's attempt, saved running: it runs again from its start with its saved input.
-    const child = snapshot.children[AUTOFIX_WORK_ID];
-    const where = `snapshot.children.${AUTOFIX_WORK_ID}`;
-    if (!isRecord(child)) return `${where}: the auto-fix attempt is missing`;
-    return child.src === AUTOFIX_WORK_SRC ? null : `${where}.src: expected '${AUTOFIX_WORK_SRC}'`;
-  }
+  // The fixer's attempt, or a delivery command, saved running: it runs again from its start with its saved input.
+  if (snapshot.value === 'autofix') return promiseWorkProblem(snapshot, AUTOFIX_WORK_ID, AUTOFIX_WORK_SRC, 'the auto-fix attempt');
+  if (snapshot.value === 'delivery_step') return promiseWorkProblem(snapshot, DELIVERY_WORK_ID, DELIVERY_WORK_SRC, 'the delivery command');
   if (!isStage(snapshot.value)) return null;
   const where = `snapshot.children.${STAGE_WORK_ID}`;
   const child = snapshot.children[STAGE_WORK_ID];
@@ -116,6 +112,13 @@ function stageWorkProblem(snapshot: CheckpointV3['snapshot']): string | null {
   if (child.snapshot.status !== 'active') return `${where}.snapshot.status: expected 'active'`;
   if (child.snapshot.input.stage !== snapshot.value) return `${where}.snapshot.input.stage: expected '${snapshot.value}'`;
   return null;
+}
+
+function promiseWorkProblem(snapshot: CheckpointV3['snapshot'], id: string, src: string, what: string): string | null {
+  const child = snapshot.children[id];
+  const where = `snapshot.children.${id}`;
+  if (!isRecord(child)) return `${where}: ${what} is missing`;
+  return child.src === src ? null : `${where}.src: expected '${src}'`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

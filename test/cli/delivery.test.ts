@@ -1,25 +1,220 @@
 /**
- * Delivery (V0's later contract), dry run only: with `--delivery-enabled --delivery-dry-run` the
- * state `delivery` after closure records the git and gh commands upstream would run
- * (`delivery.*.dry_run`, key `stage:Closure:delivery:<n>`, exit 0, success) and runs none of them;
- * a real delivery is refused with exit 2.
+ * Delivery (V0's later contract). With `--delivery-enabled` the commands run once closure passed,
+ * in `--repo-root`, one by one: `git switch -c`, `git add -A`, `git commit -m`, then `gh pr create`
+ * or `gh pr edit`, each a record (command = the step id, key `stage:Closure:delivery:<n>`). The first
+ * that fails ends the run failed (exit 1) and the rest do not run; `--resume` goes on from it, never
+ * running again one that succeeded. With `--delivery-dry-run` they are recorded
+ * (`delivery.*.dry_run`, exit 0, success) and none runs.
+ * The repository is a real one; `gh` is test/fixtures/fake-gh/gh, first on PATH.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { reportOf, runCli, tempDir } from '../support/cli.js';
+import { STAGE, checkpointOf, processAlive, reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
+import { deliveryScene } from '../support/git-repo.js';
 
 const out = () => join(tempDir('ao-delivery-'), 'out');
 const deliveries = (report: any) =>
   report.stage_executions.filter((e: any) => e.command.startsWith('delivery.')).map((e: any) => [e.stage, e.idempotency_key, e.command, e.args, e.exit_code, e.status]);
+const records = (report: any) =>
+  report.stage_executions.filter((e: any) => e.command.startsWith('delivery.')).map((e: any) => [e.idempotency_key, e.command, e.status, e.exit_code, e.error]);
 
-describe.concurrent('delivery (--delivery-enabled --delivery-dry-run)', () => {
-  it('records every step upstream would run, in order, after closure; runs none', async ({ expect }) => {
-    const dir = out();
-    const argv = [dir, '--delivery-enabled', '--delivery-dry-run', '--delivery-branch', 'feat/x', '--delivery-commit-message', 'Fix it', '--delivery-pr-enabled', '--delivery-pr-base', 'main', '--delivery-pr-title', 'Fix'];
-    const result = await runCli(argv);
+/** Every file under `dir`, read whole. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [readFileSync(path, 'utf8')];
+  });
+}
+
+describe.concurrent('delivery (--delivery-enabled)', () => {
+  it('runs git switch -c, add, commit and gh pr create in the repository, in order; each a record; done', async ({ expect }) => {
+    const s = deliveryScene();
+    const secret = 'delivery-secret-value-5c1e';
+    const flags = ['--repo-root', s.repo, '--delivery-enabled', '--delivery-branch', 'feat/x', '--delivery-commit-message', 'Fix it', '--delivery-pr-enabled', '--delivery-pr-base', 'trunk', '--delivery-pr-title', 'Fix', '--delivery-pr-body', 'Body text'];
+    const executor = ['--executor-bin', STAGE, '--executor-arg', 'ok', '--executor-env', `DELIVERY_SECRET=${secret}`];
+    const result = await runCli([s.out, ...executor, ...flags], { env: s.env });
     expect(result.exitCode).toBe(0);
-    const report = reportOf(dir);
+    const report = reportOf(s.out);
+    expect(report.terminal_state).toBe('done');
+    expect(deliveries(report)).toEqual([
+      ['closure', 'stage:Closure:delivery:1', 'delivery.git.switch_branch', ['switch', '-c', 'feat/x'], 0, 'success'],
+      ['closure', 'stage:Closure:delivery:2', 'delivery.git.add', ['add', '-A'], 0, 'success'],
+      ['closure', 'stage:Closure:delivery:3', 'delivery.git.commit', ['commit', '-m', 'Fix it'], 0, 'success'],
+      ['closure', 'stage:Closure:delivery:4', 'delivery.gh.pr.create', ['pr', 'create', '--base', 'trunk', '--title', 'Fix', '--body', 'Body text', '--head', 'feat/x'], 0, 'success'],
+    ]);
+    for (const record of report.stage_executions.filter((e: any) => e.command.startsWith('delivery.'))) {
+      expect(record.error).toBeNull();
+      expect(record.env_keys).toEqual([]);
+      expect(record.duration_ms).toBeGreaterThan(0);
+      expect(typeof record.started_at_unix_secs).toBe('number');
+    }
+    // On disk: the branch, its one new commit holding the change, nothing left to commit.
+    expect(s.git('branch', '--show-current')).toBe('feat/x');
+    expect(s.git('log', '--format=%s', 'trunk..feat/x').split('\n')).toEqual(['Fix it']);
+    expect(s.git('show', '--name-only', '--format=', 'HEAD')).toBe('fix.txt');
+    expect(s.git('status', '--porcelain')).toBe('');
+    // gh ran once, in the repository, with exactly these arguments, and without the executor's environment.
+    expect(s.ghCalls()).toEqual([{ cwd: s.repo, secret: false, args: ['pr', 'create', '--base', 'trunk', '--title', 'Fix', '--body', 'Body text', '--head', 'feat/x'] }]);
+    // The executor's environment value is in no file the run wrote.
+    for (const text of filesUnder(s.out)) expect(text).not.toContain(secret);
+  });
+
+  it('the fewest commands: git add only; with a PR number, gh pr edit <n>', async ({ expect }) => {
+    const s = deliveryScene();
+    const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-pr-enabled', '--delivery-pr-number', '7', '--delivery-pr-body', 'b'], { env: s.env });
+    expect(result.exitCode).toBe(0);
+    expect(records(reportOf(s.out))).toEqual([
+      ['stage:Closure:delivery:1', 'delivery.git.add', 'success', 0, null],
+      ['stage:Closure:delivery:2', 'delivery.gh.pr.update', 'success', 0, null],
+    ]);
+    expect(s.git('diff', '--cached', '--name-only')).toBe('fix.txt');
+    expect(s.ghCalls().map((call) => call.args)).toEqual([['pr', 'edit', '7', '--body', 'b']]);
+  });
+
+  it('a commit that fails (nothing to commit): failed, exit 1, gh never runs; the checkpoint stays resumable', async ({ expect }) => {
+    const s = deliveryScene(false);
+    const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-commit-message', 'Nothing', '--delivery-pr-enabled'], { env: s.env });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('Delivery command failed');
+    const report = reportOf(s.out);
+    expect(report.terminal_state).toBe('failed');
+    expect(records(report)).toEqual([
+      ['stage:Closure:delivery:1', 'delivery.git.add', 'success', 0, null],
+      ['stage:Closure:delivery:2', 'delivery.git.commit', 'failed', 1, 'Delivery command failed'],
+    ]);
+    expect(report.failure).toEqual({ stage: 'closure', status: 'failed', error: 'Delivery command failed', step: 'delivery.git.commit' });
+    expect(s.ghCalls()).toEqual([]);
+    expect(s.git('log', '--format=%s').split('\n')).toEqual(['initial']);
+    expect(checkpointOf(s.out).terminal_state).toBeNull();
+  });
+
+  it('gh exiting 1: the gh record failed with its exit code, the run failed, exit 1', async ({ expect }) => {
+    const s = deliveryScene();
+    const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-commit-message', 'Fix', '--delivery-pr-enabled'], { env: { ...s.env, FAKE_GH_EXIT: '1' } });
+    expect(result.exitCode).toBe(1);
+    expect(records(reportOf(s.out))).toEqual([
+      ['stage:Closure:delivery:1', 'delivery.git.add', 'success', 0, null],
+      ['stage:Closure:delivery:2', 'delivery.git.commit', 'success', 0, null],
+      ['stage:Closure:delivery:3', 'delivery.gh.pr.create', 'failed', 1, 'Delivery command failed'],
+    ]);
+    expect(s.ghCalls().map((call) => call.args)).toEqual([['pr', 'create']]);
+  });
+
+  it('no gh on PATH: spawn_failed with the spawn error, the run failed, exit 1', async ({ expect }) => {
+    const s = deliveryScene();
+    // A PATH with git only.
+    const bin = join(tempDir('ao-delivery-bin-'), 'bin');
+    mkdirSync(bin);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim(), join(bin, 'git'));
+    const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-pr-enabled'], { env: { ...s.env, PATH: bin } });
+    expect(result.exitCode).toBe(1);
+    const report = reportOf(s.out);
+    expect(records(report)).toEqual([
+      ['stage:Closure:delivery:1', 'delivery.git.add', 'success', 0, null],
+      ['stage:Closure:delivery:2', 'delivery.gh.pr.create', 'spawn_failed', null, 'Delivery command spawn failed: spawn gh ENOENT'],
+    ]);
+    expect([report.terminal_state, report.failure.status]).toEqual(['failed', 'spawn_failed']);
+  });
+
+  it('killed (SIGKILL) between git commit and gh pr create: --resume runs gh only, the commands before it are skipped', async ({ expect }) => {
+    const s = deliveryScene();
+    const paused = join(s.out, '..', 'paused');
+    const flags = ['--repo-root', s.repo, '--delivery-enabled', '--delivery-branch', 'feat/y', '--delivery-commit-message', 'Fix it', '--delivery-pr-enabled'];
+    // The 4th program of the run is gh (no stage has a program): the orchestrator stops just before starting it.
+    const first = startCli([s.out, ...flags], { env: { ...s.env, ORCHESTRATOR_TEST_PAUSE_AT: 'step-start@4', ORCHESTRATOR_TEST_PAUSE_FILE: paused } });
+    await waitFor(() => existsSync(paused), 20_000, 'the orchestrator to pause before gh');
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    expect(s.git('log', '--format=%s', 'trunk..feat/y').split('\n')).toEqual(['Fix it']);
+    expect(s.ghCalls()).toEqual([]);
+
+    const resumed = await runCli([s.out, '--resume', ...flags], { env: s.env });
+    expect(resumed.exitCode).toBe(0);
+    const report = reportOf(s.out);
+    expect(report.terminal_state).toBe('done');
+    expect(records(report)).toEqual([
+      ['stage:Closure:delivery:1', 'delivery.git.switch_branch', 'skipped', null, 'Skipped due to checkpoint resume'],
+      ['stage:Closure:delivery:2', 'delivery.git.add', 'skipped', null, 'Skipped due to checkpoint resume'],
+      ['stage:Closure:delivery:3', 'delivery.git.commit', 'skipped', null, 'Skipped due to checkpoint resume'],
+      ['stage:Closure:delivery:4', 'delivery.gh.pr.create', 'success', 0, null],
+    ]);
+    // The killed invocation's records are kept as earlier ones.
+    expect(report.earlier_stage_executions.map((e: any) => [e.command, e.status])).toEqual([
+      ['delivery.git.switch_branch', 'success'],
+      ['delivery.git.add', 'success'],
+      ['delivery.git.commit', 'success'],
+    ]);
+    // One commit, one gh call: nothing ran twice.
+    expect(s.git('log', '--format=%s', 'trunk..feat/y').split('\n')).toEqual(['Fix it']);
+    expect(s.ghCalls().map((call) => call.args)).toEqual([['pr', 'create', '--head', 'feat/y']]);
+  });
+
+  it('a failed command runs again on --resume, after the ones that succeeded (skipped)', async ({ expect }) => {
+    const s = deliveryScene();
+    const flags = ['--repo-root', s.repo, '--delivery-enabled', '--delivery-branch', 'feat/z', '--delivery-commit-message', 'Fix', '--delivery-pr-enabled', '--delivery-pr-number', '3'];
+    expect((await runCli([s.out, ...flags], { env: { ...s.env, FAKE_GH_EXIT: '1' } })).exitCode).toBe(1);
+    const resumed = await runCli([s.out, '--resume', ...flags], { env: s.env });
+    expect(resumed.exitCode).toBe(0);
+    expect(records(reportOf(s.out)).map((r: any[]) => [r[1], r[2]])).toEqual([
+      ['delivery.git.switch_branch', 'skipped'],
+      ['delivery.git.add', 'skipped'],
+      ['delivery.git.commit', 'skipped'],
+      ['delivery.gh.pr.update', 'success'],
+    ]);
+    // git switch -c would fail on the existing branch had it run again; the commit is there once.
+    expect(s.git('log', '--format=%s', 'trunk..feat/z').split('\n')).toEqual(['Fix']);
+    expect(s.ghCalls().map((call) => call.args)).toEqual([
+      ['pr', 'edit', '3'],
+      ['pr', 'edit', '3'],
+    ]);
+  });
+});
+
+describe.concurrent('a delivery command that hangs', () => {
+  it('Ctrl-C (SIGINT) ends gh\'s process group, exit 130; --resume runs gh again, and only gh', async ({ expect }) => {
+    const s = deliveryScene();
+    const flags = ['--repo-root', s.repo, '--delivery-enabled', '--delivery-commit-message', 'Fix', '--delivery-pr-enabled', '--kill-grace-ms', '300'];
+    const first = startCli([s.out, ...flags], { env: { ...s.env, FAKE_GH_SLEEP: '300' } });
+    await waitFor(() => existsSync(`${s.ghLog}.pid`), 20_000, 'gh to start');
+    const ghPid = Number(readFileSync(`${s.ghLog}.pid`, 'utf8'));
+    first.child.kill('SIGINT');
+    expect((await first.done).exitCode).toBe(130);
+    expect(processAlive(ghPid)).toBe(false);
+    const interrupted = reportOf(s.out);
+    expect(interrupted.terminal_state).toBeNull();
+    expect(records(interrupted).at(-1)).toEqual(['stage:Closure:delivery:3', 'delivery.gh.pr.create', 'failed', null, 'Interrupted by SIGINT; --resume runs this step again']);
+
+    const resumed = await runCli([s.out, '--resume', ...flags], { env: s.env });
+    expect(resumed.exitCode).toBe(0);
+    expect(records(reportOf(s.out)).map((r: any[]) => [r[1], r[2]])).toEqual([
+      ['delivery.git.add', 'skipped'],
+      ['delivery.git.commit', 'skipped'],
+      ['delivery.gh.pr.create', 'success'],
+    ]);
+    expect(s.git('log', '--format=%s').split('\n')).toEqual(['Fix', 'initial']);
+    expect(s.ghCalls()).toHaveLength(2);
+  });
+
+  it('past --timeout-ms: the record timeout, the run timeout, exit 124', async ({ expect }) => {
+    const s = deliveryScene();
+    const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-pr-enabled', '--timeout-ms', '1000', '--kill-grace-ms', '300'], { env: { ...s.env, FAKE_GH_SLEEP: '300' } });
+    expect(result.exitCode).toBe(124);
+    const report = reportOf(s.out);
+    expect(report.terminal_state).toBe('timeout');
+    expect(records(report).at(-1)).toEqual(['stage:Closure:delivery:2', 'delivery.gh.pr.create', 'timeout', null, 'Command timed out after 1000 ms']);
+    expect(processAlive(Number(readFileSync(`${s.ghLog}.pid`, 'utf8')))).toBe(false);
+  });
+});
+
+describe.concurrent('delivery dry run (--delivery-enabled --delivery-dry-run)', () => {
+  it('records every step upstream would run, in order, after closure; runs none', async ({ expect }) => {
+    const s = deliveryScene();
+    const argv = [s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-dry-run', '--delivery-branch', 'feat/x', '--delivery-commit-message', 'Fix it', '--delivery-pr-enabled', '--delivery-pr-base', 'main', '--delivery-pr-title', 'Fix'];
+    const result = await runCli(argv, { env: s.env });
+    expect(result.exitCode).toBe(0);
+    const report = reportOf(s.out);
     expect(deliveries(report)).toEqual([
       ['closure', 'stage:Closure:delivery:1', 'delivery.git.switch_branch.dry_run', ['switch', '-c', 'feat/x'], 0, 'success'],
       ['closure', 'stage:Closure:delivery:2', 'delivery.git.add.dry_run', ['add', '-A'], 0, 'success'],
@@ -28,8 +223,11 @@ describe.concurrent('delivery (--delivery-enabled --delivery-dry-run)', () => {
     ]);
     expect(report.terminal_state).toBe('done');
     expect(report.transitions.at(-1).to_stage).toBe('closure');
-    // Nothing ran: the working directory has no git repository made by a delivery.
-    expect(existsSync(join(dir, '.git'))).toBe(false);
+    // Nothing ran: same branch, same commit, the change not added, gh never called.
+    expect(s.git('branch', '--show-current')).toBe('trunk');
+    expect(s.git('log', '--format=%s').split('\n')).toEqual(['initial']);
+    expect(s.git('status', '--porcelain')).toBe('?? fix.txt');
+    expect(s.ghCalls()).toEqual([]);
   });
 
   it('the fewest steps: git add only; with a PR number, gh pr edit', async ({ expect }) => {
@@ -45,20 +243,13 @@ describe.concurrent('delivery (--delivery-enabled --delivery-dry-run)', () => {
   });
 
   it('a blocked run delivers nothing; without --delivery-enabled the other delivery flags do nothing (as upstream)', async ({ expect }) => {
-    const blocked = out();
-    expect((await runCli([blocked, '--delivery-enabled', '--delivery-dry-run', '--policy-status', 'deny'])).exitCode).toBe(3);
-    expect(deliveries(reportOf(blocked))).toEqual([]);
+    const blocked = deliveryScene();
+    expect((await runCli([blocked.out, '--repo-root', blocked.repo, '--delivery-enabled', '--delivery-pr-enabled', '--policy-status', 'deny'], { env: blocked.env })).exitCode).toBe(3);
+    expect(deliveries(reportOf(blocked.out))).toEqual([]);
+    expect(blocked.git('status', '--porcelain')).toBe('?? fix.txt');
+    expect(blocked.ghCalls()).toEqual([]);
     const off = out();
     expect((await runCli([off, '--delivery-dry-run', '--delivery-pr-enabled'])).exitCode).toBe(0);
     expect(deliveries(reportOf(off))).toEqual([]);
-  });
-
-  it('a real delivery is refused: exit 2, one line, nothing run', async ({ expect }) => {
-    const dir = out();
-    const result = await runCli([dir, '--delivery-enabled', '--delivery-branch', 'main']);
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr.split('\n')[0]).toBe('autonomy-orchestrator: --delivery-enabled without --delivery-dry-run is not supported yet: only a dry run of the delivery is');
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-    expect(existsSync(join(dir, 'orchestrator_run_report.json'))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Risk tiers (V0's later contract), opt-in here: only with `--risk-tier-override` or
- * `--risk-allow-high`. The tier is the override, else the executor's arguments' (`-f`, `rebase`,
+ * `--risk-allow-high`. The tier is the override, else the highest of a real delivery's branch
+ * (protected: high, any other: medium) and the executor's arguments' (`-f`, `rebase`,
  * `reset --hard`, … high; any other executor medium); high without `--risk-allow-high` blocks
  * before anything runs (RISK_TIER_HIGH_BLOCKED, exit 3).
  */
@@ -8,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { STAGE, checkpointOf, reportOf, runCli, tempDir } from '../support/cli.js';
+import { deliveryScene } from '../support/git-repo.js';
 
 const out = () => join(tempDir('ao-risk-tier-'), 'out');
 const scene = () => {
@@ -68,6 +70,43 @@ describe.concurrent('risk tiers (--risk-tier-override, --risk-allow-high)', () =
     const later = scene();
     expect((await runCli([later.out, ...later.executor('-f'), '--policy-status', 'allow', '--ci-status', 'success', '--review-status', 'approved'])).exitCode).toBe(0);
     expect([reportOf(later.out).risk_tier, reportOf(later.out).risk_signals]).toEqual([null, []]);
+  });
+
+  it('a real delivery: a protected branch (main, master, release*, rel/*, hotfix*, any case) is high, any other branch medium, before the executor\'s signal', async ({ expect }) => {
+    const tierOf = async (extra: string[], riskFlags = ['--risk-allow-high']) => {
+      const s = deliveryScene();
+      const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', ...extra, ...riskFlags], { env: s.env });
+      const report = reportOf(s.out);
+      return [result.exitCode, report.risk_tier, report.risk_signals];
+    };
+    const signal = (code: string, value: string) => ({ code, source: 'delivery_options', value });
+    const runs = {
+      main: tierOf(['--delivery-branch', 'main']),
+      MASTER: tierOf(['--delivery-branch', 'MASTER']),
+      release: tierOf(['--delivery-branch', 'Release-2.0']),
+      rel: tierOf(['--delivery-branch', 'rel/7']),
+      hotfix: tierOf(['--delivery-branch', 'hotfix/login']),
+      feature: tierOf(['--delivery-branch', 'feat/relax']),
+      none: tierOf([]),
+      withExecutor: tierOf(['--delivery-branch', 'feat/x', '--executor-bin', STAGE, '--executor-arg', 'ok', '--executor-arg', 'rebase']),
+      dryRun: tierOf(['--delivery-branch', 'main', '--delivery-dry-run']),
+      optIn: tierOf(['--delivery-branch', 'main'], ['--policy-status', 'allow', '--ci-status', 'success', '--review-status', 'approved']),
+    };
+    const got = Object.fromEntries(await Promise.all(Object.entries(runs).map(async ([name, run]) => [name, await run])));
+    expect(got).toEqual({
+      main: [0, 'high', [signal('DELIVERY_TO_PROTECTED_BRANCH', 'main')]],
+      MASTER: [0, 'high', [signal('DELIVERY_TO_PROTECTED_BRANCH', 'MASTER')]],
+      release: [0, 'high', [signal('DELIVERY_TO_PROTECTED_BRANCH', 'Release-2.0')]],
+      rel: [0, 'high', [signal('DELIVERY_TO_PROTECTED_BRANCH', 'rel/7')]],
+      hotfix: [0, 'high', [signal('DELIVERY_TO_PROTECTED_BRANCH', 'hotfix/login')]],
+      feature: [0, 'medium', [signal('DELIVERY_WRITE_ENABLED', 'feat/relax')]],
+      none: [0, 'medium', [signal('DELIVERY_WRITE_ENABLED', 'no_branch')]],
+      withExecutor: [0, 'high', [signal('DELIVERY_WRITE_ENABLED', 'feat/x'), { code: 'HISTORY_REWRITE_INTENT', source: 'executor_args', value: 'ok rebase' }]],
+      // A dry run writes nothing: no signal (upstream's rule).
+      dryRun: [0, 'low', []],
+      // Without a risk flag no tier is computed, even for a delivery to main.
+      optIn: [0, null, []],
+    });
   });
 
   it('a tier that is not low, medium or high: exit 2, one line naming the flag', async ({ expect }) => {

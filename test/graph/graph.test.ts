@@ -68,7 +68,7 @@ describe('the graph as JSON', () => {
   });
 
   it('has the hard gates, every stage in order with the planning context after planning and the gates before closure, then every terminal state, as a node', () => {
-    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', 'delivery', 'pr_risk', ...AUTONOMOUS, ...HALTED, ...TERMINALS, INTERRUPTED];
+    const order = ['hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble', 'decision', 'closure', 'delivery', 'delivery_step', 'pr_risk', ...AUTONOMOUS, ...HALTED, ...TERMINALS, INTERRUPTED];
     expect(graph.nodes.map((node: any) => node.key)).toEqual(order);
     expect(graph.nodes.map((node: any) => node.id)).toEqual(order.map((k) => `orchestration.${k}`));
     for (const node of graph.nodes) expect(node.type).toBe([...TERMINALS, INTERRUPTED].includes(node.key) ? 'final' : 'atomic');
@@ -81,7 +81,7 @@ describe('the graph as JSON', () => {
       expect(ids.has(edge.target)).toBe(true);
       expect([
         'xstate.done.actor.stageWork', 'xstate.error.actor.stageWork', 'xstate.done.actor.autofixWork', 'xstate.error.actor.autofixWork',
-        'xstate.done.actor.loopRun', 'xstate.error.actor.loopRun', 'WALL_TIMEOUT', 'RESUME', 'INTERRUPT', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always',
+        'xstate.done.actor.loopRun', 'xstate.error.actor.loopRun', 'xstate.done.actor.deliveryWork', 'xstate.error.actor.deliveryWork', 'WALL_TIMEOUT', 'RESUME', 'INTERRUPT', 'REVIEWER_NEXT_STEPS', 'PLANNER_OUTPUT', 'always',
       ]).toContain(edge.event);
       expect(edge.label).toBe(edge.event.startsWith('xstate.done.') ? 'done' : edge.event.startsWith('xstate.error.') ? 'error' : edge.event);
       // Only the gates decide without an event.
@@ -107,7 +107,7 @@ describe('the graph as JSON', () => {
 
   it('the autonomous loop: every end short of done has a twin into autonomous_check, which starts over at the hard gates or ends as the run did', () => {
     // Each twin comes right before the edge it doubles, so that a run without the loop takes the same edges as before.
-    for (const state of ['hard_gates', ...STAGES, 'planning_context', 'gates', 'pr_risk']) {
+    for (const state of ['hard_gates', ...STAGES, 'planning_context', 'gates', 'pr_risk', 'delivery_step']) {
       const edges = edgesFrom(state);
       edges.forEach((edge: any, i: number) => {
         if (key(edge.target) !== 'autonomous_check') return;
@@ -190,9 +190,10 @@ describe('the graph as JSON', () => {
     ]);
   });
 
-  it('delivery and PR risk: closure passes to delivery or pr_risk when it is scored, which blocks above the threshold and else ends done', () => {
+  it('delivery and PR risk: closure passes to the delivery (real or dry run) or pr_risk when it is scored, which blocks above the threshold and else ends done', () => {
     const edges = (state: string) => edgesFrom(state).map((e: any) => [e.guard, key(e.target)]);
     expect(edges('closure').filter((e: any[]) => String(e[0]).startsWith('stagePassed'))).toEqual([
+      ['stagePassedToDeliveryRun', 'delivery_step'],
       ['stagePassedToDelivery', 'delivery'],
       ['stagePassedToPrRisk', 'pr_risk'],
       ['stagePassed', 'done'],
@@ -201,6 +202,20 @@ describe('the graph as JSON', () => {
     expect(edges('delivery')).toEqual([
       ['prRiskWanted', 'pr_risk'],
       [null, 'done'],
+    ]);
+    // A real delivery runs one command per visit: back for the next while commands are left, then on
+    // to the PR risk or done; a command that times out ends the run timeout, any other failure failed.
+    expect(edgesFrom('delivery_step').map((e: any) => [e.label, e.guard, key(e.target)])).toEqual([
+      ['WALL_TIMEOUT', null, 'timeout'],
+      ['done', 'deliveryStepLeft', 'delivery_step'],
+      ['done', 'deliveryPassedToPrRisk', 'pr_risk'],
+      ['done', 'deliveryPassed', 'done'],
+      ['done', 'deliveryTimedOutInLoop', 'autonomous_check'],
+      ['done', 'deliveryTimedOut', 'timeout'],
+      ['done', 'autonomousLoop', 'autonomous_check'],
+      ['done', null, 'failed'],
+      ['error', 'autonomousLoop', 'autonomous_check'],
+      ['error', null, 'failed'],
     ]);
     expect(edges('pr_risk')).toEqual([
       ['prRiskAboveThresholdInLoop', 'autonomous_check'],

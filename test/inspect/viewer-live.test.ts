@@ -63,7 +63,7 @@ describeWithBrowser('autonomy-orchestrator --inspect', (browser) => {
     expect(await cards.first().locator('.meta').first().textContent()).toContain('exit 0');
     // The graph has every stage, gate and terminal state, with labelled edges.
     expect(await page.locator('svg .node').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state).sort())).toEqual(
-      ['autofix', 'autonomous_check', 'autonomous_decide', 'awaiting_approval', 'blocked', 'budget_exceeded', 'closure', 'decision', 'delivery', 'done', 'execution', 'failed', 'gates', 'hard_gates', 'interrupted', 'planning', 'planning_context', 'policy_ingestion', 'pr_risk', 'review_ensemble', 'roi_below_floor', 'timeout', 'validation'],
+      ['autofix', 'autonomous_check', 'autonomous_decide', 'awaiting_approval', 'blocked', 'budget_exceeded', 'closure', 'decision', 'delivery', 'delivery_step', 'done', 'execution', 'failed', 'gates', 'hard_gates', 'interrupted', 'planning', 'planning_context', 'policy_ingestion', 'pr_risk', 'review_ensemble', 'roi_below_floor', 'timeout', 'validation'],
     );
     expect(await page.locator('svg .edge[data-source="validation"][data-target="blocked"] text').textContent()).toBe(
       'done [stagePassedAndBlocked]',

@@ -12,7 +12,7 @@ import type { OrchestrationEvent } from '../../machines/orchestration.js';
 // Written out by hand: every state that is not final.
 const NOT_FINAL = [
   'hard_gates', 'planning', 'planning_context', 'policy_ingestion', 'execution', 'validation', 'autofix', 'gates', 'review_ensemble',
-  'decision', 'closure', 'delivery', 'pr_risk', 'autonomous_check', 'autonomous_decide', 'awaiting_approval', 'budget_exceeded', 'roi_below_floor',
+  'decision', 'closure', 'delivery', 'delivery_step', 'pr_risk', 'autonomous_check', 'autonomous_decide', 'awaiting_approval', 'budget_exceeded', 'roi_below_floor',
 ];
 const FINAL = ['done', 'blocked', 'failed', 'timeout', 'interrupted'];
 
