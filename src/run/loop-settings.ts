@@ -89,9 +89,10 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
       gatesWanted(later) || later.prRiskThreshold !== undefined || later.autoMergeOnEligible === true
         ? { threshold: later.prRiskThreshold ?? DEFAULT_PR_RISK_THRESHOLD, autoMerge: later.autoMergeOnEligible === true }
         : null,
-    // Opt-in (V0 always classifies, and blocks an executor given `-f`): only with a risk flag.
+    // Opt-in (V0 always classifies, and blocks an executor given `-f`): only with a risk flag, or a
+    // real delivery (a write that leaves the machine: to a protected branch it blocks unless allowed, as V0).
     riskTier:
-      later.riskTierOverride !== undefined || later.riskAllowHigh === true
+      later.riskTierOverride !== undefined || later.riskAllowHigh === true || (later.delivery !== undefined && !later.delivery.dryRun)
         ? {
             ...classifyRisk({
               override: later.riskTierOverride ?? null,

@@ -1,6 +1,6 @@
 /**
- * Risk tiers (V0's later contract), opt-in here: only with `--risk-tier-override` or
- * `--risk-allow-high`. The tier is the override, else the highest of a real delivery's branch
+ * Risk tiers (V0's later contract), opt-in here: only with `--risk-tier-override`,
+ * `--risk-allow-high`, or a real delivery (`--delivery-enabled` without `--delivery-dry-run`). The tier is the override, else the highest of a real delivery's branch
  * (protected: high, any other: medium) and the executor's arguments' (`-f`, `rebase`,
  * `reset --hard`, … high; any other executor medium); high without `--risk-allow-high` blocks
  * before anything runs (RISK_TIER_HIGH_BLOCKED, exit 3).
@@ -90,7 +90,10 @@ describe.concurrent('risk tiers (--risk-tier-override, --risk-allow-high)', () =
       none: tierOf([]),
       withExecutor: tierOf(['--delivery-branch', 'feat/x', '--executor-bin', STAGE, '--executor-arg', 'ok', '--executor-arg', 'rebase']),
       dryRun: tierOf(['--delivery-branch', 'main', '--delivery-dry-run']),
-      optIn: tierOf(['--delivery-branch', 'main'], ['--policy-status', 'allow', '--ci-status', 'success', '--review-status', 'approved']),
+      // A real delivery classifies without a risk flag: to main it is blocked unless allowed.
+      mainUnallowed: tierOf(['--delivery-branch', 'main'], ['--policy-status', 'allow', '--ci-status', 'success', '--review-status', 'approved']),
+      featureUnallowed: tierOf(['--delivery-branch', 'feat/y'], []),
+      dryRunUnallowed: tierOf(['--delivery-branch', 'main', '--delivery-dry-run'], []),
     };
     const got = Object.fromEntries(await Promise.all(Object.entries(runs).map(async ([name, run]) => [name, await run])));
     expect(got).toEqual({
@@ -104,9 +107,21 @@ describe.concurrent('risk tiers (--risk-tier-override, --risk-allow-high)', () =
       withExecutor: [0, 'high', [signal('DELIVERY_WRITE_ENABLED', 'feat/x'), { code: 'HISTORY_REWRITE_INTENT', source: 'executor_args', value: 'ok rebase' }]],
       // A dry run writes nothing: no signal (upstream's rule).
       dryRun: [0, 'low', []],
-      // Without a risk flag no tier is computed, even for a delivery to main.
-      optIn: [0, null, []],
+      mainUnallowed: [3, 'high', [signal('DELIVERY_TO_PROTECTED_BRANCH', 'main')]],
+      featureUnallowed: [0, 'medium', [signal('DELIVERY_WRITE_ENABLED', 'feat/y')]],
+      // A dry run with no risk flag computes no tier, as any run without one.
+      dryRunUnallowed: [0, null, []],
     });
+  });
+
+  it('a real delivery to main without --risk-allow-high delivers nothing: blocked before any stage, the repository as it was', async ({ expect }) => {
+    const s = deliveryScene();
+    const before = s.git('log', '--all', '--oneline');
+    const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-branch', 'main', '--delivery-commit-message', 'fix', '--delivery-pr-enabled'], { env: s.env });
+    expect(result.exitCode).toBe(3);
+    const report = reportOf(s.out);
+    expect([report.terminal_state, report.blocked_reason_codes, report.stage_executions]).toEqual(['blocked', ['RISK_TIER_HIGH_BLOCKED'], []]);
+    expect([s.git('log', '--all', '--oneline'), s.git('branch', '--show-current'), s.ghCalls()]).toEqual([before, 'trunk', []]);
   });
 
   it('a tier that is not low, medium or high: exit 2, one line naming the flag', async ({ expect }) => {
