@@ -57,7 +57,8 @@ describe('an orchestrator killed with SIGKILL', () => {
     const dir = tempDir();
     const marker = `reaper-${process.pid}-${Date.now()}`;
     const { bin, started, termed } = stubbornStep(dir);
-    const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '600'], { env: { FAULT_MARKER: marker } });
+    // A grace long enough that the step, on a loaded machine, notes SIGTERM well before SIGKILL.
+    const run = startCli([join(dir, 'out'), '--manager-bin', bin, '--kill-grace-ms', '2000'], { env: { FAULT_MARKER: marker } });
     try {
       await waitFor(() => existsSync(started) && processesMarked(marker).length >= 2, 10_000, 'the step and its grandchild to start');
       const step = Number(readFileSync(started, 'utf8'));
@@ -68,10 +69,10 @@ describe('an orchestrator killed with SIGKILL', () => {
       run.child.kill('SIGKILL');
       await run.done;
       // SIGTERM at once: the step notes it and carries on, as a hung agent would.
-      await waitFor(() => existsSync(termed), 3_000, 'the step to get SIGTERM');
+      await waitFor(() => existsSync(termed), 10_000, 'the step to get SIGTERM');
       expect(processAlive(step)).toBe(true);
       // Then SIGKILL once the grace has passed: nothing of the step is left, nor the reaper.
-      await waitFor(() => processesMarked(marker).length === 0, 5_000, 'the step and its grandchild to be gone');
+      await waitFor(() => processesMarked(marker).length === 0, 10_000, 'the step and its grandchild to be gone');
       expect(processAlive(step)).toBe(false);
       await waitFor(() => reapersOf(cliPid).length === 0, 3_000, 'the reaper to end');
       expect(readFileSync(termed, 'utf8')).toBe('TERM\n');
