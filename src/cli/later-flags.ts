@@ -303,13 +303,19 @@ function threshold(value: string): number {
   return Number(value);
 }
 
-/** Delivery is dry-run only here: a real one is refused (exit 2) rather than half done. Without --delivery-enabled the other flags do nothing (V0). */
+/**
+ * Delivery is dry-run only here: a real one is refused (exit 2) rather than half done. Without
+ * --delivery-enabled the other flags do nothing (V0), and are kept as `enabled: false` for a saved
+ * config (`config-validate` flags a PR asked for that way).
+ */
 function deliveryOf(flags: LaterFlags): Pick<LaterConfigInput, 'delivery'> {
-  if (!flags.deliveryEnabled) return {};
-  if (!flags.deliveryDryRun) throw usage('--delivery-enabled without --delivery-dry-run is not supported yet: only a dry run of the delivery is');
+  const given = [flags.deliveryDryRun, flags.deliveryBranch, flags.deliveryCommitMessage, flags.deliveryPrEnabled, flags.deliveryPrNumber, flags.deliveryPrBase, flags.deliveryPrTitle, flags.deliveryPrBody];
+  if (!flags.deliveryEnabled && given.every((value) => value === undefined)) return {};
+  if (flags.deliveryEnabled && !flags.deliveryDryRun) throw usage('--delivery-enabled without --delivery-dry-run is not supported yet: only a dry run of the delivery is');
   return {
     delivery: {
-      dryRun: true,
+      enabled: flags.deliveryEnabled === true,
+      ...(flags.deliveryDryRun ? { dryRun: true as const } : {}),
       ...(flags.deliveryBranch !== undefined ? { branch: flags.deliveryBranch } : {}),
       ...(flags.deliveryCommitMessage !== undefined ? { commitMessage: flags.deliveryCommitMessage } : {}),
       prEnabled: flags.deliveryPrEnabled === true,

@@ -81,18 +81,30 @@ export const laterConfigSchema = z.strictObject({
   riskTierOverride: z.optional(z.enum(RISK_TIERS)),
   /** `--risk-allow-high`: a high risk tier runs (else it blocks before anything runs). */
   riskAllowHigh: z.optional(z.boolean()),
-  /** `--delivery-enabled --delivery-dry-run` and the `--delivery-*` values: the delivery's commands, recorded, none run. */
+  /**
+   * `--delivery-enabled --delivery-dry-run` and the `--delivery-*` values: the delivery's commands,
+   * recorded, none run. `enabled: false` (the values without --delivery-enabled) does nothing, as in
+   * V0; `config-validate` flags a PR asked for that way.
+   */
   delivery: z.optional(
-    z.strictObject({
-      dryRun: z.literal(true),
-      branch: z.optional(z.string().check(z.minLength(1))),
-      commitMessage: z.optional(z.string()),
-      prEnabled: z._default(z.boolean(), false),
-      prNumber: z.optional(z.int().check(z.gte(0))),
-      prBase: z.optional(z.string()),
-      prTitle: z.optional(z.string()),
-      prBody: z.optional(z.string()),
-    }),
+    z
+      .strictObject({
+        enabled: z._default(z.boolean(), true),
+        dryRun: z.optional(z.literal(true)),
+        branch: z.optional(z.string().check(z.minLength(1))),
+        commitMessage: z.optional(z.string()),
+        prEnabled: z._default(z.boolean(), false),
+        prNumber: z.optional(z.int().check(z.gte(0))),
+        prBase: z.optional(z.string()),
+        prTitle: z.optional(z.string()),
+        prBody: z.optional(z.string()),
+      })
+      .check(
+        z.refine((delivery) => !delivery.enabled || delivery.dryRun === true, {
+          error: 'an enabled delivery needs dryRun: true (only a dry run of the delivery is supported yet)',
+          path: ['dryRun'],
+        }),
+      ),
   ),
   /** A JSON array of `{id, category, pattern, mode}` rules added to the built-in deny list. */
   hardGatesFile: z.optional(z.string().check(z.minLength(1))),

@@ -95,7 +95,7 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
         ? { ...classifyRisk({ override: later.riskTierOverride ?? null, executors: plan.stages.execution ?? [] }), allowHigh: later.riskAllowHigh === true }
         : null,
     delivery:
-      later.delivery === undefined
+      later.delivery === undefined || !later.delivery.enabled
         ? null
         : {
             branch: later.delivery.branch ?? null,
