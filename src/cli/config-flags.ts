@@ -26,22 +26,6 @@ export interface ConfigIo {
   load: string | null;
 }
 
-/** Not given: nothing is read or written, and nothing else changes. */
-export const NO_CONFIG_IO: ConfigIo = { save: null, load: null };
-
-/** The config I/O flags, as `--flag`; `--verbose`-style flags that change nothing of the run. */
-export const CONFIG_IO_FLAGS = [
-  '--config-save',
-  '--config-save-json',
-  '--config-save-ron',
-  '--config-save-bin',
-  '--config-load',
-  '--config-load-json',
-  '--config-load-ron',
-  '--config-load-bin',
-  '--ai-config-only-binary',
-];
-
 export function addConfigIoOptions(command: Command): Command {
   const path = (flag: string, help: string) => new Option(`${flag} <path>`, help).argParser(once(flag));
   return command
