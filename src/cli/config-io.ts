@@ -20,8 +20,26 @@ import type { RunRequest } from './program.js';
 /** The run as the config files make it: loaded (if asked), then saved (if asked). */
 export function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): RunRequest {
   const run = request.configIo.load === null ? request : withLoadedConfig(request, request.configIo.load, env);
-  if (request.configIo.save !== null) saveRunConfig(request.configIo.save, run);
-  return run;
+  if (request.configIo.save === null) return run;
+  saveRunConfig(request.configIo.save, run);
+  const shared = namesGivenDifferentValues(run.config.plan);
+  if (shared.length === 0) return run;
+  const warning = `--config-save ${request.configIo.save}: ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are each'} given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`;
+  return { ...run, warnings: [...run.warnings, warning] };
+}
+
+/** Env names that programs are given different values for: a file of names cannot tell them apart. */
+function namesGivenDifferentValues(plan: PlanInput | undefined): string[] {
+  const values = new Map<string, Set<string>>();
+  for (const stage of STAGES) {
+    for (const step of plan?.stages?.[stage] ?? []) {
+      for (const [name, value] of Object.entries(step.env ?? {})) {
+        if (isOwnEnvValue(step, name, value)) continue;
+        values.set(name, (values.get(name) ?? new Set()).add(value));
+      }
+    }
+  }
+  return [...values].filter(([, given]) => given.size > 1).map(([name]) => name);
 }
 
 /** Settings that only the command line gives: named when a file has them. */

@@ -4,7 +4,7 @@
  * line's config but for its paths, `config-validate` checks a file (exit 0/1/2/3). V0's RON and
  * binary forms parse and are refused, exit 2, in one line.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { STAGE, readJson, reportOf, runCli, tempDir } from '../support/cli.js';
@@ -122,6 +122,39 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     const report = reportOf(join(dir, 'b'));
     expect(report.run_id).toBe('nightly-7');
     expect(report.stage_executions.map((e: any) => e.step)).toEqual(['build', 'test']);
+  });
+
+  it('--resume comes from the command line: a loaded config resumes the run in output_dir, running only what did not complete', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const saved = join(dir, 'c.json');
+    const sideEffects = join(dir, 'side-effects.txt');
+    const flag = join(dir, 'fail-once');
+    writeFileSync(flag, '');
+    // The executor fails while the flag file is there.
+    const argv = ['--manager-bin', STAGE, '--manager-arg', 'ok', '--executor-bin', 'sh', '--executor-arg', '-c', '--executor-arg', `test ! -e ${flag}`];
+    expect((await runCli([join(dir, 'out'), ...argv, '--config-save', saved], { env: { SIDE_EFFECTS: sideEffects } })).exitCode).toBe(1);
+    rmSync(flag);
+    const resumed = await runCli([join(dir, 'out'), '--config-load', saved, '--resume'], { env: { SIDE_EFFECTS: sideEffects } });
+    expect(resumed.exitCode).toBe(0);
+    // The manager ran once (the first run); the resume skipped planning and ran the executor again.
+    expect(readFileSync(sideEffects, 'utf8')).toBe('planning 1\n');
+    const report = reportOf(join(dir, 'out'));
+    expect(report.stage_executions.map((e: any) => [e.stage, e.status])).toEqual([
+      ['planning', 'skipped'],
+      ['execution', 'success'],
+    ]);
+  });
+
+  it('a name given different values for two programs: saved once, and the save says the file cannot tell them apart (no value said)', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const saved = join(dir, 'c.json');
+    const result = await runCli([join(dir, 'out'), '--manager-bin', STAGE, '--manager-arg', 'ok', '--manager-env', 'TOKEN=one-value', '--executor-bin', STAGE, '--executor-arg', 'ok', '--executor-env', `TOKEN=${SECRET}`, '--config-save', saved]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr.split('\n')[0]).toBe(
+      `autonomy-orchestrator: warning: --config-save ${saved}: TOKEN is given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`,
+    );
+    expect(result.stderr).not.toContain(SECRET);
+    expect(result.stderr).not.toContain('one-value');
   });
 
   it('a variable a loaded config names and the environment lacks: exit 1, one line naming the file and the variable, nothing run', async ({ expect }) => {
