@@ -303,11 +303,16 @@ function threshold(value: string): number {
   return Number(value);
 }
 
-/** Without --delivery-enabled the other delivery flags do nothing (V0). */
+/**
+ * Without --delivery-enabled the other flags do nothing (V0), and are kept as `enabled: false` for a
+ * saved config (`config-validate` flags a PR asked for that way).
+ */
 function deliveryOf(flags: LaterFlags): Pick<LaterConfigInput, 'delivery'> {
-  if (!flags.deliveryEnabled) return {};
+  const given = [flags.deliveryDryRun, flags.deliveryBranch, flags.deliveryCommitMessage, flags.deliveryPrEnabled, flags.deliveryPrNumber, flags.deliveryPrBase, flags.deliveryPrTitle, flags.deliveryPrBody];
+  if (!flags.deliveryEnabled && given.every((value) => value === undefined)) return {};
   return {
     delivery: {
+      enabled: flags.deliveryEnabled === true,
       dryRun: flags.deliveryDryRun === true,
       ...(flags.deliveryBranch !== undefined ? { branch: flags.deliveryBranch } : {}),
       ...(flags.deliveryCommitMessage !== undefined ? { commitMessage: flags.deliveryCommitMessage } : {}),

@@ -69,7 +69,10 @@ async function run(request: Extract<CliRequest, { command: 'run' }>): Promise<nu
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runCommand(request, stop.signal, hurry.signal);
+    // The config files' code loads only when a config flag asks for it.
+    const io = request.configIo;
+    const run = io.load === null && io.save === null ? request : (await import('./config-io.js')).applyConfigIo(request, process.env);
+    return await runCommand(run, stop.signal, hurry.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

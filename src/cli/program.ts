@@ -8,6 +8,7 @@ import type { OrchestrationConfigInput } from '../config/schema.js';
 import type { PlanInput, Step } from '../plan/schema.js';
 import { VERSION } from '../version.js';
 import { type LaterFlags, addLaterOptions, laterConfigFrom, laterFlagsGiven, parseValidationInvocations } from './later-flags.js';
+import { type ConfigIo, type ConfigIoFlags, addConfigIoOptions, configIoOf } from './config-flags.js';
 
 /** How a run is shown: terminal progress, JSON Lines, the inspector. */
 export interface ViewFlags {
@@ -25,6 +26,12 @@ export type RunRequest = {
   debug: boolean;
   warnings: string[];
   view: ViewFlags;
+  /** `--config-save`/`--config-load` (src/cli/config-io.ts). */
+  configIo: ConfigIo;
+  /** The flags given that a loaded config replaces: the user is told they are not used. */
+  replaceableFlags: string[];
+  /** The id a fresh run takes (a loaded config's `runId`); by default a new one. */
+  runId?: string;
 };
 
 export type CliRequest =
@@ -56,7 +63,7 @@ interface SettingFlags {
   maxWallMs?: number;
 }
 
-interface RunFlags extends SettingFlags, LaterFlags {
+interface RunFlags extends SettingFlags, LaterFlags, ConfigIoFlags {
   resume: boolean;
   resumeOrStart: boolean;
   simulateBlocked: boolean;
@@ -98,6 +105,7 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
         '  autonomy-orchestrator worker                 run queued runs until stopped',
         '  autonomy-orchestrator status                 the runs a store holds, and per-step counts',
         '  autonomy-orchestrator export --format F      a store\'s runs or records as CSV or JSON lines',
+        '  autonomy-orchestrator config-validate FILE   check a run config file (--config-save wrote it) without running it',
         '  autonomy-orchestrator help <command>         the help of one command',
         '',
         'Exit codes: 0 done, 1 failed, 2 usage error, 3 blocked, 124 timeout, 130/143 stopped by SIGINT/SIGTERM.',
@@ -126,8 +134,8 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .option('--executor-arg <arg>', 'argument for the executor, passed verbatim (repeatable)', collect, [])
     .option('--executor-env <KEY=VALUE>', 'environment pair added for the executor (repeatable)', collectEnv('--executor-env'), [])
     .option('--executor-expected-artifact <path>', 'file the executor must produce (repeatable)', collect, []);
-  // V0's later flags (loops and gates): src/cli/later-flags.ts.
-  addLaterOptions(run)
+  // V0's later flags (loops and gates): src/cli/later-flags.ts; its config files: src/cli/config-flags.ts.
+  addConfigIoOptions(addLaterOptions(run))
     .option('--store <address>', "keep the checkpoint in file:DIR, postgres://… or redis://…, keyed by --run-id (default: the output directory's name)")
     .option('--run-id <id>', 'with --store: the key (and a fresh run\'s id) of this run in the store')
     .option('--json', 'write one JSON object per run event (JSON Lines) to stdout; other output goes to stderr', false)
@@ -145,7 +153,12 @@ export function parseCommandLine(argv: readonly string[]): CliRequest {
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
     .action((outputDir: string | undefined, flags: RunFlags) => {
-      request = runRequest(outputDir, flags, laterFlagsGiven(argv) ? laterConfigFrom(flags, argv, valueFlagsOf(run)) : null);
+      const configIo = configIoOf(flags);
+      request = {
+        ...runRequest(outputDir, flags, laterFlagsGiven(argv) ? laterConfigFrom(flags, argv, valueFlagsOf(run)) : null),
+        configIo,
+        replaceableFlags: configIo.load === null ? [] : replaceableFlagsOf(run),
+      };
     });
   // V0 users ask `--help` for the flags: the default command's help comes with the program's.
   program.addHelpText('after', () => `\nThe default command, run:\n\n${run.helpInformation()}`);
@@ -197,6 +210,37 @@ interface ApproveFlags {
   store?: string;
   runId?: string;
   debug: boolean;
+}
+
+/** What a loaded config does not replace: where the run's files are, and how it is shown. */
+const KEPT_WITH_LOADED_CONFIG = new Set([
+  '--checkpoint-path',
+  '--cycle-memory-path',
+  '--next-actions-path',
+  '--resume',
+  '--resume-or-start',
+  '--store',
+  '--run-id',
+  '--json',
+  '--inspect',
+  '--inspect-port',
+  '--inspect-open',
+  '--inspect-keep',
+  '--inspector-url',
+  '--debug',
+  '--verbose',
+  '--config',
+  '--config-save',
+  '--config-save-json',
+  '--config-load',
+  '--config-load-json',
+]);
+
+/** The run's flags given on the command line that a loaded config replaces. */
+function replaceableFlagsOf(command: Command): string[] {
+  return command.options
+    .filter((option) => option.long !== undefined && !KEPT_WITH_LOADED_CONFIG.has(option.long) && command.getOptionValueSource(option.attributeName()) === 'cli')
+    .map((option) => option.long!);
 }
 
 /** The run command's flags that take a value: the token after one is that value, not a flag. */
@@ -252,7 +296,11 @@ function route(argv: readonly string[]): string[] {
   return ['run', ...argv];
 }
 
-function runRequest(outputDir: string | undefined, flags: RunFlags, later: ReturnType<typeof laterConfigFrom> | null): CliRequest {
+function runRequest(
+  outputDir: string | undefined,
+  flags: RunFlags,
+  later: ReturnType<typeof laterConfigFrom> | null,
+): Omit<RunRequest, 'configIo' | 'replaceableFlags'> {
   const settings = settingsFrom(outputDir, flags);
   const value = <T extends string | number>(key: SettingKey) => (settings[key].value ?? undefined) as T | undefined;
   const warnings: string[] = [];

@@ -57,7 +57,8 @@ export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: A
   const store = cli.store ? (await import('./run-store.js')).openRunStore(cli.store.address, cli.store.runId, outputDir) : null;
   let outcome: RunResult;
   try {
-    outcome = await runOrchestration(config, { signal, ...(hurry ? { hurry } : {}), inspect, warn, ...traced, ...(store ? { store: store.checkpoints, runId: store.runId, executionLog: store.executionLog } : {}) });
+    const identity = store ? { store: store.checkpoints, runId: store.runId, executionLog: store.executionLog } : cli.runId !== undefined ? { runId: cli.runId } : {};
+    outcome = await runOrchestration(config, { signal, ...(hurry ? { hurry } : {}), inspect, warn, ...traced, ...identity });
   } finally {
     await tracing?.shutdown();
     await store?.close();

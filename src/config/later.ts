@@ -83,10 +83,12 @@ export const laterConfigSchema = z.strictObject({
   riskAllowHigh: z.optional(z.boolean()),
   /**
    * `--delivery-enabled` and the `--delivery-*` values: after closure, git and gh run in `repoRoot`
-   * (`--delivery-dry-run`: their commands recorded, none run).
+   * (`--delivery-dry-run`: their commands recorded, none run). `enabled: false` (the values without
+   * --delivery-enabled) does nothing, as in V0; `config-validate` flags a PR asked for that way.
    */
   delivery: z.optional(
     z.strictObject({
+      enabled: z._default(z.boolean(), true),
       dryRun: z._default(z.boolean(), false),
       branch: z.optional(z.string().check(z.minLength(1))),
       commitMessage: z.optional(z.string()),

@@ -92,18 +92,18 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
     // Opt-in (V0 always classifies, and blocks an executor given `-f`): only with a risk flag, or a
     // real delivery (a write that leaves the machine: to a protected branch it blocks unless allowed, as V0).
     riskTier:
-      later.riskTierOverride !== undefined || later.riskAllowHigh === true || (later.delivery !== undefined && !later.delivery.dryRun)
+      later.riskTierOverride !== undefined || later.riskAllowHigh === true || realDelivery(later)
         ? {
             ...classifyRisk({
               override: later.riskTierOverride ?? null,
               executors: plan.stages.execution ?? [],
-              delivery: later.delivery && !later.delivery.dryRun ? { branch: later.delivery.branch ?? null } : null,
+              delivery: realDelivery(later) ? { branch: later.delivery!.branch ?? null } : null,
             }),
             allowHigh: later.riskAllowHigh === true,
           }
         : null,
     delivery:
-      later.delivery === undefined
+      later.delivery === undefined || !later.delivery.enabled
         ? null
         : {
             dryRun: later.delivery.dryRun,
@@ -144,4 +144,9 @@ function readRulesFile(path: string): { rules: HardGateRule[]; failed: boolean }
   } catch {
     return { rules: [], failed: true };
   }
+}
+
+/** `--delivery-enabled` without `--delivery-dry-run`: git and gh will write. */
+function realDelivery(later: LaterConfig): boolean {
+  return later.delivery !== undefined && later.delivery.enabled && !later.delivery.dryRun;
 }

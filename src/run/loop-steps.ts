@@ -77,6 +77,14 @@ export function nativeStep(invocation: Invocation, index: number): StepInput {
   return nativeValidationStep(invocation.command, invocation.args, invocation.env, index);
 }
 
+/** The index of a native validation, in its own environment (V0). */
+export const VALIDATION_INDEX_ENV = 'ORCHESTRATOR_VALIDATION_COMMAND_INDEX';
+
+/** Whether `name=value` in a step's env is the orchestrator's own (a native validation's index), not a value a user gave. */
+export function isOwnEnvValue(step: Pick<StepInput, 'idempotencyKey'>, name: string, value: string): boolean {
+  return name === VALIDATION_INDEX_ENV && step.idempotencyKey === `stage:Validation:command:${value}`;
+}
+
 /** A native validation (V0's `--validation-bin`): key `stage:Validation:command:<n>`, its index in env, after the one before. */
 export function nativeValidationStep(command: string, args: string[], env: [string, string][], index: number, after?: string[]): StepInput {
   return {
@@ -84,7 +92,7 @@ export function nativeValidationStep(command: string, args: string[], env: [stri
     idempotencyKey: `stage:Validation:command:${index}`,
     bin: command,
     args,
-    env: { ...Object.fromEntries(env), ORCHESTRATOR_VALIDATION_COMMAND_INDEX: String(index) },
+    env: { ...Object.fromEntries(env), [VALIDATION_INDEX_ENV]: String(index) },
     // In order; the first failure stops the stage.
     needs: after ?? (index > 1 ? [`validation-${index - 1}`] : []),
   };

@@ -11,4 +11,6 @@ export const COMMAND_FILES: Record<string, (argv: string[]) => Promise<number>> 
   retry: async (argv) => (await import('./queue-verbs.js')).retryCommand(argv),
   schedules: async (argv) => (await import('./queue-verbs.js')).schedulesCommand(argv),
   unschedule: async (argv) => (await import('./queue-verbs.js')).unscheduleCommand(argv),
+  'config-validate': async (argv) => (await import('./config-validate.js')).configValidateCommand(argv),
+  'config-canonicalize': async () => (await import('./config-validate.js')).configCanonicalizeCommand(),
 };

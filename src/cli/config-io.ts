@@ -1,0 +1,197 @@
+/**
+ * `--config-load` and `--config-save` (V0's config I/O, JSON only): a loaded config replaces the
+ * configuration the command line gives, but for where the run's files are (output_dir, with the
+ * report and the previous report; the checkpoint, cycle-memory and next-actions paths) and how it
+ * is resumed and shown; a save writes the configuration the run then has, before the run. A file
+ * keeps no environment value: each env entry names the variable read where the file is loaded.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { writeFileDurably } from '../checkpoint/durable-write.js';
+import { type RunConfigFile, type RunConfigFileInput, type SavedStepInput, runConfigFileSchema } from '../config/run-config-file.js';
+import type { OrchestrationConfigInput } from '../config/schema.js';
+import { EXIT, OrchestratorError } from '../exit-codes.js';
+import { formatPath } from '../plan/load.js';
+import type { PlanInput, StepInput } from '../plan/schema.js';
+import { isOwnEnvValue } from '../run/loop-steps.js';
+import { STAGES } from '../../machines/stages.js';
+import type { RunRequest } from './program.js';
+
+/** The run as the config files make it: loaded (if asked), then saved (if asked). */
+export function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): RunRequest {
+  const run = request.configIo.load === null ? request : withLoadedConfig(request, request.configIo.load, env);
+  if (request.configIo.save === null) return run;
+  saveRunConfig(request.configIo.save, run);
+  const shared = namesGivenDifferentValues(run.config.plan);
+  if (shared.length === 0) return run;
+  const warning = `--config-save ${request.configIo.save}: ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are each'} given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`;
+  return { ...run, warnings: [...run.warnings, warning] };
+}
+
+/** Env names that programs are given different values for: a file of names cannot tell them apart. */
+function namesGivenDifferentValues(plan: PlanInput | undefined): string[] {
+  const values = new Map<string, Set<string>>();
+  for (const stage of STAGES) {
+    for (const step of plan?.stages?.[stage] ?? []) {
+      for (const [name, value] of Object.entries(step.env ?? {})) {
+        if (isOwnEnvValue(step, name, value)) continue;
+        values.set(name, (values.get(name) ?? new Set()).add(value));
+      }
+    }
+  }
+  return [...values].filter(([, given]) => given.size > 1).map(([name]) => name);
+}
+
+/** Settings that only the command line gives: named when a file has them. */
+const COMMAND_LINE_ONLY: Record<string, string> = {
+  outputDir: 'output_dir',
+  checkpointPath: '--checkpoint-path',
+  resume: '--resume',
+  resumeOrStart: '--resume-or-start',
+  cycleMemoryPath: '--cycle-memory-path',
+  nextActionsPath: '--next-actions-path',
+};
+
+/**
+ * Reads and checks a run config file; a problem is one line naming the file and the field (exit 1).
+ * `input` is the file as written (a run fills in the defaults as for flags), `file` with defaults.
+ */
+export function readRunConfigFile(path: string): { file: RunConfigFile; input: RunConfigFileInput } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw loadError(path, `cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // Not the parser's own words: they differ between Node versions.
+    throw loadError(path, 'it is not valid JSON');
+  }
+  const parsed = runConfigFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length > 0 ? formatPath(issue.path) : '(document)';
+    throw loadError(path, `${field}: ${problemOf(issue)}`);
+  }
+  if (parsed.data.plan !== undefined && parsed.data.planPath !== undefined) {
+    throw loadError(path, 'planPath: cannot be combined with plan: give the steps in one or the other');
+  }
+  return { file: parsed.data, input: data as RunConfigFileInput };
+}
+
+function problemOf(issue: { code: string; message: string; keys?: string[]; issues?: { message: string }[] }): string {
+  const cliOnly = issue.code === 'unrecognized_keys' ? issue.keys?.find((key) => key in COMMAND_LINE_ONLY) : undefined;
+  if (cliOnly !== undefined) return `${cliOnly} is not kept in a config file: it comes from the command line (${COMMAND_LINE_ONLY[cliOnly]})`;
+  // A record key that breaks its own schema nests the real message one level down.
+  const inner = issue.issues?.[0]?.message;
+  return issue.code === 'invalid_key' && inner ? inner : issue.message;
+}
+
+function withLoadedConfig(request: RunRequest, path: string, env: NodeJS.ProcessEnv): RunRequest {
+  const { $schema: _schema, version: _version, runId, later, plan, planPath, ...settings } = readRunConfigFile(path).input;
+  const cli = request.config;
+  const paths = {
+    ...(cli.later?.cycleMemoryPath !== undefined ? { cycleMemoryPath: cli.later.cycleMemoryPath } : {}),
+    ...(cli.later?.nextActionsPath !== undefined ? { nextActionsPath: cli.later.nextActionsPath } : {}),
+  };
+  const laterOfRun = later === undefined && Object.keys(paths).length === 0 ? undefined : { ...later, ...paths };
+  const config: OrchestrationConfigInput = {
+    outputDir: cli.outputDir,
+    ...(cli.checkpointPath !== undefined ? { checkpointPath: cli.checkpointPath } : {}),
+    resume: cli.resume,
+    ...(cli.resumeOrStart !== undefined ? { resumeOrStart: cli.resumeOrStart } : {}),
+    ...settings,
+    ...(laterOfRun !== undefined ? { later: laterOfRun } : {}),
+    plan: plan === undefined ? { stages: {} } : planWithEnvValues(plan, path, env),
+  };
+  const warnings = [...request.warnings];
+  if (request.replaceableFlags.length > 0) {
+    warnings.push(`--config-load ${path} replaces the run's configuration: ${request.replaceableFlags.join(', ')} given on the command line ${request.replaceableFlags.length === 1 ? 'is' : 'are'} not used`);
+  }
+  if (runId !== undefined && request.store !== null) warnings.push(`--config-load ${path}: its runId ${runId} is not used: with --store, the run's id is its key in the store`);
+  return {
+    ...request,
+    config,
+    planPath: planPath ?? null,
+    warnings,
+    ...(runId !== undefined && request.store === null ? { runId } : {}),
+  };
+}
+
+/** The loaded steps with their env values: each named variable from the environment of this process. */
+function planWithEnvValues(plan: NonNullable<RunConfigFileInput['plan']>, path: string, env: NodeJS.ProcessEnv): PlanInput {
+  const stages: PlanInput['stages'] = {};
+  for (const stage of STAGES) {
+    const steps = plan.stages?.[stage];
+    if (steps === undefined) continue;
+    stages[stage] = steps.map((step, i) => ({
+      ...step,
+      env: Object.fromEntries(
+        Object.entries(step.env ?? {}).map(([name, entry]) => {
+          if ('value' in entry) return [name, entry.value];
+          const value = env[name];
+          if (value === undefined) {
+            throw loadError(path, `plan.stages.${stage}[${i}].env.${name}: the environment variable ${name} is not set (the file keeps only its name: set it where the run starts)`);
+          }
+          return [name, value];
+        }),
+      ),
+    }));
+  }
+  return { ...plan, stages };
+}
+
+/** What a save writes: the run's configuration but for the command line's own paths, env values as names. */
+export function runConfigFileOf(request: RunRequest): RunConfigFileInput {
+  const { outputDir: _out, checkpointPath: _checkpoint, resume: _resume, resumeOrStart: _orStart, later, plan, planPath: _planPath, ...settings } = request.config;
+  const { cycleMemoryPath: _cycleMemory, nextActionsPath: _nextActions, ...laterKept } = later ?? {};
+  return {
+    version: 1,
+    ...(request.runId !== undefined ? { runId: request.runId } : {}),
+    ...settings,
+    ...(request.planPath !== null ? { planPath: resolve(request.planPath) } : {}),
+    ...(later !== undefined ? { later: laterKept } : {}),
+    ...(request.planPath === null && plan !== undefined ? { plan: planWithEnvNames(plan) } : {}),
+  };
+}
+
+function planWithEnvNames(plan: PlanInput): NonNullable<RunConfigFileInput['plan']> {
+  const stages: Partial<Record<(typeof STAGES)[number], SavedStepInput[]>> = {};
+  for (const stage of STAGES) {
+    const steps = plan.stages?.[stage];
+    if (steps !== undefined) stages[stage] = steps.map(stepWithEnvNames);
+  }
+  return { ...plan, stages };
+}
+
+/** Never a value given for a child: its name, read again where the file is loaded. */
+function stepWithEnvNames(step: StepInput): SavedStepInput {
+  const env = Object.entries(step.env ?? {}).map(([name, value]) => [name, isOwnEnvValue(step, name, value) ? { value } : { fromEnv: true as const }]);
+  return { ...step, env: Object.fromEntries(env) };
+}
+
+function saveRunConfig(path: string, request: RunRequest): void {
+  const file = runConfigFileOf(request);
+  const checked = runConfigFileSchema.safeParse(file);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    throw new OrchestratorError(`invalid configuration: ${formatPath(issue.path)}: ${issue.message}`, EXIT.usage);
+  }
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new OrchestratorError(`cannot write the run config ${path}: its folder cannot be made (${(error as NodeJS.ErrnoException).code ?? String(error)})`, EXIT.failed);
+  }
+  try {
+    writeFileDurably(path, `${JSON.stringify(file, null, 2)}\n`);
+  } catch (error) {
+    throw new OrchestratorError(`cannot write the run config ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.failed);
+  }
+}
+
+function loadError(path: string, problem: string): OrchestratorError {
+  return new OrchestratorError(`cannot load the run config ${path}: ${problem}`, EXIT.failed);
+}
