@@ -154,9 +154,10 @@ describe('--max-wall-ms', () => {
     const trace = join(dir, 'trace.jsonl');
     const planPath = writePlan(dir, { stages: { execution: [fixtureStep('slow', trace, { sleep: 10_000, child: 1 })] } });
     const started = Date.now();
-    const result = await runCli([out, '--plan', planPath, '--max-wall-ms', '500', '--kill-grace-ms', '300']);
+    // Long enough that the step has started even on a loaded machine; far shorter than its 10 s sleep.
+    const result = await runCli([out, '--plan', planPath, '--max-wall-ms', '2000', '--kill-grace-ms', '300']);
     expect(result.exitCode).toBe(124);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(8_000);
     const report = reportOf(out);
     expect(report.terminal_state).toBe('timeout');
     expect(report.failure.status).toBe('timeout');
