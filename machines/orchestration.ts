@@ -454,6 +454,14 @@ export const orchestrationMachine = setup({
       halt: null,
     })),
     recordInterrupt: assign(({ event }) => ({ interruptedBy: (event as InterruptEvent).by })),
+    // The wall clock ran out where no stage runs (a halted run resumed late, the autonomous loop between runs).
+    recordWallTimeoutBetweenStages: assign(({ context }) => ({
+      failure: {
+        stage: context.halt?.stage ?? context.failure?.stage ?? 'planning',
+        status: 'timeout' as const,
+        error: 'the run exceeded its maxWallMs',
+      },
+    })),
   },
 }).createMachine({
   id: 'orchestration',
@@ -470,10 +478,12 @@ export const orchestrationMachine = setup({
     ...(input.loops ? { loops: loop.initialLoopState(input.loops) } : {}),
   }),
   // The run's lifecycle, whatever state it stands in: its wall clock runs for the whole run, and an
-  // interrupt ends the run where it is.
+  // interrupt ends the run where it is. A stage's own WALL_TIMEOUT (naming the stage) comes first;
+  // this one ends the run wherever else it stands (halted, between two runs of the autonomous loop).
   invoke: { id: WALL_CLOCK_ID, src: WALL_CLOCK_SRC },
   on: {
     INTERRUPT: { target: '.interrupted', actions: 'recordInterrupt' },
+    WALL_TIMEOUT: { target: '.timeout', actions: 'recordWallTimeoutBetweenStages' },
   },
   states: {
     // Before anything runs: the risk tier (--risk-tier-override/--risk-allow-high: a high one blocks

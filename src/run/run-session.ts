@@ -244,17 +244,22 @@ export class RunSession {
     const onAbort = () => this.interrupt(String(this.options.signal?.reason ?? 'abort'));
     this.options.hurry?.addEventListener('abort', () => killGroups(this.runningGroups), { once: true });
 
-    this.actor.start();
-    // A halted run is restored halted, and told RESUME before anyone watches: it halts again only
-    // if the approvals or the budget given now change nothing.
-    if (this.plan.mode === 'snapshot' && HALTED_STATES.includes(String(this.plan.checkpoint.snapshot.value))) {
-      this.actor.send({ type: 'RESUME', approvals: this.approvals.map((a) => a.gate) });
-    }
+    // The machine's end is watched from its start (an error there is the run's one-line failure).
     this.actor.subscribe({
-      next: (snapshot) => this.onSnapshot(snapshot),
-      error: (error) => this.fail('the state machine failed', error),
+      error: (error) => {
+        this.fail('the state machine failed', error);
+        this.finish();
+      },
       complete: () => this.finish(),
     });
+    this.actor.start();
+    // A halted run is restored halted, and told RESUME before its states are watched: it halts
+    // again only if the approvals or the budget given now change nothing. (Its wall clock, restored
+    // with it, may have ended it already.)
+    if (HALTED_STATES.includes(String(this.actor.getSnapshot().value)) && this.actor.getSnapshot().status === 'active') {
+      this.actor.send({ type: 'RESUME', approvals: this.approvals.map((a) => a.gate) });
+    }
+    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot));
     this.onSnapshot(this.actor.getSnapshot());
     if (this.options.signal?.aborted) onAbort();
     else this.options.signal?.addEventListener('abort', onAbort, { once: true });

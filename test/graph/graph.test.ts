@@ -89,9 +89,13 @@ describe('the graph as JSON', () => {
     }
   });
 
-  it('the run\'s lifecycle: INTERRUPT, from whatever state the run stands in, is the only way into interrupted; nothing leaves it', () => {
+  it('the run\'s lifecycle: INTERRUPT, from whatever state the run stands in, is the only way into interrupted; nothing leaves it; WALL_TIMEOUT ends the run from any state', () => {
     const machineEdges = graph.edges.filter((e: any) => e.source === 'orchestration');
-    expect(machineEdges.map((e: any) => [e.event, e.guard, key(e.target), e.actions])).toEqual([['INTERRUPT', null, INTERRUPTED, ['recordInterrupt']]]);
+    expect(machineEdges.map((e: any) => [e.event, e.guard, key(e.target), e.actions])).toEqual([
+      ['INTERRUPT', null, INTERRUPTED, ['recordInterrupt']],
+      // Where no stage names it (halted, the autonomous loop between runs), the wall clock ends the run all the same.
+      ['WALL_TIMEOUT', null, 'timeout', ['recordWallTimeoutBetweenStages']],
+    ]);
     expect(graph.edges.filter((e: any) => key(e.target) === INTERRUPTED)).toHaveLength(1);
     expect(edgesFrom(INTERRUPTED)).toEqual([]);
     // The wall clock runs for the whole run: the machine itself invokes it, and every stage turns its WALL_TIMEOUT into timeout.
@@ -345,9 +349,9 @@ describe('the Mermaid and DOT renderings', () => {
     expect(lines[0]).toBe('stateDiagram-v2');
     expect(lines[1]).toBe('  [*] --> hard_gates');
     // The machine's own transition leaves "any state".
-    expect(lines.slice(2, 4)).toEqual(['  state "any state" as any_state', '  any_state --> interrupted : INTERRUPT']);
+    expect(lines.slice(2, 5)).toEqual(['  state "any state" as any_state', '  any_state --> interrupted : INTERRUPT', '  any_state --> timeout : WALL_TIMEOUT']);
     // The risk tier's block comes first, then the hard gates' pass (Mermaid groups edges by target, in order).
-    expect(lines.slice(4, 7)).toEqual([
+    expect(lines.slice(5, 8)).toEqual([
       '  hard_gates --> autonomous_check : always [riskTierBlockedInLoop] | always [autonomousLoop]',
       '  hard_gates --> blocked : always [riskTierBlocked] | always',
       '  hard_gates --> planning : always [hardGatesPassed]',

@@ -103,6 +103,30 @@ describe('the wall clock', () => {
   });
 });
 
+describe('WALL_TIMEOUT where no stage runs', () => {
+  it('ends a halted run (resumed after its wall budget was spent) in timeout, at the stage it halted in', () => {
+    for (const value of ['awaiting_approval', 'budget_exceeded', 'roi_below_floor']) {
+      const halt = { reason: 'approval_required' as const, stage: 'execution' as const, gate: 'stage:execution' };
+      const snapshot = orchestrationMachine.resolveState({ value, context: { ...baseContext(), halt } });
+      const [next] = transition(orchestrationMachine, snapshot, { type: 'WALL_TIMEOUT' });
+      expect([value, next.value, next.context.failure]).toEqual([value, 'timeout', { stage: 'execution', status: 'timeout', error: 'the run exceeded its maxWallMs' }]);
+    }
+  });
+
+  it('ends the autonomous loop between two runs in timeout, at the stage the last run ended in', () => {
+    const failure = { stage: 'validation' as const, status: 'failed' as const, error: 'x' };
+    const snapshot = orchestrationMachine.resolveState({ value: 'autonomous_check', context: { ...baseContext(), failure } });
+    const [next] = transition(orchestrationMachine, snapshot, { type: 'WALL_TIMEOUT' });
+    expect([next.value, next.context.failure]).toEqual(['timeout', { stage: 'validation', status: 'timeout', error: 'the run exceeded its maxWallMs' }]);
+  });
+
+  it('in a stage, names that stage (the stage\'s own transition comes before the machine\'s)', () => {
+    const snapshot = orchestrationMachine.resolveState({ value: 'policy_ingestion', context: { ...baseContext(), failure: null } });
+    const [next] = transition(orchestrationMachine, snapshot, { type: 'WALL_TIMEOUT' });
+    expect([next.value, next.context.failure?.stage]).toEqual(['timeout', 'policy_ingestion']);
+  });
+});
+
 function baseContext() {
   return createActor(orchestrationMachine, { input }).getSnapshot().context;
 }

@@ -148,6 +148,21 @@ describe('a cost budget', () => {
 });
 
 describe('--max-wall-ms', () => {
+  it('ends a halted run resumed after its budget was spent: approved, then --resume is a timeout (exit 124) at the stage it halted in, nothing run', async () => {
+    const run = setUp((trace) => ({ requireApproval: ['execution'], maxWallMs: 1500, stages: { execution: [fixtureStep('build', trace, { sleep: 6_000 })] } }));
+    const started = Date.now();
+    expect((await run.run()).exitCode).toBe(3);
+    expect(reportOf(run.out).blocked).toMatchObject({ reason: 'approval_required', stage: 'execution' });
+    expect((await run.approve('--by', 'alice')).exitCode).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 1_700 - Date.now())));
+    const resumed = await run.run('--resume');
+    expect(resumed.exitCode).toBe(124);
+    const report = reportOf(run.out);
+    expect([report.terminal_state, report.blocked]).toEqual(['timeout', null]);
+    expect(report.failure).toEqual({ stage: 'execution', status: 'timeout', error: 'the run exceeded its maxWallMs' });
+    expect(run.ran()).toEqual([]);
+  });
+
   it('ends the run as a timeout (exit 124) and ends the running step', async () => {
     const dir = tempDir();
     const out = join(dir, 'out');
