@@ -13,7 +13,7 @@ import { notify, summaryOf } from '../notify/notify.js';
 import { isCheckedPlan } from '../plan/load.js';
 import type { NotifyHook } from '../plan/schema.js';
 import { earlierExecutions, reportPathIn, writeReport } from '../report/report-file.js';
-import { type RunExecutionLog, type RunResult, RunSession, newReport } from './run-session.js';
+import { type RunExecutionLog, type RunResult, RunSession, cannotWrite, newReport } from './run-session.js';
 import { configForResume } from './run-identity.js';
 import { SpawnedPids, endDetachedOfRun } from './detached.js';
 import { type StartPlan, planStart } from './start-plan.js';
@@ -70,7 +70,7 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   const reportPath = reportPathIn(config.outputDir);
   const lock = await store.lock({ killGraceMs: config.killGraceMs });
   const nextActions = nextActionsWriter(config);
-  try {
+  const underLock = async (): Promise<RunResult> => {
     const plan = await planStart(store, config.resume, { freshRunId: options.runId, orStart: config.resumeOrStart, warn: options.warn });
     lock.noteRun?.(plan.runId);
     if (plan.mode === 'done') {
@@ -113,9 +113,21 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
       // A store's run may be taken over by a worker on this host, so there only the stage's own groups end.
       if (!options.store) await endDetachedOfRun(plan.runId, config.killGraceMs, spawned);
     }
-  } finally {
-    await lock.release();
+  };
+  let result: RunResult;
+  try {
+    result = await underLock();
+  } catch (error) {
+    // The run's own error is the one to tell, whatever the release meets.
+    await lock.release().catch(() => {});
+    throw error;
   }
+  // The release puts the newest checkpoint into its file (the journal keeps it meanwhile): a failure
+  // there is the run's one line.
+  await lock.release().catch((error: unknown) => {
+    throw cannotWrite(`cannot write checkpoint ${store.location}`, error);
+  });
+  return result;
 }
 
 /** The run's spans, when a tracer is given or the application registered one; the API loads only then. */

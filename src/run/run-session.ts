@@ -770,9 +770,7 @@ export class RunSession {
   }
 
   private fail(what: string, error: unknown): void {
-    const code = (error as NodeJS.ErrnoException)?.code;
-    const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ' (no space left on the device); the last checkpoint is kept: free some space, then run again with --resume' : '';
-    this.fatal ??= new OrchestratorError(`${what}: ${code ?? (error as Error)?.message ?? String(error)}${hint}`, EXIT.failed);
+    this.fatal ??= cannotWrite(what, error);
     this.interrupt('an error');
   }
 
@@ -991,6 +989,13 @@ function materializeOnRead(report: RunReport, key: 'stage_executions' | 'earlier
       records = value;
     },
   });
+}
+
+/** A write the run could not make, as its one line: the file and the error's code (with what to do on a full disk). */
+export function cannotWrite(what: string, error: unknown): OrchestratorError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const hint = code === 'ENOSPC' || code === 'EDQUOT' ? ' (no space left on the device); the last checkpoint is kept: free some space, then run again with --resume' : '';
+  return new OrchestratorError(`${what}: ${code ?? (error as Error)?.message ?? String(error)}${hint}`, EXIT.failed);
 }
 
 /**

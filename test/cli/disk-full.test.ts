@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { checkpointOf, reportOf, runCli, tempDir } from '../support/cli.js';
+import { checkpointOf, reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 import { describeWhen } from '../support/requirement.js';
 
 function mountTmpfs(dir: string, size: string): boolean {
@@ -67,6 +67,29 @@ describeWhen('a full disk', canMountTmpfs(), 'not root, or no tmpfs mount here',
     expect(resumed.exitCode).toBe(0);
     expect(reportOf(out)).toMatchObject({ run_id: kept.run_id, terminal_state: 'done', status: 'finished' });
     expect(checkpointOf(out)).toMatchObject({ run_id: kept.run_id, terminal_state: 'done' });
+  });
+
+  it('the disk filled while a later step of a stage runs: still the one line (not the checkpoint file\'s own failure at the end), exit 1; --resume finishes once space is back', async () => {
+    const disk = smallDisk();
+    const out = join(disk, 'out');
+    const plan = join(tempDir(), 'plan.json');
+    const started = join(tempDir(), 'second-started');
+    // Two steps of one stage: the checkpoint after the first is only in the journal when the second ends.
+    writeFileSync(plan, JSON.stringify({ stages: { execution: [{ id: 'first', bin: 'true' }, { id: 'second', bin: 'sh', args: ['-c', `touch ${started}; sleep 1`] }] } }));
+    const run = startCli([out, '--plan', plan]);
+    await waitFor(() => existsSync(started), 10_000, 'the second step to start');
+    const filler = join(disk, 'filler');
+    spawnSync('sh', ['-c', `cat /dev/zero > ${filler} 2>/dev/null`]);
+    const full = await run.done;
+    expect(full.exitCode).toBe(1);
+    expectOneLineNaming(full.stderr, out);
+    expect(full.stderr).not.toContain('internal error');
+    expect(existsSync(join(out, 'orchestrator_checkpoint.json.lock'))).toBe(false);
+
+    rmSync(filler);
+    const resumed = await runCli([out, '--plan', plan, '--resume']);
+    expect(resumed.exitCode).toBe(0);
+    expect(reportOf(out)).toMatchObject({ terminal_state: 'done', status: 'finished' });
   });
 
   it('a step whose output fills the disk: the same, and --resume re-runs that step once its logs are cleared', async () => {
