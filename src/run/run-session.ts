@@ -320,14 +320,16 @@ export class RunSession {
       context.completedSteps ??= {};
       context.spentCost ??= 0;
       context.halt ??= null;
-      // Gate statuses, verdicts, decision inputs, the fixer, the PR risk threshold, the risk tier and
-      // the delivery's commands given at resume decide too (refuseDelivery checked that the delivery's
-      // commands done are the same ones); the loop counters are progress.
+      // Gate statuses, verdicts, decision inputs, the fixer, the PR risk threshold and the risk tier given
+      // at resume decide too; the loop counters are progress.
       const settings = this.loopSettings();
       if (context.loops && settings) {
-        const { gates, reviewerVerdicts, decision, autofix, prRisk, riskTier, delivery } = settings;
-        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix, prRisk, riskTier, delivery };
+        const { gates, reviewerVerdicts, decision, autofix, prRisk, riskTier } = settings;
+        context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix, prRisk, riskTier };
       }
+      // So do the delivery's commands, even given no later flag at all (none then): the runner runs
+      // the resume's (refuseDelivery checked that the commands done are the same ones).
+      if (context.loops) context.loops.settings = { ...context.loops.settings, delivery: deliverySettingsOf(laterOf(this.config)) };
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }
     return createActor(machine, { input: this.input(), inspect });

@@ -303,6 +303,23 @@ describe.concurrent('--resume of a real delivery: the flags given at resume deci
     // The flags it started with still finish it.
     expect((await runCli([s.out, '--resume', ...base(s)], { env: s.env })).exitCode).toBe(0);
   });
+  it('killed before closure: --resume without any delivery flag delivers nothing (and the run ends done)', async ({ expect }) => {
+    const s = deliveryScene();
+    const paused = join(s.out, '..', 'paused');
+    const executor = ['--executor-bin', STAGE, '--executor-arg', 'ok'];
+    const first = startCli([s.out, ...executor, ...base(s)], { env: { ...s.env, ORCHESTRATOR_TEST_PAUSE_AT: 'step-start@1', ORCHESTRATOR_TEST_PAUSE_FILE: paused } });
+    await waitFor(() => existsSync(paused), 20_000, 'the orchestrator to pause before the executor');
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    const resumed = await runCli([s.out, '--resume', ...executor], { env: s.env });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const report = reportOf(s.out);
+    expect(report.terminal_state).toBe('done');
+    expect(records(report)).toEqual([]);
+    expect(s.git('branch', '--show-current')).toBe('trunk');
+    expect(s.git('status', '--porcelain')).toBe('?? fix.txt');
+    expect(s.ghCalls()).toEqual([]);
+  });
 });
 
 describe.concurrent('a delivery command killed (SIGKILL) after it took effect, before it was counted done', () => {
