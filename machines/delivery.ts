@@ -23,7 +23,11 @@ export interface DeliveryStep {
   args: string[];
 }
 
-/** What the delivery's actor runs: the `index`th step (1-based), plain JSON (it is saved in the snapshot). */
+/**
+ * What the delivery's actor is given: the `index`th step (1-based), plain JSON (it is saved in the
+ * snapshot). The runner runs the `index`th command of the delivery flags given to the invocation
+ * that runs it: on resume, `step` may be an earlier invocation's.
+ */
 export interface DeliveryStepInput {
   runId: string;
   index: number;

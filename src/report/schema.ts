@@ -45,6 +45,11 @@ export const executionRecordSchema = once(() => z.object({
   cost: z._default(z.number(), 0),
   /** What the step reported as `value` in the same file; absent when it reported none. */
   value: z.optional(z.number()),
+  /**
+   * Why a record with status success ran nothing: a delivery command run again (an attempt after
+   * the first) whose effect was already there, e.g. `not run: HEAD is already on branch feat/x`.
+   */
+  note: z.optional(z.string()),
   /** With --autonomous-loop: the run of the loop (1-based) this record belongs to. */
   autonomous_run: z.optional(z.int().check(z.gte(1))),
 }));

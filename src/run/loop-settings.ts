@@ -8,6 +8,7 @@ import { STAGES } from '../../machines/stages.js';
 import { DEFAULT_DECISION_THRESHOLD } from '../../machines/decisions.js';
 import { DEFAULT_PR_RISK_THRESHOLD } from '../../machines/pr-risk.js';
 import { classifyRisk } from '../../machines/risk-tier.js';
+import type { DeliverySettings } from '../../machines/delivery.js';
 import { type LaterConfig, gatesWanted } from '../config/later.js';
 import type { Plan } from '../plan/schema.js';
 
@@ -102,17 +103,7 @@ export function loopSettingsOf(later: LaterConfig | undefined, plan: Plan): Loop
             allowHigh: later.riskAllowHigh === true,
           }
         : null,
-    delivery:
-      later.delivery === undefined || !later.delivery.enabled
-        ? null
-        : {
-            dryRun: later.delivery.dryRun,
-            branch: later.delivery.branch ?? null,
-            commitMessage: later.delivery.commitMessage ?? null,
-            pr: later.delivery.prEnabled
-              ? { number: later.delivery.prNumber ?? null, base: later.delivery.prBase ?? null, title: later.delivery.prTitle ?? null, body: later.delivery.prBody ?? null }
-              : null,
-          },
+    delivery: deliverySettingsOf(later),
     ...(later.planningContextArtifact !== undefined ? { planningContext: true } : {}),
     ...(later.autonomous !== undefined ? { autonomous: later.autonomous } : {}),
   };
@@ -144,6 +135,18 @@ function readRulesFile(path: string): { rules: HardGateRule[]; failed: boolean }
   } catch {
     return { rules: [], failed: true };
   }
+}
+
+/** `--delivery-enabled`: the delivery's commands (a dry run with `--delivery-dry-run`); null without it. */
+export function deliverySettingsOf(later: LaterConfig | undefined): DeliverySettings | null {
+  if (later?.delivery === undefined || !later.delivery.enabled) return null;
+  const { delivery } = later;
+  return {
+    dryRun: delivery.dryRun,
+    branch: delivery.branch ?? null,
+    commitMessage: delivery.commitMessage ?? null,
+    pr: delivery.prEnabled ? { number: delivery.prNumber ?? null, base: delivery.prBase ?? null, title: delivery.prTitle ?? null, body: delivery.prBody ?? null } : null,
+  };
 }
 
 /** `--delivery-enabled` without `--delivery-dry-run`: git and gh will write. */

@@ -20,7 +20,9 @@ import {
 } from '../../machines/orchestration.js';
 import type { LoopRunReport, LoopState, ValidationCommand } from '../../machines/loops.js';
 import { type DeliveryStepInput, type DeliveryStepOutput, deliverySteps } from '../../machines/delivery.js';
-import { deliveryRecordOf, deliveryStepOf, skippedDelivery } from './delivery-work.js';
+import { deliveryEffectRecord, deliveryRecordOf, deliveryStepOf, skippedDelivery } from './delivery-work.js';
+import { deliveryEffectFound } from './delivery-effect.js';
+import { refuseDelivery } from './delivery-refusals.js';
 import { CAP_RECORDS, ESCALATION_QUEUE_FILE, type EscalationCase, escalationCasesOf, writeEscalationQueue } from '../report/escalation.js';
 import type { StepFinished } from '../../machines/step-scheduler.js';
 import { STAGES, type Stage, type TerminalState, isStage, isTerminalState } from '../../machines/stages.js';
@@ -41,7 +43,7 @@ import type { SpawnedPids } from './detached.js';
 import { runIdentityOf } from './run-identity.js';
 import { signalGroup } from './process-group.js';
 import { type RunEnd, autonomousFieldsOf, laterFieldsOf } from '../report/later-fields.js';
-import { laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
+import { deliverySettingsOf, laterOf, loopSettingsOf, reviewerStepOf } from './loop-settings.js';
 import { autofixAttemptOf, autofixStep, failureSignature, loopRecordExecution, reviewerNextSteps, stepForAttempt, withPlannedValidations } from './loop-steps.js';
 import { readPlannerOutput } from './planner-output.js';
 import { CycleMemoryWriter, cycleMemoryOf } from './cycle-memory.js';
@@ -168,6 +170,8 @@ export class RunSession {
     private readonly reportPath: string,
     private readonly options: SessionOptions,
   ) {
+    // A real delivery that cannot start or go on as given is refused before anything is written.
+    refuseDelivery(config, plan.mode === 'snapshot' ? plan.checkpoint : null, store.location);
     this.identity = runIdentityOf(config);
     this.trace = options.trace ?? null;
     this.traceOrigin = (plan.mode === 'snapshot' ? plan.checkpoint.trace : undefined) ?? this.trace?.carrier ?? null;
@@ -328,6 +332,9 @@ export class RunSession {
         const { gates, reviewerVerdicts, decision, autofix, prRisk, riskTier } = settings;
         context.loops.settings = { ...context.loops.settings, gates, reviewerVerdicts, decision, autofix, prRisk, riskTier };
       }
+      // So do the delivery's commands, even given no later flag at all (none then): the runner runs
+      // the resume's (refuseDelivery checked that the commands done are the same ones).
+      if (context.loops) context.loops.settings = { ...context.loops.settings, delivery: deliverySettingsOf(laterOf(this.config)) };
       return createActor(machine, { snapshot: snapshot as unknown as Snapshot<unknown>, input: this.input(), inspect });
     }
     return createActor(machine, { input: this.input(), inspect });
@@ -587,21 +594,33 @@ export class RunSession {
 
   /**
    * One command of a real delivery (git or gh) in the repository, as a step of closure: the
-   * checkpoint saying which commands succeeded is on disk before it starts, so a run killed during it
-   * runs it again on resume, and none before it.
+   * checkpoint saying which commands succeeded, and counting this attempt, is on disk before it
+   * starts, so a run killed during it runs it again on resume, and none before it. The command is
+   * the `index`th of the delivery flags given now (the flags decide; the machine's input, saved with
+   * the snapshot, may hold an earlier invocation's). An attempt after the first looks for the
+   * command's effect first (delivery-effect.ts): found, it is recorded a success and not run.
    */
   private async runDeliveryStep(input: DeliveryStepInput, signal: AbortSignal): Promise<DeliveryStepOutput> {
     const work = (async () => {
-      await this.checkpointWriter.flush();
-      const step = deliveryStepOf(input, laterOf(this.config)?.repoRoot ?? '.');
+      const current = deliverySettingsOf(laterOf(this.config));
+      const command = current ? deliverySteps(current)[input.index - 1] : undefined;
+      if (command === undefined) throw new Error(`the delivery flags give no command ${input.index}`);
+      const repoRoot = laterOf(this.config)?.repoRoot ?? '.';
+      const step = deliveryStepOf({ ...input, step: command }, repoRoot);
       const key = `closure/${step.id}`;
       const attempt = (this.attempts[key] ?? 0) + 1;
       this.attempts[key] = attempt;
       this.attemptsStarted += 1;
+      await this.checkpointWriter.flush();
       if (this.stopped || signal.aborted) return { index: input.index, step: step.id, status: 'failed', error: 'cancelled before it started' };
       pauseAt('step-start');
       const traced = this.trace?.stepStarted('closure', step.id, attempt) ?? null;
-      const record = deliveryRecordOf(await runStepWork(this.stepWorkRequest(input.runId, 'closure', step, attempt, signal)), step);
+      const lookup = { cwd: repoRoot, env: { ...this.inheritedEnv, ...traced?.env }, timeoutMs: step.timeoutMs ?? this.config.plan.timeoutMs ?? this.config.timeoutMs, signal };
+      const found = attempt > 1 ? await deliveryEffectFound(command, lookup) : null;
+      const record =
+        found !== null
+          ? deliveryEffectRecord(command, input.index, attempt, found)
+          : deliveryRecordOf(await runStepWork({ ...this.stepWorkRequest(input.runId, 'closure', step, attempt, signal), ...(traced ? { traceEnv: traced.env } : {}) }), step);
       pauseAt('step-end');
       traced?.end(record);
       this.addExecution(record);

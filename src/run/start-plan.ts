@@ -99,7 +99,8 @@ function unfinished(checkpoint: Checkpoint): boolean {
  * restore, and the restored run would then wait for nothing (and exit as if all went well).
  */
 function stageWorkProblem(snapshot: CheckpointV3['snapshot']): string | null {
-  // The fixer's attempt, or a delivery command, saved running: it runs again from its start with its saved input.
+  // The fixer's attempt, or a delivery command, saved running: it runs again from its start with its
+  // saved input (a delivery command's index; the command is the resume's flags' one of that index).
   if (snapshot.value === 'autofix') return promiseWorkProblem(snapshot, AUTOFIX_WORK_ID, AUTOFIX_WORK_SRC, 'the auto-fix attempt');
   if (snapshot.value === 'delivery_step') return promiseWorkProblem(snapshot, DELIVERY_WORK_ID, DELIVERY_WORK_SRC, 'the delivery command');
   if (!isStage(snapshot.value)) return null;

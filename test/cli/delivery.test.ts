@@ -7,12 +7,13 @@
  * (`delivery.*.dry_run`, exit 0, success) and none runs.
  * The repository is a real one; `gh` is test/fixtures/fake-gh/gh, first on PATH.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { STAGE, checkpointOf, processAlive, reportOf, runCli, startCli, tempDir, waitFor } from '../support/cli.js';
 import { deliveryScene } from '../support/git-repo.js';
+import { startReceiver } from '../trace/otlp-receiver.js';
 
 const out = () => join(tempDir('ao-delivery-'), 'out');
 const deliveries = (report: any) =>
@@ -146,9 +147,14 @@ describe.concurrent('delivery (--delivery-enabled)', () => {
       ['delivery.git.add', 'success'],
       ['delivery.git.commit', 'success'],
     ]);
-    // One commit, one gh call: nothing ran twice.
+    // One commit, one PR: nothing ran twice. The killed invocation had counted gh's attempt, so the
+    // resume's (its second) first asks gh whether the branch has its PR: it has none.
     expect(s.git('log', '--format=%s', 'trunk..feat/y').split('\n')).toEqual(['Fix it']);
-    expect(s.ghCalls().map((call) => call.args)).toEqual([['pr', 'create', '--head', 'feat/y']]);
+    expect(s.ghCalls().map((call) => call.args)).toEqual([
+      ['pr', 'view', 'feat/y'],
+      ['pr', 'create', '--head', 'feat/y'],
+    ]);
+    expect(report.stage_executions.at(-1).attempt).toBe(2);
   });
 
   it('a failed command runs again on --resume, after the ones that succeeded (skipped)', async ({ expect }) => {
@@ -251,5 +257,151 @@ describe.concurrent('delivery dry run (--delivery-enabled --delivery-dry-run)', 
     const off = out();
     expect((await runCli([off, '--delivery-dry-run', '--delivery-pr-enabled'])).exitCode).toBe(0);
     expect(deliveries(reportOf(off))).toEqual([]);
+  });
+});
+
+describe.concurrent('--resume of a real delivery: the flags given at resume decide', () => {
+  const base = (s: ReturnType<typeof deliveryScene>) => ['--repo-root', s.repo, '--delivery-enabled', '--delivery-branch', 'feat/r', '--delivery-commit-message', 'Fix', '--delivery-pr-enabled'];
+
+  it('gh failed with --delivery-pr-title "Wrong title": --resume with "Right title" runs gh with "Right title"', async ({ expect }) => {
+    const s = deliveryScene();
+    expect((await runCli([s.out, ...base(s), '--delivery-pr-title', 'Wrong title'], { env: { ...s.env, FAKE_GH_EXIT: '1' } })).exitCode).toBe(1);
+    const resumed = await runCli([s.out, '--resume', ...base(s), '--delivery-pr-title', 'Right title'], { env: s.env });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    // The second attempt first asks whether feat/r has its PR (the failed create opened none).
+    expect(s.ghCalls().map((call) => call.args)).toEqual([
+      ['pr', 'create', '--title', 'Wrong title', '--head', 'feat/r'],
+      ['pr', 'view', 'feat/r'],
+      ['pr', 'create', '--title', 'Right title', '--head', 'feat/r'],
+    ]);
+    expect(reportOf(s.out).stage_executions.at(-1)).toMatchObject({ command: 'delivery.gh.pr.create', args: ['pr', 'create', '--title', 'Right title', '--head', 'feat/r'], status: 'success', exit_code: 0 });
+  });
+
+  it('refuses, in one line naming the flag, a resume that drops the delivery, makes it a dry run, or drops a command that ran: nothing run, the checkpoint untouched', async ({ expect }) => {
+    const s = deliveryScene();
+    expect((await runCli([s.out, ...base(s)], { env: { ...s.env, FAKE_GH_EXIT: '1' } })).exitCode).toBe(1);
+    const checkpoint = readFileSync(join(s.out, 'orchestrator_checkpoint.json'), 'utf8');
+    const report = readFileSync(join(s.out, 'orchestrator_run_report.json'), 'utf8');
+    const refusals: [string[], string][] = [
+      [['--repo-root', s.repo], '--delivery-enabled'],
+      [[...base(s), '--delivery-dry-run'], '--delivery-dry-run'],
+      [['--repo-root', s.repo, '--delivery-enabled', '--delivery-commit-message', 'Fix', '--delivery-pr-enabled'], '--delivery-branch'],
+      [['--repo-root', s.repo, '--delivery-enabled', '--delivery-branch', 'feat/r', '--delivery-commit-message', 'Fix'], '--delivery-pr-enabled'],
+    ];
+    for (const [flags, named] of refusals) {
+      const result = await runCli([s.out, '--resume', ...flags], { env: s.env });
+      expect(result.exitCode, result.stderr).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`cannot resume the run in ${join(s.out, 'orchestrator_checkpoint.json')}: ${named}:`);
+      expect(readFileSync(join(s.out, 'orchestrator_checkpoint.json'), 'utf8')).toBe(checkpoint);
+      expect(readFileSync(join(s.out, 'orchestrator_run_report.json'), 'utf8')).toBe(report);
+    }
+    // gh ran once (the first invocation), never as a dry run's stand-in.
+    expect(s.ghCalls()).toHaveLength(1);
+    expect(s.git('log', '--format=%s', 'trunk..feat/r')).toBe('Fix');
+    // The flags it started with still finish it.
+    expect((await runCli([s.out, '--resume', ...base(s)], { env: s.env })).exitCode).toBe(0);
+  });
+  it('killed before closure: --resume without any delivery flag delivers nothing (and the run ends done)', async ({ expect }) => {
+    const s = deliveryScene();
+    const paused = join(s.out, '..', 'paused');
+    const executor = ['--executor-bin', STAGE, '--executor-arg', 'ok'];
+    const first = startCli([s.out, ...executor, ...base(s)], { env: { ...s.env, ORCHESTRATOR_TEST_PAUSE_AT: 'step-start@1', ORCHESTRATOR_TEST_PAUSE_FILE: paused } });
+    await waitFor(() => existsSync(paused), 20_000, 'the orchestrator to pause before the executor');
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+    const resumed = await runCli([s.out, '--resume', ...executor], { env: s.env });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const report = reportOf(s.out);
+    expect(report.terminal_state).toBe('done');
+    expect(records(report)).toEqual([]);
+    expect(s.git('branch', '--show-current')).toBe('trunk');
+    expect(s.git('status', '--porcelain')).toBe('?? fix.txt');
+    expect(s.ghCalls()).toEqual([]);
+  });
+});
+
+describe.concurrent('a delivery command killed (SIGKILL) after it took effect, before it was counted done', () => {
+  // With no stage program, the n-th program of the run is the n-th delivery command.
+  it.for([
+    { command: 'git switch -c', nth: 1, note: 'not run: HEAD is already on branch feat/k', gh: [['pr', 'create', '--head', 'feat/k']] },
+    { command: 'git commit', nth: 3, note: "not run: nothing to commit, and HEAD's message is the commit message", gh: [['pr', 'create', '--head', 'feat/k']] },
+    { command: 'gh pr create', nth: 4, note: 'not run: gh pr view feat/k finds its pull request', gh: [['pr', 'create', '--head', 'feat/k'], ['pr', 'view', 'feat/k']] },
+  ])('$command: --resume finds its effect, records it a success without running it, and goes on', async ({ nth, note, gh }, { expect }) => {
+    const s = deliveryScene();
+    const paused = join(s.out, '..', 'paused');
+    const flags = ['--repo-root', s.repo, '--delivery-enabled', '--delivery-branch', 'feat/k', '--delivery-commit-message', 'Fix it', '--delivery-pr-enabled'];
+    const first = startCli([s.out, ...flags], { env: { ...s.env, ORCHESTRATOR_TEST_PAUSE_AT: `step-end@${nth}`, ORCHESTRATOR_TEST_PAUSE_FILE: paused } });
+    await waitFor(() => existsSync(paused), 20_000, 'the orchestrator to pause after the command');
+    first.child.kill('SIGKILL');
+    expect((await first.done).signal).toBe('SIGKILL');
+
+    const resumed = await runCli([s.out, '--resume', ...flags], { env: s.env });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const report = reportOf(s.out);
+    expect(report.terminal_state).toBe('done');
+    const delivery = report.stage_executions.filter((e: any) => e.command.startsWith('delivery.'));
+    expect(delivery.map((e: any) => e.status)).toEqual([...Array(nth - 1).fill('skipped'), ...Array(5 - nth).fill('success')]);
+    expect(delivery[nth - 1]).toMatchObject({ idempotency_key: `stage:Closure:delivery:${nth}`, status: 'success', error: null, exit_code: null, attempt: 2, note, stdout_log: null });
+    for (const record of delivery.filter((e: any) => e.status === 'success' && e !== delivery[nth - 1])) expect(record.note).toBeUndefined();
+    // Each effect once: the branch, its one commit holding the change, one PR created.
+    expect(s.git('branch', '--show-current')).toBe('feat/k');
+    expect(s.git('log', '--format=%s', 'trunk..feat/k').split('\n')).toEqual(['Fix it']);
+    expect(s.git('show', '--name-only', '--format=', 'HEAD')).toBe('fix.txt');
+    expect(s.git('status', '--porcelain')).toBe('');
+    expect(s.ghCalls().map((call) => call.args)).toEqual(gh);
+  });
+});
+
+describe.concurrent('the output directory inside --repo-root with a real delivery', () => {
+  it('not ignored: refused in one line (exit 2), nothing delivered; ignored: delivered without it; a dry run: unaffected', async ({ expect }) => {
+    const s = deliveryScene();
+    const inside = join(s.repo, 'out');
+    const flags = ['--repo-root', s.repo, '--delivery-enabled', '--delivery-branch', 'feat/o', '--delivery-commit-message', 'Fix', '--delivery-pr-enabled'];
+    const refused = await runCli([inside, ...flags], { env: s.env });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain(`--repo-root ${s.repo}: the output directory ${inside} is inside its git work tree and not ignored`);
+    expect(refused.stderr).toContain('add it to .gitignore or put it outside the repository');
+    expect(existsSync(join(inside, 'orchestrator_run_report.json'))).toBe(false);
+    expect(s.git('branch', '--show-current')).toBe('trunk');
+    expect(s.git('log', '--format=%s')).toBe('initial');
+    expect(s.ghCalls()).toEqual([]);
+
+    const dry = await runCli([join(s.repo, 'dry'), ...flags, '--delivery-dry-run'], { env: s.env });
+    expect(dry.exitCode, dry.stderr).toBe(0);
+
+    writeFileSync(join(s.repo, '.gitignore'), 'out/\ndry/\n');
+    const delivered = await runCli([inside, ...flags], { env: s.env });
+    expect(delivered.exitCode, delivered.stderr).toBe(0);
+    expect(s.git('show', '--name-only', '--format=', 'HEAD').split('\n')).toEqual(['.gitignore', 'fix.txt']);
+  });
+
+  it('a --checkpoint-path inside it, not ignored: refused likewise', async ({ expect }) => {
+    const s = deliveryScene();
+    const checkpoint = join(s.repo, 'state', 'run.json');
+    const result = await runCli([s.out, '--checkpoint-path', checkpoint, '--repo-root', s.repo, '--delivery-enabled'], { env: s.env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim()).toContain(`the --checkpoint-path ${checkpoint} is inside its git work tree and not ignored`);
+    expect(s.git('log', '--format=%s')).toBe('initial');
+    expect(s.git('diff', '--cached', '--name-only')).toBe('');
+  });
+});
+
+describe('a traced run with a real delivery', () => {
+  it('hands each delivery command its span as TRACEPARENT, as to a step', async ({ expect }) => {
+    const receiver = await startReceiver();
+    try {
+      const s = deliveryScene();
+      const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+      const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-pr-enabled'], { env: { ...s.env, ...otel } });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const spans = receiver.spans.filter((span) => span.name === 'closure/delivery.gh.pr.create');
+      expect(spans).toHaveLength(1);
+      expect(readFileSync(`${s.ghLog}.traceparent`, 'utf8')).toBe(`00-${spans[0]!.traceId}-${spans[0]!.spanId}-01\n`);
+    } finally {
+      await receiver.close();
+    }
   });
 });
