@@ -14,7 +14,7 @@ import { EXIT, OrchestratorError } from '../exit-codes.js';
 import { formatPath } from '../plan/load.js';
 import type { PlanInput, StepInput } from '../plan/schema.js';
 import { isOwnEnvValue } from '../run/loop-steps.js';
-import { STAGES } from '../../machines/stages.js';
+import { STAGES, type Stage } from '../../machines/stages.js';
 import type { RunRequest } from './program.js';
 
 /** The run as the config files make it: loaded (if asked), then saved (if asked). */
@@ -22,19 +22,19 @@ export function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): RunR
   const run = request.configIo.load === null ? request : withLoadedConfig(request, request.configIo.load, env);
   if (request.configIo.save === null) return run;
   saveRunConfig(request.configIo.save, run);
-  const shared = namesGivenDifferentValues(run.config.plan);
+  const shared = namesGivenDifferentValues(run.config.plan, run.literalEnv ?? new Set());
   if (shared.length === 0) return run;
   const warning = `--config-save ${request.configIo.save}: ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are each'} given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`;
   return { ...run, warnings: [...run.warnings, warning] };
 }
 
 /** Env names that programs are given different values for: a file of names cannot tell them apart. */
-function namesGivenDifferentValues(plan: PlanInput | undefined): string[] {
+function namesGivenDifferentValues(plan: PlanInput | undefined, literalEnv: ReadonlySet<string>): string[] {
   const values = new Map<string, Set<string>>();
   for (const stage of STAGES) {
     for (const step of plan?.stages?.[stage] ?? []) {
       for (const [name, value] of Object.entries(step.env ?? {})) {
-        if (isOwnEnvValue(step, name, value)) continue;
+        if (isOwnEnvValue(step, name, value) || literalEnv.has(envEntryKey(stage, step.id, name))) continue;
         values.set(name, (values.get(name) ?? new Set()).add(value));
       }
     }
@@ -107,6 +107,12 @@ function withLoadedConfig(request: RunRequest, path: string, env: NodeJS.Process
     ...(laterOfRun !== undefined ? { later: laterOfRun } : {}),
     plan: plan === undefined ? { stages: {} } : planWithEnvValues(plan, path, env),
   };
+  const literalEnv = new Set<string>();
+  for (const stage of STAGES) {
+    for (const step of plan?.stages?.[stage] ?? []) {
+      for (const [name, entry] of Object.entries(step.env ?? {})) if ('value' in entry) literalEnv.add(envEntryKey(stage, step.id, name));
+    }
+  }
   const warnings = [...request.warnings];
   if (request.replaceableFlags.length > 0) {
     warnings.push(`--config-load ${path} replaces the run's configuration: ${request.replaceableFlags.join(', ')} given on the command line ${request.replaceableFlags.length === 1 ? 'is' : 'are'} not used`);
@@ -117,8 +123,14 @@ function withLoadedConfig(request: RunRequest, path: string, env: NodeJS.Process
     config,
     planPath: planPath ?? null,
     warnings,
+    literalEnv,
     ...(runId !== undefined && request.store === null ? { runId } : {}),
   };
+}
+
+/** One env entry of one step: a step id has no "/", so the name after it is the rest. */
+function envEntryKey(stage: Stage, stepId: string, name: string): string {
+  return `${stage}/${stepId}/${name}`;
 }
 
 /** The loaded steps with their env values: each named variable from the environment of this process. */
@@ -154,22 +166,28 @@ export function runConfigFileOf(request: RunRequest): RunConfigFileInput {
     ...settings,
     ...(request.planPath !== null ? { planPath: resolve(request.planPath) } : {}),
     ...(later !== undefined ? { later: laterKept } : {}),
-    ...(request.planPath === null && plan !== undefined ? { plan: planWithEnvNames(plan) } : {}),
+    ...(request.planPath === null && plan !== undefined ? { plan: planWithEnvNames(plan, request.literalEnv ?? new Set()) } : {}),
   };
 }
 
-function planWithEnvNames(plan: PlanInput): NonNullable<RunConfigFileInput['plan']> {
-  const stages: Partial<Record<(typeof STAGES)[number], SavedStepInput[]>> = {};
+function planWithEnvNames(plan: PlanInput, literalEnv: ReadonlySet<string>): NonNullable<RunConfigFileInput['plan']> {
+  const stages: Partial<Record<Stage, SavedStepInput[]>> = {};
   for (const stage of STAGES) {
     const steps = plan.stages?.[stage];
-    if (steps !== undefined) stages[stage] = steps.map(stepWithEnvNames);
+    if (steps !== undefined) stages[stage] = steps.map((step) => stepWithEnvNames(stage, step, literalEnv));
   }
   return { ...plan, stages };
 }
 
-/** Never a value given for a child: its name, read again where the file is loaded. */
-function stepWithEnvNames(step: StepInput): SavedStepInput {
-  const env = Object.entries(step.env ?? {}).map(([name, value]) => [name, isOwnEnvValue(step, name, value) ? { value } : { fromEnv: true as const }]);
+/**
+ * Never a value given for a child: its name, read again where the file is loaded. But for what is
+ * no secret: the orchestrator's own variables, and the values a loaded file gave as such.
+ */
+function stepWithEnvNames(stage: Stage, step: StepInput, literalEnv: ReadonlySet<string>): SavedStepInput {
+  const env = Object.entries(step.env ?? {}).map(([name, value]) => {
+    const literal = isOwnEnvValue(step, name, value) || literalEnv.has(envEntryKey(stage, step.id, name));
+    return [name, literal ? { value } : { fromEnv: true as const }];
+  });
   return { ...step, env: Object.fromEntries(env) };
 }
 

@@ -170,6 +170,22 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
   });
 });
 
+describe.concurrent('a loaded config saved again', () => {
+  it('keeps a hand-written {"value": …} env entry as that value, and a {"fromEnv": true} one as a reference', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const loaded = join(dir, 'hand.json');
+    const envOut = join(dir, 'env.txt');
+    const steps = [{ id: 'deploy', bin: STAGE, args: ['env', envOut], env: { REGION: { value: 'eu-west-1' }, API_TOKEN: { fromEnv: true } } }];
+    writeFileSync(loaded, JSON.stringify({ version: 1, plan: { stages: { execution: steps } } }));
+    const again = join(dir, 'again.json');
+    const result = await runCli([join(dir, 'out'), '--config-load', loaded, '--config-save', again], { env: { API_TOKEN: SECRET } });
+    expect(result.exitCode).toBe(0);
+    expect(envFile(envOut).get('REGION')).toBe('eu-west-1');
+    expect(readJson(again).plan.stages.execution[0].env).toEqual({ REGION: { value: 'eu-west-1' }, API_TOKEN: { fromEnv: true } });
+    expect(readFileSync(again, 'utf8')).not.toContain(SECRET);
+  });
+});
+
 describe.concurrent('config files that cannot be loaded or saved: exit 1, one line naming the file (and the field)', () => {
   const cases: [string, string | null, string][] = [
     ['not JSON', '{"version": 1,', 'it is not valid JSON'],
