@@ -21,11 +21,23 @@ import type { RunRequest } from './program.js';
 export function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): RunRequest {
   const run = request.configIo.load === null ? request : withLoadedConfig(request, request.configIo.load, env);
   if (request.configIo.save === null) return run;
+  if (namesNoProgram(run)) throw new OrchestratorError(noProgramToSave(request.configIo.save, run.config), EXIT.usage);
   saveRunConfig(request.configIo.save, run);
   const shared = namesGivenDifferentValues(run.config.plan, run.literalEnv ?? new Set());
   if (shared.length === 0) return run;
   const warning = `--config-save ${request.configIo.save}: ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are each'} given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`;
   return { ...run, warnings: [...run.warnings, warning] };
+}
+
+/** Neither a plan file nor a step: a file of it would run nothing (a load refuses it). */
+function namesNoProgram(run: RunRequest): boolean {
+  return run.planPath === null && STAGES.every((stage) => (run.config.plan?.stages?.[stage] ?? []).length === 0);
+}
+
+function noProgramToSave(path: string, config: OrchestrationConfigInput): string {
+  const resumed = config.resume === true || config.resumeOrStart === true;
+  const why = resumed ? 'this resume names no program (its programs come from its checkpoint)' : 'the run names no program';
+  return `--config-save ${path}: ${why}, so the file would run nothing; give the programs (--manager-bin/--executor-bin) or --plan`;
 }
 
 /** Env names that programs are given different values for: a file of names cannot tell them apart. */
@@ -78,6 +90,9 @@ export function readRunConfigFile(path: string): { file: RunConfigFile; input: R
   }
   if (parsed.data.plan !== undefined && parsed.data.planPath !== undefined) {
     throw loadError(path, 'planPath: cannot be combined with plan: give the steps in one or the other');
+  }
+  if (parsed.data.planPath === undefined && STAGES.every((stage) => (parsed.data.plan?.stages[stage] ?? []).length === 0)) {
+    throw loadError(path, 'plan: it names no program (no step in plan.stages, no planPath), so a run of it would run nothing');
   }
   return { file: parsed.data, input: data as RunConfigFileInput };
 }

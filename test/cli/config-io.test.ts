@@ -186,6 +186,37 @@ describe.concurrent('a loaded config saved again', () => {
   });
 });
 
+describe.concurrent('a save of a run that names no program', () => {
+  it('--resume of a --plan run without program flags: exit 2, one line, no file, the run not touched', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const plan = join(dir, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ stages: { execution: [{ id: 'build', bin: STAGE, args: ['fail', '4'] }] } }));
+    const out = join(dir, 'out');
+    expect((await runCli([out, '--plan', plan])).exitCode).toBe(1);
+    const before = readFileSync(join(out, 'orchestrator_checkpoint.json'), 'utf8');
+    const saved = join(dir, 'resume.json');
+    const result = await runCli([out, '--resume', '--config-save', saved]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(
+      `autonomy-orchestrator: --config-save ${saved}: this resume names no program (its programs come from its checkpoint), so the file would run nothing; give the programs (--manager-bin/--executor-bin) or --plan\n`,
+    );
+    expect(existsSync(saved)).toBe(false);
+    expect(readFileSync(join(out, 'orchestrator_checkpoint.json'), 'utf8')).toBe(before);
+    // With --plan, the resume saves the plan's path.
+    expect((await runCli([out, '--resume', '--plan', plan, '--config-save', saved])).exitCode).toBe(1);
+    expect(readJson(saved).planPath).toBe(plan);
+  });
+
+  it('a fresh run with no program: exit 2, no file (a load would refuse it)', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const saved = join(dir, 'c.json');
+    const result = await runCli([join(dir, 'out'), '--config-save', saved]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(`autonomy-orchestrator: --config-save ${saved}: the run names no program, so the file would run nothing; give the programs (--manager-bin/--executor-bin) or --plan\n`);
+    expect(filesUnder(dir)).toEqual([]);
+  });
+});
+
 describe.concurrent('config files that cannot be loaded or saved: exit 1, one line naming the file (and the field)', () => {
   const cases: [string, string | null, string][] = [
     ['not JSON', '{"version": 1,', 'it is not valid JSON'],
@@ -195,6 +226,8 @@ describe.concurrent('config files that cannot be loaded or saved: exit 1, one li
     ['another version', '{"version": 2}', 'version: expected 1'],
     ['a path the command line gives', '{"version": 1, "checkpointPath": "cp.json"}', '(document): checkpointPath is not kept in a config file: it comes from the command line (--checkpoint-path)'],
     ['a plan and a plan path', '{"version": 1, "planPath": "/p.json", "plan": {}}', 'planPath: cannot be combined with plan: give the steps in one or the other'],
+    // A run of it would run nothing and report done.
+    ['no program', '{"version": 1, "timeoutMs": 5000, "plan": {"stages": {"execution": []}}}', 'plan: it names no program (no step in plan.stages, no planPath), so a run of it would run nothing'],
   ];
   for (const [what, content, problem] of cases) {
     it(what, async ({ expect }) => {
@@ -215,7 +248,7 @@ describe.concurrent('config files that cannot be loaded or saved: exit 1, one li
     const dir = tempDir('ao-config-');
     writeFileSync(join(dir, 'file'), '');
     const path = join(dir, 'file', 'c.json');
-    const result = await runCli([join(dir, 'out'), '--config-save', path]);
+    const result = await runCli([join(dir, 'out'), '--executor-bin', STAGE, '--executor-arg', 'ok', '--config-save', path]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toBe(`autonomy-orchestrator: cannot write the run config ${path}: its folder cannot be made (EEXIST)\n`);
     expect(existsSync(join(dir, 'out'))).toBe(false);
@@ -264,7 +297,7 @@ describe.concurrent('config-validate <path>', () => {
   it('exit 3 with each diagnostic on its own line: settings that do nothing together, from the flags that saved them', async ({ expect }) => {
     const dir = tempDir('ao-config-');
     const saved = join(dir, 'c.json');
-    const save = await runCli([join(dir, 'out'), '--delivery-pr-enabled', '--validation-from-planning-context', '--autofix-enabled', '--config-save', saved]);
+    const save = await runCli([join(dir, 'out'), '--executor-bin', STAGE, '--executor-arg', 'ok', '--delivery-pr-enabled', '--validation-from-planning-context', '--autofix-enabled', '--config-save', saved]);
     expect(save.exitCode).toBe(0);
     const result = await runCli(['config-validate', saved]);
     expect(result.exitCode).toBe(3);
@@ -277,7 +310,7 @@ describe.concurrent('config-validate <path>', () => {
       '',
     ]);
     // The same settings with what they need: valid.
-    writeFileSync(saved, JSON.stringify({ version: 1, later: { delivery: { enabled: true, dryRun: true, prEnabled: true }, validationFromPlanningContext: true, planningContextArtifact: 'ctx.json' } }));
+    writeFileSync(saved, JSON.stringify({ ...readJson(saved), later: { delivery: { enabled: true, dryRun: true, prEnabled: true }, validationFromPlanningContext: true, planningContextArtifact: 'ctx.json' } }));
     expect((await runCli(['config-validate', saved])).exitCode).toBe(0);
   });
 
