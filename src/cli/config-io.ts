@@ -11,7 +11,8 @@ import { writeFileDurably } from '../checkpoint/durable-write.js';
 import { type RunConfigFile, type RunConfigFileInput, type SavedStepInput, runConfigFileSchema } from '../config/run-config-file.js';
 import type { OrchestrationConfigInput } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { formatPath } from '../plan/load.js';
+import { checkPlan, formatPath } from '../plan/load.js';
+import { mergeThermostat, thermostatProblem } from '../plan/thermostat.js';
 import type { PlanInput, StepInput } from '../plan/schema.js';
 import { isOwnEnvValue } from '../run/loop-steps.js';
 import { STAGES, type Stage } from '../../machines/stages.js';
@@ -94,7 +95,21 @@ export function readRunConfigFile(path: string): { file: RunConfigFile; input: R
   if (parsed.data.planPath === undefined && STAGES.every((stage) => (parsed.data.plan?.stages[stage] ?? []).length === 0)) {
     throw loadError(path, 'plan: it names no program (no step in plan.stages, no planPath), so a run of it would run nothing');
   }
+  const planProblem = parsed.data.plan === undefined ? null : problemOfPlan(parsed.data.plan);
+  if (planProblem !== null) throw loadError(path, `plan.${planProblem}`);
+  const thermostat = parsed.data.thermostat === undefined ? null : mergeThermostat(parsed.data.plan?.thermostat, parsed.data.thermostat);
+  const thermostatError = thermostat && thermostatProblem(thermostat);
+  if (thermostatError) throw loadError(path, `thermostat.${thermostatError}`);
   return { file: parsed.data, input: data as RunConfigFileInput };
+}
+
+/** The checks a `--plan` file gets, on the file's steps with each env entry as an empty value. */
+function problemOfPlan(plan: NonNullable<RunConfigFile['plan']>): string | null {
+  const stages = Object.fromEntries(
+    Object.entries(plan.stages).map(([stage, steps]) => [stage, steps?.map((step) => ({ ...step, env: Object.fromEntries(Object.keys(step.env).map((name) => [name, ''])) }))]),
+  );
+  const checked = checkPlan({ ...plan, stages });
+  return typeof checked === 'string' ? checked : null;
 }
 
 function problemOf(issue: { code: string; message: string; keys?: string[]; issues?: { message: string }[] }): string {

@@ -226,6 +226,28 @@ describe.concurrent('config files that cannot be loaded or saved: exit 1, one li
     ['another version', '{"version": 2}', 'version: expected 1'],
     ['a path the command line gives', '{"version": 1, "checkpointPath": "cp.json"}', '(document): checkpointPath is not kept in a config file: it comes from the command line (--checkpoint-path)'],
     ['a plan and a plan path', '{"version": 1, "planPath": "/p.json", "plan": {}}', 'planPath: cannot be combined with plan: give the steps in one or the other'],
+    // The checks a --plan file gets, before any variable it names is read: duplicate ids, needs, cycles, the thermostat.
+    [
+      'a step id used twice',
+      '{"version": 1, "plan": {"stages": {"execution": [{"id": "a", "bin": "true", "env": {"UNSET_IN_TESTS_7": {"fromEnv": true}}}, {"id": "a", "bin": "true"}]}}}',
+      "plan.stages.execution[1].id: 'a' is already used by stages.execution[0]",
+    ],
+    ['a need of no step', '{"version": 1, "plan": {"stages": {"execution": [{"id": "a", "bin": "true", "needs": ["b"]}]}}}', "plan.stages.execution[0].needs[0]: no step 'b' in stage execution"],
+    [
+      'steps that need each other',
+      '{"version": 1, "plan": {"stages": {"execution": [{"id": "a", "bin": "true", "needs": ["b"]}, {"id": "b", "bin": "true", "needs": ["a"]}]}}}',
+      'plan.stages.execution: steps depend on each other in a cycle: a -> b -> a',
+    ],
+    [
+      "a plan's thermostat min above max",
+      '{"version": 1, "plan": {"thermostat": {"minConcurrency": 5, "maxConcurrency": 2}, "stages": {"execution": [{"id": "a", "bin": "true"}]}}}',
+      'plan.thermostat.minConcurrency: 5 is above maxConcurrency 2',
+    ],
+    [
+      "the settings' thermostat over the plan's",
+      '{"version": 1, "thermostat": {"floor": 0.9}, "plan": {"thermostat": {"target": 0.5}, "stages": {"execution": [{"id": "a", "bin": "true"}]}}}',
+      'thermostat.floor: 0.9 is above target 0.5',
+    ],
     // A run of it would run nothing and report done.
     ['no program', '{"version": 1, "timeoutMs": 5000, "plan": {"stages": {"execution": []}}}', 'plan: it names no program (no step in plan.stages, no planPath), so a run of it would run nothing'],
   ];
