@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { writeFileDurably } from '../checkpoint/durable-write.js';
+import { laterWithAbsolutePaths, planPartsWithAbsolutePaths, stepWithAbsolutePaths } from './config-paths.js';
 import { type RunConfigFile, type RunConfigFileInput, type SavedStepInput, runConfigFileSchema } from '../config/run-config-file.js';
 import type { OrchestrationConfigInput } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
@@ -195,7 +196,7 @@ export function runConfigFileOf(request: RunRequest): RunConfigFileInput {
     ...(request.runId !== undefined ? { runId: request.runId } : {}),
     ...settings,
     ...(request.planPath !== null ? { planPath: resolve(request.planPath) } : {}),
-    ...(later !== undefined ? { later: laterKept } : {}),
+    ...(later !== undefined ? { later: laterWithAbsolutePaths(laterKept) } : {}),
     ...(request.planPath === null && plan !== undefined ? { plan: planWithEnvNames(plan, request.literalEnv ?? new Set()) } : {}),
   };
 }
@@ -204,9 +205,9 @@ function planWithEnvNames(plan: PlanInput, literalEnv: ReadonlySet<string>): Non
   const stages: Partial<Record<Stage, SavedStepInput[]>> = {};
   for (const stage of STAGES) {
     const steps = plan.stages?.[stage];
-    if (steps !== undefined) stages[stage] = steps.map((step) => stepWithEnvNames(stage, step, literalEnv));
+    if (steps !== undefined) stages[stage] = steps.map((step) => stepWithAbsolutePaths(stepWithEnvNames(stage, step, literalEnv)));
   }
-  return { ...plan, stages };
+  return { ...planPartsWithAbsolutePaths(plan), stages };
 }
 
 /**

@@ -4,7 +4,7 @@
  * line's config but for its paths, `config-validate` checks a file (exit 0/1/2/3). V0's RON and
  * binary forms parse and are refused, exit 2, in one line.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { STAGE, readJson, reportOf, runCli, tempDir } from '../support/cli.js';
@@ -183,6 +183,48 @@ describe.concurrent('a loaded config saved again', () => {
     expect(envFile(envOut).get('REGION')).toBe('eu-west-1');
     expect(readJson(again).plan.stages.execution[0].env).toEqual({ REGION: { value: 'eu-west-1' }, API_TOKEN: { fromEnv: true } });
     expect(readFileSync(again, 'utf8')).not.toContain(SECRET);
+  });
+});
+
+describe.concurrent('relative paths in a saved config', () => {
+  it("are saved absolute, as the run that saved them reads them: README's --executor-bin ./deploy.sh runs when the file is loaded from another directory", async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const project = join(dir, 'project');
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(join(project, 'sub'), { recursive: true });
+    mkdirSync(elsewhere);
+    writeFileSync(join(project, 'deploy.sh'), '#!/bin/sh\necho "$PWD" > "$1"\n', { mode: 0o755 });
+    writeFileSync(join(project, 'rules.json'), JSON.stringify([{ id: 'no-prod', category: 'infra_destructive', pattern: 'PROD', mode: 'match_any_invocation_arg' }]));
+    const deployed = join(project, 'deployed.txt');
+    const argv = ['--executor-bin', './deploy.sh', '--executor-arg', deployed, '--executor-expected-artifact', 'deployed.txt', '--hard-gates-file', 'rules.json', '--repo-root', '.'];
+    const saved = join(dir, 'c.json');
+    expect((await runCli([join(dir, 'a'), ...argv, '--config-save', saved], { cwd: project })).exitCode).toBe(0);
+    const file = readJson(saved);
+    expect(file.plan.stages.execution[0]).toMatchObject({ bin: join(project, 'deploy.sh'), expectedArtifacts: [deployed] });
+    expect(file.later).toMatchObject({ hardGatesFile: join(project, 'rules.json'), repoRoot: project });
+    rmSync(deployed);
+    const load = await runCli([join(dir, 'b'), '--config-load', saved], { cwd: elsewhere });
+    expect(load.exitCode).toBe(0);
+    expect(readFileSync(deployed, 'utf8')).toBe(`${elsewhere}\n`);
+    expect(reportOf(join(dir, 'b')).hard_gate_results.map((r: any) => [r.id, r.passed])).toContainEqual(['no-prod', true]);
+  });
+
+  it("a step's cwd, and a program given by a path, which runs from that cwd", async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const project = join(dir, 'project');
+    mkdirSync(join(project, 'sub'), { recursive: true });
+    writeFileSync(join(project, 'sub', 'tool.sh'), '#!/bin/sh\npwd > ran.txt\n', { mode: 0o755 });
+    const hand = join(project, 'hand.json');
+    writeFileSync(hand, JSON.stringify({ version: 1, plan: { stages: { execution: [{ id: 'tool', bin: './tool.sh', cwd: 'sub' }, { id: 'shell', bin: 'sh', args: ['-c', 'true'] }] } } }));
+    const saved = join(dir, 'c.json');
+    expect((await runCli([join(dir, 'a'), '--config-load', hand, '--config-save', saved], { cwd: project })).exitCode).toBe(0);
+    const [tool, shell] = readJson(saved).plan.stages.execution;
+    expect([tool.bin, tool.cwd]).toEqual([join(project, 'sub', 'tool.sh'), join(project, 'sub')]);
+    // A program named without a "/" is looked up on PATH: kept as given.
+    expect(shell.bin).toBe('sh');
+    rmSync(join(project, 'sub', 'ran.txt'));
+    expect((await runCli([join(dir, 'b'), '--config-load', saved], { cwd: dir })).exitCode).toBe(0);
+    expect(readFileSync(join(project, 'sub', 'ran.txt'), 'utf8')).toBe(`${join(project, 'sub')}\n`);
   });
 });
 
