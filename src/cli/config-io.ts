@@ -25,10 +25,18 @@ export function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): RunR
   if (request.configIo.save === null) return run;
   if (namesNoProgram(run)) throw new OrchestratorError(noProgramToSave(request.configIo.save, run.config), EXIT.usage);
   saveRunConfig(request.configIo.save, run);
-  const shared = namesGivenDifferentValues(run.config.plan, run.literalEnv ?? new Set());
-  if (shared.length === 0) return run;
-  const warning = `--config-save ${request.configIo.save}: ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are each'} given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`;
-  return { ...run, warnings: [...run.warnings, warning] };
+  const warning = referencesWarning(request.configIo.save, envReferences(run.config.plan, run.literalEnv ?? new Set()));
+  return warning === null ? run : { ...run, warnings: [...run.warnings, warning] };
+}
+
+/** Names only, never a value: the variables a run of the file reads, and those it cannot tell apart. */
+function referencesWarning(path: string, references: Map<string, Set<string>>): string | null {
+  if (references.size === 0) return null;
+  const names = [...references.keys()];
+  const shared = names.filter((name) => references.get(name)!.size > 1);
+  const line = `--config-save ${path} keeps ${names.join(', ')} as references: a run of it takes their values from its own environment`;
+  if (shared.length === 0) return line;
+  return `${line}; ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are each'} given different values for different programs here, and a run of it gives every program the environment's value`;
 }
 
 /** Neither a plan file nor a step: a file of it would run nothing (a load refuses it). */
@@ -42,8 +50,8 @@ function noProgramToSave(path: string, config: OrchestrationConfigInput): string
   return `--config-save ${path}: ${why}, so the file would run nothing; give the programs (--manager-bin/--executor-bin) or --plan`;
 }
 
-/** Env names that programs are given different values for: a file of names cannot tell them apart. */
-function namesGivenDifferentValues(plan: PlanInput | undefined, literalEnv: ReadonlySet<string>): string[] {
+/** The env entries a save keeps as references, by name (in the order of the plan), with the values given now. */
+function envReferences(plan: PlanInput | undefined, literalEnv: ReadonlySet<string>): Map<string, Set<string>> {
   const values = new Map<string, Set<string>>();
   for (const stage of STAGES) {
     for (const step of plan?.stages?.[stage] ?? []) {
@@ -53,7 +61,7 @@ function namesGivenDifferentValues(plan: PlanInput | undefined, literalEnv: Read
       }
     }
   }
-  return [...values].filter(([, given]) => given.size > 1).map(([name]) => name);
+  return values;
 }
 
 /** Settings that only the command line gives: named when a file has them. */

@@ -44,6 +44,9 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     const saved = join(dir, 'configs', 'run.json');
     const first = await runCli([join(dir, 'first'), ...fullCommandLine(dir), '--config-save', saved]);
     expect(first.exitCode).toBe(0);
+    // The save names the variables a run of the file reads, never their values.
+    const warning = `autonomy-orchestrator: warning: --config-save ${saved} keeps API_TOKEN, CHECK_TOKEN as references: a run of it takes their values from its own environment\n`;
+    expect(first.stderr.startsWith(warning)).toBe(true);
     const file = readJson(saved);
     expect(file.version).toBe(1);
     expect(file.timeoutMs).toBe(20000);
@@ -60,7 +63,7 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     const env = { API_TOKEN: 'from-the-environment', CHECK_TOKEN: 'check' };
     const second = await runCli([join(dir, 'second'), '--config-load', saved], { env });
     expect(second.exitCode).toBe(first.exitCode);
-    expect(second.stderr.replace(/second/g, 'first')).toBe(first.stderr);
+    expect(second.stderr.replace(/second/g, 'first')).toBe(first.stderr.slice(warning.length));
     expect(comparable(reportOf(join(dir, 'second')))).toEqual(comparable(reportOf(join(dir, 'first'))));
     expect(reportOf(join(dir, 'second')).stage_executions.find((e: any) => e.stage === 'execution').env_keys).toContain('API_TOKEN');
     expect(envFile(join(dir, 'executor-env.txt')).get('API_TOKEN')).toBe('from-the-environment');
@@ -151,7 +154,7 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     const result = await runCli([join(dir, 'out'), '--manager-bin', STAGE, '--manager-arg', 'ok', '--manager-env', 'TOKEN=one-value', '--executor-bin', STAGE, '--executor-arg', 'ok', '--executor-env', `TOKEN=${SECRET}`, '--config-save', saved]);
     expect(result.exitCode).toBe(0);
     expect(result.stderr.split('\n')[0]).toBe(
-      `autonomy-orchestrator: warning: --config-save ${saved}: TOKEN is given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`,
+      `autonomy-orchestrator: warning: --config-save ${saved} keeps TOKEN as references: a run of it takes their values from its own environment; TOKEN is given different values for different programs here, and a run of it gives every program the environment's value`,
     );
     expect(result.stderr).not.toContain(SECRET);
     expect(result.stderr).not.toContain('one-value');
@@ -183,6 +186,7 @@ describe.concurrent('a loaded config saved again', () => {
     expect(envFile(envOut).get('REGION')).toBe('eu-west-1');
     expect(readJson(again).plan.stages.execution[0].env).toEqual({ REGION: { value: 'eu-west-1' }, API_TOKEN: { fromEnv: true } });
     expect(readFileSync(again, 'utf8')).not.toContain(SECRET);
+    expect(result.stderr.split('\n')[0]).toBe(`autonomy-orchestrator: warning: --config-save ${again} keeps API_TOKEN as references: a run of it takes their values from its own environment`);
   });
 });
 
