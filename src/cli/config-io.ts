@@ -95,6 +95,7 @@ export function readRunConfigFile(path: string): { file: RunConfigFile; input: R
   const parsed = runConfigFileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
+    if (issue.code === 'invalid_key') throw loadError(path, badKeyProblem(issue.path, data));
     const field = issue.path.length > 0 ? formatPath(issue.path) : '(document)';
     throw loadError(path, `${field}: ${problemOf(issue)}`);
   }
@@ -119,6 +120,19 @@ function problemOfPlan(plan: NonNullable<RunConfigFile['plan']>): string | null 
   );
   const checked = checkPlan({ ...plan, stages });
   return typeof checked === 'string' ? checked : null;
+}
+
+/**
+ * An env key that is no variable name: never printed (`TOKEN=value` is a value pasted where a name
+ * goes); the step is named instead.
+ */
+function badKeyProblem(at: readonly PropertyKey[], data: unknown): string {
+  const key = String(at.at(-1));
+  const record = at.slice(0, -1);
+  const step = record.slice(0, -1).reduce<unknown>((node, part) => (node as Record<PropertyKey, unknown> | undefined)?.[part], data) as { id?: unknown } | undefined;
+  const named = typeof step?.id === 'string' ? ` (step ${JSON.stringify(step.id)})` : '';
+  const what = key.includes('=') ? 'a key contains "="' : 'a key is empty or contains a NUL character';
+  return `${formatPath(record)}${named}: ${what}; a key is the variable's name (not printed here: it may hold a value)`;
 }
 
 function problemOf(issue: { code: string; message: string; keys?: string[]; issues?: { message: string }[] }): string {

@@ -269,6 +269,12 @@ describe.concurrent('config files that cannot be loaded or saved: exit 1, one li
     ['missing', null, 'cannot read it (ENOENT)'],
     ['a field of the wrong type', '{"version": 1, "timeoutMs": "fast"}', 'timeoutMs: Invalid input: expected number, received string'],
     ['a field deep in a step', '{"version": 1, "plan": {"stages": {"execution": [{"id": "x", "bin": "b", "env": {"K": "v"}}]}}}', 'plan.stages.execution[0].env.K: expected {"fromEnv": true} (the variable of that name where the file is loaded) or {"value": "..."}'],
+    // A value pasted where a name goes: the key is not printed, the step is named.
+    [
+      'an env key with "=" in it',
+      `{"version": 1, "plan": {"stages": {"execution": [{"id": "deploy", "bin": "b", "env": {"TOK=${SECRET}": {"fromEnv": true}}}]}}}`,
+      'plan.stages.execution[0].env (step "deploy"): a key contains "="; a key is the variable\'s name (not printed here: it may hold a value)',
+    ],
     ['another version', '{"version": 2}', 'version: expected 1'],
     ['a path the command line gives', '{"version": 1, "checkpointPath": "cp.json"}', '(document): checkpointPath is not kept in a config file: it comes from the command line (--checkpoint-path)'],
     ['a plan and a plan path', '{"version": 1, "planPath": "/p.json", "plan": {}}', 'planPath: cannot be combined with plan: give the steps in one or the other'],
