@@ -12,18 +12,22 @@ import { laterWithAbsolutePaths, planPartsWithAbsolutePaths, stepWithAbsolutePat
 import { type RunConfigFile, type RunConfigFileInput, type SavedStepInput, runConfigFileSchema } from '../config/run-config-file.js';
 import type { OrchestrationConfigInput } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { checkPlan, formatPath } from '../plan/load.js';
+import { checkPlan, formatPath, loadPlanFile } from '../plan/load.js';
 import { mergeThermostat, thermostatProblem } from '../plan/thermostat.js';
 import type { PlanInput, StepInput } from '../plan/schema.js';
 import { isOwnEnvValue } from '../run/loop-steps.js';
 import { STAGES, type Stage } from '../../machines/stages.js';
 import type { RunRequest } from './program.js';
 
-/** The run as the config files make it: loaded (if asked), then saved (if asked). */
-export function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): RunRequest {
-  const run = request.configIo.load === null ? request : withLoadedConfig(request, request.configIo.load, env);
-  if (request.configIo.save === null) return run;
-  if (namesNoProgram(run)) throw new OrchestratorError(noProgramToSave(request.configIo.save, run.config), EXIT.usage);
+/**
+ * The run as the config files make it: loaded (if asked), then saved (if asked). A plan file is
+ * loaded before the save (and handed to the run): a plan the run refuses leaves no file behind.
+ */
+export async function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): Promise<RunRequest> {
+  const loaded = request.configIo.load === null ? request : withLoadedConfig(request, request.configIo.load, env);
+  if (request.configIo.save === null) return loaded;
+  if (namesNoProgram(loaded)) throw new OrchestratorError(noProgramToSave(request.configIo.save, loaded.config), EXIT.usage);
+  const run = loaded.planPath === null ? loaded : { ...loaded, config: { ...loaded.config, plan: await loadPlanFile(loaded.planPath) } };
   saveRunConfig(request.configIo.save, run);
   const warning = referencesWarning(request.configIo.save, envReferences(run.config.plan, run.literalEnv ?? new Set()));
   return warning === null ? run : { ...run, warnings: [...run.warnings, warning] };

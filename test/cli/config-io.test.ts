@@ -113,6 +113,17 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     expect(readJson(nextActions).run_id).toBe(reportOf(join(dir, 'b')).run_id);
   });
 
+  it('a plan file the run refuses: exit 2 naming the plan, and no config file written', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const plan = join(dir, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ stages: { execution: [{ id: 'a', bin: STAGE }, { id: 'a', bin: STAGE }] } }));
+    const saved = join(dir, 'w.json');
+    const result = await runCli([join(dir, 'out'), '--plan', plan, '--config-save', saved]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(`autonomy-orchestrator: plan ${plan}: stages.execution[1].id: 'a' is already used by stages.execution[0]\n`);
+    expect(existsSync(saved)).toBe(false);
+  });
+
   it('a run from a plan file saves the plan path; a hand-written runId is the id a fresh run takes', async ({ expect }) => {
     const dir = tempDir('ao-config-');
     const plan = join(dir, 'plan.json');
