@@ -8,38 +8,64 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { writeFileDurably } from '../checkpoint/durable-write.js';
+import { laterWithAbsolutePaths, planPartsWithAbsolutePaths, stepWithAbsolutePaths } from './config-paths.js';
 import { type RunConfigFile, type RunConfigFileInput, type SavedStepInput, runConfigFileSchema } from '../config/run-config-file.js';
 import type { OrchestrationConfigInput } from '../config/schema.js';
 import { EXIT, OrchestratorError } from '../exit-codes.js';
-import { formatPath } from '../plan/load.js';
+import { checkPlan, formatPath, loadPlanFile } from '../plan/load.js';
+import { mergeThermostat, thermostatProblem } from '../plan/thermostat.js';
 import type { PlanInput, StepInput } from '../plan/schema.js';
 import { isOwnEnvValue } from '../run/loop-steps.js';
-import { STAGES } from '../../machines/stages.js';
+import { STAGES, type Stage } from '../../machines/stages.js';
 import type { RunRequest } from './program.js';
 
-/** The run as the config files make it: loaded (if asked), then saved (if asked). */
-export function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): RunRequest {
-  const run = request.configIo.load === null ? request : withLoadedConfig(request, request.configIo.load, env);
-  if (request.configIo.save === null) return run;
+/**
+ * The run as the config files make it: loaded (if asked), then saved (if asked). A plan file is
+ * loaded before the save (and handed to the run): a plan the run refuses leaves no file behind.
+ */
+export async function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv): Promise<RunRequest> {
+  const loaded = request.configIo.load === null ? request : withLoadedConfig(request, request.configIo.load, env);
+  if (request.configIo.save === null) return loaded;
+  if (namesNoProgram(loaded)) throw new OrchestratorError(noProgramToSave(request.configIo.save, loaded.config), EXIT.usage);
+  const run = loaded.planPath === null ? loaded : { ...loaded, config: { ...loaded.config, plan: await loadPlanFile(loaded.planPath) } };
   saveRunConfig(request.configIo.save, run);
-  const shared = namesGivenDifferentValues(run.config.plan);
-  if (shared.length === 0) return run;
-  const warning = `--config-save ${request.configIo.save}: ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are each'} given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`;
-  return { ...run, warnings: [...run.warnings, warning] };
+  const warning = referencesWarning(request.configIo.save, envReferences(run.config.plan, run.literalEnv ?? new Set()));
+  return warning === null ? run : { ...run, warnings: [...run.warnings, warning] };
 }
 
-/** Env names that programs are given different values for: a file of names cannot tell them apart. */
-function namesGivenDifferentValues(plan: PlanInput | undefined): string[] {
+/** Names only, never a value: the variables a run of the file reads, and those it cannot tell apart. */
+function referencesWarning(path: string, references: Map<string, Set<string>>): string | null {
+  if (references.size === 0) return null;
+  const names = [...references.keys()];
+  const shared = names.filter((name) => references.get(name)!.size > 1);
+  const line = `--config-save ${path} keeps ${names.join(', ')} as references: a run of it takes their values from its own environment`;
+  if (shared.length === 0) return line;
+  return `${line}; ${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are each'} given different values for different programs here, and a run of it gives every program the environment's value`;
+}
+
+/** Neither a plan file nor a step: a file of it would run nothing (a load refuses it). */
+function namesNoProgram(run: RunRequest): boolean {
+  return run.planPath === null && STAGES.every((stage) => (run.config.plan?.stages?.[stage] ?? []).length === 0);
+}
+
+function noProgramToSave(path: string, config: OrchestrationConfigInput): string {
+  const resumed = config.resume === true || config.resumeOrStart === true;
+  const why = resumed ? 'this resume names no program (its programs come from its checkpoint)' : 'the run names no program';
+  return `--config-save ${path}: ${why}, so the file would run nothing; give the programs (--manager-bin/--executor-bin) or --plan`;
+}
+
+/** The env entries a save keeps as references, by name (in the order of the plan), with the values given now. */
+function envReferences(plan: PlanInput | undefined, literalEnv: ReadonlySet<string>): Map<string, Set<string>> {
   const values = new Map<string, Set<string>>();
   for (const stage of STAGES) {
     for (const step of plan?.stages?.[stage] ?? []) {
       for (const [name, value] of Object.entries(step.env ?? {})) {
-        if (isOwnEnvValue(step, name, value)) continue;
+        if (isOwnEnvValue(step, name, value) || literalEnv.has(envEntryKey(stage, step.id, name))) continue;
         values.set(name, (values.get(name) ?? new Set()).add(value));
       }
     }
   }
-  return [...values].filter(([, given]) => given.size > 1).map(([name]) => name);
+  return values;
 }
 
 /** Settings that only the command line gives: named when a file has them. */
@@ -73,13 +99,44 @@ export function readRunConfigFile(path: string): { file: RunConfigFile; input: R
   const parsed = runConfigFileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
+    if (issue.code === 'invalid_key') throw loadError(path, badKeyProblem(issue.path, data));
     const field = issue.path.length > 0 ? formatPath(issue.path) : '(document)';
     throw loadError(path, `${field}: ${problemOf(issue)}`);
   }
   if (parsed.data.plan !== undefined && parsed.data.planPath !== undefined) {
     throw loadError(path, 'planPath: cannot be combined with plan: give the steps in one or the other');
   }
+  if (parsed.data.planPath === undefined && STAGES.every((stage) => (parsed.data.plan?.stages[stage] ?? []).length === 0)) {
+    throw loadError(path, 'plan: it names no program (no step in plan.stages, no planPath), so a run of it would run nothing');
+  }
+  const planProblem = parsed.data.plan === undefined ? null : problemOfPlan(parsed.data.plan);
+  if (planProblem !== null) throw loadError(path, `plan.${planProblem}`);
+  const thermostat = parsed.data.thermostat === undefined ? null : mergeThermostat(parsed.data.plan?.thermostat, parsed.data.thermostat);
+  const thermostatError = thermostat && thermostatProblem(thermostat);
+  if (thermostatError) throw loadError(path, `thermostat.${thermostatError}`);
   return { file: parsed.data, input: data as RunConfigFileInput };
+}
+
+/** The checks a `--plan` file gets, on the file's steps with each env entry as an empty value. */
+function problemOfPlan(plan: NonNullable<RunConfigFile['plan']>): string | null {
+  const stages = Object.fromEntries(
+    Object.entries(plan.stages).map(([stage, steps]) => [stage, steps?.map((step) => ({ ...step, env: Object.fromEntries(Object.keys(step.env).map((name) => [name, ''])) }))]),
+  );
+  const checked = checkPlan({ ...plan, stages });
+  return typeof checked === 'string' ? checked : null;
+}
+
+/**
+ * An env key that is no variable name: never printed (`TOKEN=value` is a value pasted where a name
+ * goes); the step is named instead.
+ */
+function badKeyProblem(at: readonly PropertyKey[], data: unknown): string {
+  const key = String(at.at(-1));
+  const record = at.slice(0, -1);
+  const step = record.slice(0, -1).reduce<unknown>((node, part) => (node as Record<PropertyKey, unknown> | undefined)?.[part], data) as { id?: unknown } | undefined;
+  const named = typeof step?.id === 'string' ? ` (step ${JSON.stringify(step.id)})` : '';
+  const what = key.includes('=') ? 'a key contains "="' : 'a key is empty or contains a NUL character';
+  return `${formatPath(record)}${named}: ${what}; a key is the variable's name (not printed here: it may hold a value)`;
 }
 
 function problemOf(issue: { code: string; message: string; keys?: string[]; issues?: { message: string }[] }): string {
@@ -107,6 +164,12 @@ function withLoadedConfig(request: RunRequest, path: string, env: NodeJS.Process
     ...(laterOfRun !== undefined ? { later: laterOfRun } : {}),
     plan: plan === undefined ? { stages: {} } : planWithEnvValues(plan, path, env),
   };
+  const literalEnv = new Set<string>();
+  for (const stage of STAGES) {
+    for (const step of plan?.stages?.[stage] ?? []) {
+      for (const [name, entry] of Object.entries(step.env ?? {})) if ('value' in entry) literalEnv.add(envEntryKey(stage, step.id, name));
+    }
+  }
   const warnings = [...request.warnings];
   if (request.replaceableFlags.length > 0) {
     warnings.push(`--config-load ${path} replaces the run's configuration: ${request.replaceableFlags.join(', ')} given on the command line ${request.replaceableFlags.length === 1 ? 'is' : 'are'} not used`);
@@ -117,8 +180,14 @@ function withLoadedConfig(request: RunRequest, path: string, env: NodeJS.Process
     config,
     planPath: planPath ?? null,
     warnings,
+    literalEnv,
     ...(runId !== undefined && request.store === null ? { runId } : {}),
   };
+}
+
+/** One env entry of one step: a step id has no "/", so the name after it is the rest. */
+function envEntryKey(stage: Stage, stepId: string, name: string): string {
+  return `${stage}/${stepId}/${name}`;
 }
 
 /** The loaded steps with their env values: each named variable from the environment of this process. */
@@ -153,23 +222,29 @@ export function runConfigFileOf(request: RunRequest): RunConfigFileInput {
     ...(request.runId !== undefined ? { runId: request.runId } : {}),
     ...settings,
     ...(request.planPath !== null ? { planPath: resolve(request.planPath) } : {}),
-    ...(later !== undefined ? { later: laterKept } : {}),
-    ...(request.planPath === null && plan !== undefined ? { plan: planWithEnvNames(plan) } : {}),
+    ...(later !== undefined ? { later: laterWithAbsolutePaths(laterKept) } : {}),
+    ...(request.planPath === null && plan !== undefined ? { plan: planWithEnvNames(plan, request.literalEnv ?? new Set()) } : {}),
   };
 }
 
-function planWithEnvNames(plan: PlanInput): NonNullable<RunConfigFileInput['plan']> {
-  const stages: Partial<Record<(typeof STAGES)[number], SavedStepInput[]>> = {};
+function planWithEnvNames(plan: PlanInput, literalEnv: ReadonlySet<string>): NonNullable<RunConfigFileInput['plan']> {
+  const stages: Partial<Record<Stage, SavedStepInput[]>> = {};
   for (const stage of STAGES) {
     const steps = plan.stages?.[stage];
-    if (steps !== undefined) stages[stage] = steps.map(stepWithEnvNames);
+    if (steps !== undefined) stages[stage] = steps.map((step) => stepWithAbsolutePaths(stepWithEnvNames(stage, step, literalEnv)));
   }
-  return { ...plan, stages };
+  return { ...planPartsWithAbsolutePaths(plan), stages };
 }
 
-/** Never a value given for a child: its name, read again where the file is loaded. */
-function stepWithEnvNames(step: StepInput): SavedStepInput {
-  const env = Object.entries(step.env ?? {}).map(([name, value]) => [name, isOwnEnvValue(step, name, value) ? { value } : { fromEnv: true as const }]);
+/**
+ * Never a value given for a child: its name, read again where the file is loaded. But for what is
+ * no secret: the orchestrator's own variables, and the values a loaded file gave as such.
+ */
+function stepWithEnvNames(stage: Stage, step: StepInput, literalEnv: ReadonlySet<string>): SavedStepInput {
+  const env = Object.entries(step.env ?? {}).map(([name, value]) => {
+    const literal = isOwnEnvValue(step, name, value) || literalEnv.has(envEntryKey(stage, step.id, name));
+    return [name, literal ? { value } : { fromEnv: true as const }];
+  });
   return { ...step, env: Object.fromEntries(env) };
 }
 

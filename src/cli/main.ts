@@ -71,7 +71,7 @@ async function run(request: Extract<CliRequest, { command: 'run' }>): Promise<nu
   try {
     // The config files' code loads only when a config flag asks for it.
     const io = request.configIo;
-    const run = io.load === null && io.save === null ? request : (await import('./config-io.js')).applyConfigIo(request, process.env);
+    const run = io.load === null && io.save === null ? request : await (await import('./config-io.js')).applyConfigIo(request, process.env);
     return await runCommand(run, stop.signal, hurry.signal);
   } finally {
     process.off('SIGINT', onSignal);

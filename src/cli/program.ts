@@ -32,6 +32,8 @@ export type RunRequest = {
   replaceableFlags: string[];
   /** The id a fresh run takes (a loaded config's `runId`); by default a new one. */
   runId?: string;
+  /** The env entries a loaded config gives as `{"value": …}` (src/cli/config-io.ts): a save writes them so again. */
+  literalEnv?: ReadonlySet<string>;
 };
 
 export type CliRequest =

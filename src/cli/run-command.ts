@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { InspectionEvent } from 'xstate';
 import { EventLogWriter, eventLogPathIn } from '../inspect/event-log.js';
 import { RunEventTracker } from '../inspect/run-events.js';
-import { loadPlanFile } from '../plan/load.js';
+import { isCheckedPlan, loadPlanFile } from '../plan/load.js';
 import { type RunResult, runOrchestration } from '../run/orchestrate.js';
 import type { Stage } from '../../machines/stages.js';
 import { roiHaltLine } from '../report/thermostat-summary.js';
@@ -20,7 +20,12 @@ export const NAME = 'autonomy-orchestrator';
 
 export async function runCommand(cli: RunRequest, signal: AbortSignal, hurry?: AbortSignal): Promise<number> {
   const { view } = cli;
-  const config = cli.planPath ? { ...cli.config, plan: await loadPlanFile(cli.planPath), planPath: resolve(cli.planPath) } : cli.config;
+  let config = cli.config;
+  if (cli.planPath) {
+    // A plan --config-save loaded already is not read (and checked) again.
+    const plan = isCheckedPlan(cli.config.plan) ? cli.config.plan : await loadPlanFile(cli.planPath);
+    config = { ...cli.config, plan, planPath: resolve(cli.planPath) };
+  }
   if (config.plan && isLongRun(config.plan)) keepMemorySmall();
   const outputDir = config.outputDir ?? './out';
   const say = (line: string) => process.stderr.write(`${NAME}: ${line}\n`);

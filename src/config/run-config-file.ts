@@ -19,7 +19,8 @@ export const RUN_CONFIG_VERSION = 1;
 /**
  * `{"fromEnv": true}`: the value of the variable of the same name where the file is loaded (what a
  * save writes for every `--*-env` value). `{"value": "…"}`: this text, for what is not secret (a
- * save writes it only for the orchestrator's own ORCHESTRATOR_VALIDATION_COMMAND_INDEX).
+ * save writes it for the orchestrator's own ORCHESTRATOR_VALIDATION_COMMAND_INDEX, and for such an
+ * entry of a loaded file it saves again).
  */
 export const envEntrySchema = z.union([z.strictObject({ fromEnv: z.literal(true) }), z.strictObject({ value: z.string() })], {
   error: 'expected {"fromEnv": true} (the variable of that name where the file is loaded) or {"value": "..."}',

@@ -37,18 +37,29 @@ export function isCheckedPlan(plan: unknown): plan is Plan {
 }
 
 export function validatePlan(data: unknown, source: string): Plan {
+  const checked = checkPlan(data);
+  if (typeof checked === 'string') throw planError(source, checked);
+  checkedPlans.add(checked);
+  return checked;
+}
+
+/**
+ * The plan (defaults filled in), or its first problem as `<field>: <what>`: the schema, unique step
+ * ids, `needs` within the stage and without cycles, a thermostat whose bounds hold.
+ */
+export function checkPlan(data: unknown): Plan | string {
   const parsed = planSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     // A record key that breaks its own schema nests the real message one level down.
     const inner = (issue as { issues?: { message: string }[] }).issues?.[0]?.message;
-    throw planError(source, `${formatPath(issue.path)}: ${issue.code === 'invalid_key' && inner ? inner : issue.message}`);
+    return `${formatPath(issue.path)}: ${issue.code === 'invalid_key' && inner ? inner : issue.message}`;
   }
-  checkSteps(parsed.data, source);
+  const steps = stepsProblem(parsed.data);
+  if (steps !== null) return steps;
   const thermostat = mergeThermostat(parsed.data.thermostat, undefined);
   const problem = thermostat && thermostatProblem(thermostat);
-  if (problem) throw planError(source, `thermostat.${problem}`);
-  checkedPlans.add(parsed.data);
+  if (problem) return `thermostat.${problem}`;
   return parsed.data;
 }
 
@@ -62,23 +73,24 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(plan)';
 }
 
-function checkSteps(plan: Plan, source: string): void {
+function stepsProblem(plan: Plan): string | null {
   for (const stage of STAGES) {
     const steps = plan.stages[stage] ?? [];
     const index = new Map<string, number>();
-    steps.forEach((step, i) => {
-      if (index.has(step.id)) throw planError(source, `stages.${stage}[${i}].id: '${step.id}' is already used by stages.${stage}[${index.get(step.id)}]`);
+    for (const [i, step] of steps.entries()) {
+      if (index.has(step.id)) return `stages.${stage}[${i}].id: '${step.id}' is already used by stages.${stage}[${index.get(step.id)}]`;
       index.set(step.id, i);
-    });
-    steps.forEach((step, i) => {
-      step.needs.forEach((need, j) => {
-        if (!index.has(need)) throw planError(source, `stages.${stage}[${i}].needs[${j}]: no step '${need}' in stage ${stage}`);
-        if (need === step.id) throw planError(source, `stages.${stage}[${i}].needs[${j}]: a step cannot need itself`);
-      });
-    });
+    }
+    for (const [i, step] of steps.entries()) {
+      for (const [j, need] of step.needs.entries()) {
+        if (!index.has(need)) return `stages.${stage}[${i}].needs[${j}]: no step '${need}' in stage ${stage}`;
+        if (need === step.id) return `stages.${stage}[${i}].needs[${j}]: a step cannot need itself`;
+      }
+    }
     const cycle = findCycle(steps.map((s) => ({ id: s.id, needs: s.needs })));
-    if (cycle) throw planError(source, `stages.${stage}: steps depend on each other in a cycle: ${cycle.join(' -> ')}`);
+    if (cycle) return `stages.${stage}: steps depend on each other in a cycle: ${cycle.join(' -> ')}`;
   }
+  return null;
 }
 
 /** A cycle among `needs`, as the ids along it (first repeated at the end), or null. */

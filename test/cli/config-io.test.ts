@@ -4,7 +4,7 @@
  * line's config but for its paths, `config-validate` checks a file (exit 0/1/2/3). V0's RON and
  * binary forms parse and are refused, exit 2, in one line.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { STAGE, readJson, reportOf, runCli, tempDir } from '../support/cli.js';
@@ -44,6 +44,9 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     const saved = join(dir, 'configs', 'run.json');
     const first = await runCli([join(dir, 'first'), ...fullCommandLine(dir), '--config-save', saved]);
     expect(first.exitCode).toBe(0);
+    // The save names the variables a run of the file reads, never their values.
+    const warning = `autonomy-orchestrator: warning: --config-save ${saved} keeps API_TOKEN, CHECK_TOKEN as references: a run of it takes their values from its own environment\n`;
+    expect(first.stderr.startsWith(warning)).toBe(true);
     const file = readJson(saved);
     expect(file.version).toBe(1);
     expect(file.timeoutMs).toBe(20000);
@@ -60,7 +63,7 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     const env = { API_TOKEN: 'from-the-environment', CHECK_TOKEN: 'check' };
     const second = await runCli([join(dir, 'second'), '--config-load', saved], { env });
     expect(second.exitCode).toBe(first.exitCode);
-    expect(second.stderr.replace(/second/g, 'first')).toBe(first.stderr);
+    expect(second.stderr.replace(/second/g, 'first')).toBe(first.stderr.slice(warning.length));
     expect(comparable(reportOf(join(dir, 'second')))).toEqual(comparable(reportOf(join(dir, 'first'))));
     expect(reportOf(join(dir, 'second')).stage_executions.find((e: any) => e.stage === 'execution').env_keys).toContain('API_TOKEN');
     expect(envFile(join(dir, 'executor-env.txt')).get('API_TOKEN')).toBe('from-the-environment');
@@ -110,6 +113,17 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     expect(readJson(nextActions).run_id).toBe(reportOf(join(dir, 'b')).run_id);
   });
 
+  it('a plan file the run refuses: exit 2 naming the plan, and no config file written', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const plan = join(dir, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ stages: { execution: [{ id: 'a', bin: STAGE }, { id: 'a', bin: STAGE }] } }));
+    const saved = join(dir, 'w.json');
+    const result = await runCli([join(dir, 'out'), '--plan', plan, '--config-save', saved]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(`autonomy-orchestrator: plan ${plan}: stages.execution[1].id: 'a' is already used by stages.execution[0]\n`);
+    expect(existsSync(saved)).toBe(false);
+  });
+
   it('a run from a plan file saves the plan path; a hand-written runId is the id a fresh run takes', async ({ expect }) => {
     const dir = tempDir('ao-config-');
     const plan = join(dir, 'plan.json');
@@ -151,7 +165,7 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
     const result = await runCli([join(dir, 'out'), '--manager-bin', STAGE, '--manager-arg', 'ok', '--manager-env', 'TOKEN=one-value', '--executor-bin', STAGE, '--executor-arg', 'ok', '--executor-env', `TOKEN=${SECRET}`, '--config-save', saved]);
     expect(result.exitCode).toBe(0);
     expect(result.stderr.split('\n')[0]).toBe(
-      `autonomy-orchestrator: warning: --config-save ${saved}: TOKEN is given different values for different programs; the file keeps names only, so a run of it gives every program the environment's value`,
+      `autonomy-orchestrator: warning: --config-save ${saved} keeps TOKEN as references: a run of it takes their values from its own environment; TOKEN is given different values for different programs here, and a run of it gives every program the environment's value`,
     );
     expect(result.stderr).not.toContain(SECRET);
     expect(result.stderr).not.toContain('one-value');
@@ -170,15 +184,135 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
   });
 });
 
+describe.concurrent('a loaded config saved again', () => {
+  it('keeps a hand-written {"value": …} env entry as that value, and a {"fromEnv": true} one as a reference', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const loaded = join(dir, 'hand.json');
+    const envOut = join(dir, 'env.txt');
+    const steps = [{ id: 'deploy', bin: STAGE, args: ['env', envOut], env: { REGION: { value: 'eu-west-1' }, API_TOKEN: { fromEnv: true } } }];
+    writeFileSync(loaded, JSON.stringify({ version: 1, plan: { stages: { execution: steps } } }));
+    const again = join(dir, 'again.json');
+    const result = await runCli([join(dir, 'out'), '--config-load', loaded, '--config-save', again], { env: { API_TOKEN: SECRET } });
+    expect(result.exitCode).toBe(0);
+    expect(envFile(envOut).get('REGION')).toBe('eu-west-1');
+    expect(readJson(again).plan.stages.execution[0].env).toEqual({ REGION: { value: 'eu-west-1' }, API_TOKEN: { fromEnv: true } });
+    expect(readFileSync(again, 'utf8')).not.toContain(SECRET);
+    expect(result.stderr.split('\n')[0]).toBe(`autonomy-orchestrator: warning: --config-save ${again} keeps API_TOKEN as references: a run of it takes their values from its own environment`);
+  });
+});
+
+describe.concurrent('relative paths in a saved config', () => {
+  it("are saved absolute, as the run that saved them reads them: README's --executor-bin ./deploy.sh runs when the file is loaded from another directory", async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const project = join(dir, 'project');
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(join(project, 'sub'), { recursive: true });
+    mkdirSync(elsewhere);
+    writeFileSync(join(project, 'deploy.sh'), '#!/bin/sh\necho "$PWD" > "$1"\n', { mode: 0o755 });
+    writeFileSync(join(project, 'rules.json'), JSON.stringify([{ id: 'no-prod', category: 'infra_destructive', pattern: 'PROD', mode: 'match_any_invocation_arg' }]));
+    const deployed = join(project, 'deployed.txt');
+    const argv = ['--executor-bin', './deploy.sh', '--executor-arg', deployed, '--executor-expected-artifact', 'deployed.txt', '--hard-gates-file', 'rules.json', '--repo-root', '.'];
+    const saved = join(dir, 'c.json');
+    expect((await runCli([join(dir, 'a'), ...argv, '--config-save', saved], { cwd: project })).exitCode).toBe(0);
+    const file = readJson(saved);
+    expect(file.plan.stages.execution[0]).toMatchObject({ bin: join(project, 'deploy.sh'), expectedArtifacts: [deployed] });
+    expect(file.later).toMatchObject({ hardGatesFile: join(project, 'rules.json'), repoRoot: project });
+    rmSync(deployed);
+    const load = await runCli([join(dir, 'b'), '--config-load', saved], { cwd: elsewhere });
+    expect(load.exitCode).toBe(0);
+    expect(readFileSync(deployed, 'utf8')).toBe(`${elsewhere}\n`);
+    expect(reportOf(join(dir, 'b')).hard_gate_results.map((r: any) => [r.id, r.passed])).toContainEqual(['no-prod', true]);
+  });
+
+  it("a step's cwd, and a program given by a path, which runs from that cwd", async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const project = join(dir, 'project');
+    mkdirSync(join(project, 'sub'), { recursive: true });
+    writeFileSync(join(project, 'sub', 'tool.sh'), '#!/bin/sh\npwd > ran.txt\n', { mode: 0o755 });
+    const hand = join(project, 'hand.json');
+    writeFileSync(hand, JSON.stringify({ version: 1, plan: { stages: { execution: [{ id: 'tool', bin: './tool.sh', cwd: 'sub' }, { id: 'shell', bin: 'sh', args: ['-c', 'true'] }] } } }));
+    const saved = join(dir, 'c.json');
+    expect((await runCli([join(dir, 'a'), '--config-load', hand, '--config-save', saved], { cwd: project })).exitCode).toBe(0);
+    const [tool, shell] = readJson(saved).plan.stages.execution;
+    expect([tool.bin, tool.cwd]).toEqual([join(project, 'sub', 'tool.sh'), join(project, 'sub')]);
+    // A program named without a "/" is looked up on PATH: kept as given.
+    expect(shell.bin).toBe('sh');
+    rmSync(join(project, 'sub', 'ran.txt'));
+    expect((await runCli([join(dir, 'b'), '--config-load', saved], { cwd: dir })).exitCode).toBe(0);
+    expect(readFileSync(join(project, 'sub', 'ran.txt'), 'utf8')).toBe(`${join(project, 'sub')}\n`);
+  });
+});
+
+describe.concurrent('a save of a run that names no program', () => {
+  it('--resume of a --plan run without program flags: exit 2, one line, no file, the run not touched', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const plan = join(dir, 'plan.json');
+    writeFileSync(plan, JSON.stringify({ stages: { execution: [{ id: 'build', bin: STAGE, args: ['fail', '4'] }] } }));
+    const out = join(dir, 'out');
+    expect((await runCli([out, '--plan', plan])).exitCode).toBe(1);
+    const before = readFileSync(join(out, 'orchestrator_checkpoint.json'), 'utf8');
+    const saved = join(dir, 'resume.json');
+    const result = await runCli([out, '--resume', '--config-save', saved]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(
+      `autonomy-orchestrator: --config-save ${saved}: this resume names no program (its programs come from its checkpoint), so the file would run nothing; give the programs (--manager-bin/--executor-bin) or --plan\n`,
+    );
+    expect(existsSync(saved)).toBe(false);
+    expect(readFileSync(join(out, 'orchestrator_checkpoint.json'), 'utf8')).toBe(before);
+    // With --plan, the resume saves the plan's path.
+    expect((await runCli([out, '--resume', '--plan', plan, '--config-save', saved])).exitCode).toBe(1);
+    expect(readJson(saved).planPath).toBe(plan);
+  });
+
+  it('a fresh run with no program: exit 2, no file (a load would refuse it)', async ({ expect }) => {
+    const dir = tempDir('ao-config-');
+    const saved = join(dir, 'c.json');
+    const result = await runCli([join(dir, 'out'), '--config-save', saved]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(`autonomy-orchestrator: --config-save ${saved}: the run names no program, so the file would run nothing; give the programs (--manager-bin/--executor-bin) or --plan\n`);
+    expect(filesUnder(dir)).toEqual([]);
+  });
+});
+
 describe.concurrent('config files that cannot be loaded or saved: exit 1, one line naming the file (and the field)', () => {
   const cases: [string, string | null, string][] = [
     ['not JSON', '{"version": 1,', 'it is not valid JSON'],
     ['missing', null, 'cannot read it (ENOENT)'],
     ['a field of the wrong type', '{"version": 1, "timeoutMs": "fast"}', 'timeoutMs: Invalid input: expected number, received string'],
     ['a field deep in a step', '{"version": 1, "plan": {"stages": {"execution": [{"id": "x", "bin": "b", "env": {"K": "v"}}]}}}', 'plan.stages.execution[0].env.K: expected {"fromEnv": true} (the variable of that name where the file is loaded) or {"value": "..."}'],
+    // A value pasted where a name goes: the key is not printed, the step is named.
+    [
+      'an env key with "=" in it',
+      `{"version": 1, "plan": {"stages": {"execution": [{"id": "deploy", "bin": "b", "env": {"TOK=${SECRET}": {"fromEnv": true}}}]}}}`,
+      'plan.stages.execution[0].env (step "deploy"): a key contains "="; a key is the variable\'s name (not printed here: it may hold a value)',
+    ],
     ['another version', '{"version": 2}', 'version: expected 1'],
     ['a path the command line gives', '{"version": 1, "checkpointPath": "cp.json"}', '(document): checkpointPath is not kept in a config file: it comes from the command line (--checkpoint-path)'],
     ['a plan and a plan path', '{"version": 1, "planPath": "/p.json", "plan": {}}', 'planPath: cannot be combined with plan: give the steps in one or the other'],
+    // The checks a --plan file gets, before any variable it names is read: duplicate ids, needs, cycles, the thermostat.
+    [
+      'a step id used twice',
+      '{"version": 1, "plan": {"stages": {"execution": [{"id": "a", "bin": "true", "env": {"UNSET_IN_TESTS_7": {"fromEnv": true}}}, {"id": "a", "bin": "true"}]}}}',
+      "plan.stages.execution[1].id: 'a' is already used by stages.execution[0]",
+    ],
+    ['a need of no step', '{"version": 1, "plan": {"stages": {"execution": [{"id": "a", "bin": "true", "needs": ["b"]}]}}}', "plan.stages.execution[0].needs[0]: no step 'b' in stage execution"],
+    [
+      'steps that need each other',
+      '{"version": 1, "plan": {"stages": {"execution": [{"id": "a", "bin": "true", "needs": ["b"]}, {"id": "b", "bin": "true", "needs": ["a"]}]}}}',
+      'plan.stages.execution: steps depend on each other in a cycle: a -> b -> a',
+    ],
+    [
+      "a plan's thermostat min above max",
+      '{"version": 1, "plan": {"thermostat": {"minConcurrency": 5, "maxConcurrency": 2}, "stages": {"execution": [{"id": "a", "bin": "true"}]}}}',
+      'plan.thermostat.minConcurrency: 5 is above maxConcurrency 2',
+    ],
+    [
+      "the settings' thermostat over the plan's",
+      '{"version": 1, "thermostat": {"floor": 0.9}, "plan": {"thermostat": {"target": 0.5}, "stages": {"execution": [{"id": "a", "bin": "true"}]}}}',
+      'thermostat.floor: 0.9 is above target 0.5',
+    ],
+    // A run of it would run nothing and report done.
+    ['no program', '{"version": 1, "timeoutMs": 5000, "plan": {"stages": {"execution": []}}}', 'plan: it names no program (no step in plan.stages, no planPath), so a run of it would run nothing'],
   ];
   for (const [what, content, problem] of cases) {
     it(what, async ({ expect }) => {
@@ -199,7 +333,7 @@ describe.concurrent('config files that cannot be loaded or saved: exit 1, one li
     const dir = tempDir('ao-config-');
     writeFileSync(join(dir, 'file'), '');
     const path = join(dir, 'file', 'c.json');
-    const result = await runCli([join(dir, 'out'), '--config-save', path]);
+    const result = await runCli([join(dir, 'out'), '--executor-bin', STAGE, '--executor-arg', 'ok', '--config-save', path]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toBe(`autonomy-orchestrator: cannot write the run config ${path}: its folder cannot be made (EEXIST)\n`);
     expect(existsSync(join(dir, 'out'))).toBe(false);
@@ -248,7 +382,7 @@ describe.concurrent('config-validate <path>', () => {
   it('exit 3 with each diagnostic on its own line: settings that do nothing together, from the flags that saved them', async ({ expect }) => {
     const dir = tempDir('ao-config-');
     const saved = join(dir, 'c.json');
-    const save = await runCli([join(dir, 'out'), '--delivery-pr-enabled', '--validation-from-planning-context', '--autofix-enabled', '--config-save', saved]);
+    const save = await runCli([join(dir, 'out'), '--executor-bin', STAGE, '--executor-arg', 'ok', '--delivery-pr-enabled', '--validation-from-planning-context', '--autofix-enabled', '--config-save', saved]);
     expect(save.exitCode).toBe(0);
     const result = await runCli(['config-validate', saved]);
     expect(result.exitCode).toBe(3);
@@ -261,7 +395,7 @@ describe.concurrent('config-validate <path>', () => {
       '',
     ]);
     // The same settings with what they need: valid.
-    writeFileSync(saved, JSON.stringify({ version: 1, later: { delivery: { enabled: true, dryRun: true, prEnabled: true }, validationFromPlanningContext: true, planningContextArtifact: 'ctx.json' } }));
+    writeFileSync(saved, JSON.stringify({ ...readJson(saved), later: { delivery: { enabled: true, dryRun: true, prEnabled: true }, validationFromPlanningContext: true, planningContextArtifact: 'ctx.json' } }));
     expect((await runCli(['config-validate', saved])).exitCode).toBe(0);
   });
 
