@@ -16,6 +16,7 @@ import { earlierExecutions, reportPathIn, writeReport } from '../report/report-f
 import { type RunExecutionLog, type RunResult, RunSession, cannotWrite, newReport } from './run-session.js';
 import { configForResume } from './run-identity.js';
 import { SpawnedPids, endDetachedOfRun } from './detached.js';
+import { otherProcessOfRun } from './process-group.js';
 import { type StartPlan, planStart } from './start-plan.js';
 import { type TraceCarrier, globalTracerProviderRegistered } from '../trace/trace-carrier.js';
 import type { RunTrace } from '../trace/run-trace.js';
@@ -72,6 +73,10 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
   const nextActions = nextActionsWriter(config);
   const underLock = async (): Promise<RunResult> => {
     const plan = await planStart(store, config.resume, { freshRunId: options.runId, orStart: config.resumeOrStart, warn: options.warn });
+    // A fresh run whose id was given (a config file's runId, a library caller's) may share it with a
+    // run going on elsewhere: this run's end would then end that run's steps (endDetachedOfRun).
+    // A generated id is new, and a store's key is guarded by the store's own lock.
+    if (plan.mode === 'fresh' && options.runId !== undefined && !options.store) refuseIfRunning(options.runId);
     lock.noteRun?.(plan.runId);
     if (plan.mode === 'done') {
       // V0: resuming a done run runs nothing and executes nothing.
@@ -128,6 +133,15 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
     throw cannotWrite(`cannot write checkpoint ${store.location}`, error);
   });
   return result;
+}
+
+function refuseIfRunning(runId: string): void {
+  const pid = otherProcessOfRun(runId);
+  if (pid === null) return;
+  throw new OrchestratorError(
+    `run id ${runId}: another run with this id is running (pid ${pid} carries ORCHESTRATOR_RUN_ID=${runId}); give this run another runId, or wait for that run to end`,
+    EXIT.failed,
+  );
 }
 
 /** The run's spans, when a tracer is given or the application registered one; the API loads only then. */

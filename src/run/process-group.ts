@@ -76,14 +76,12 @@ export function liveMembers(pgid: number): number[] | null {
 }
 
 /**
- * The process groups of live processes whose environment names `runId` (`ORCHESTRATOR_RUN_ID`, which
- * every step of a run is given), this process's own aside. A holder killed between spawning a step
- * and noting its group in the lock leaves a group only this finds. Processes of other users, or
- * that ended meanwhile, cannot be read and are passed over.
+ * The live processes whose environment names `runId` (`ORCHESTRATOR_RUN_ID`, which every step of a
+ * run is given), this process's own aside, each with its process group. Processes of other users,
+ * or that ended meanwhile, cannot be read and are passed over.
  */
-export function groupsMarkedWithRun(runId: string, fromPid = 0): number[] {
+function* markedWithRun(runId: string, fromPid = 0): Generator<{ pid: number; group: number }> {
   const marker = `ORCHESTRATOR_RUN_ID=${runId}\0`;
-  const groups = new Set<number>();
   for (const pid of procPids() ?? []) {
     if (Number(pid) === process.pid || Number(pid) < fromPid) continue;
     let environ: string;
@@ -94,9 +92,30 @@ export function groupsMarkedWithRun(runId: string, fromPid = 0): number[] {
     }
     if (!environ.startsWith(marker) && !environ.includes(`\0${marker}`)) continue;
     const group = liveGroupOf(statFields(pid));
-    if (group !== null) groups.add(group);
+    if (group !== null) yield { pid: Number(pid), group };
   }
+}
+
+/**
+ * The process groups of live processes marked with `runId` (see markedWithRun). A holder killed
+ * between spawning a step and noting its group in the lock leaves a group only this finds.
+ */
+export function groupsMarkedWithRun(runId: string, fromPid = 0): number[] {
+  const groups = new Set<number>();
+  for (const { group } of markedWithRun(runId, fromPid)) groups.add(group);
   return [...groups];
+}
+
+/**
+ * A live process marked with `runId` that is not this process nor one of its ancestors (a shell or
+ * launcher that happens to carry the variable, or the step of a run that started this one): the
+ * step of another run with that id. Null when there is none, or /proc cannot be read.
+ */
+export function otherProcessOfRun(runId: string): number | null {
+  const ancestors = new Set<number>();
+  for (let pid = process.ppid; pid > 1 && !ancestors.has(pid); pid = Number(statFields(pid)?.[1] ?? 0)) ancestors.add(pid);
+  for (const { pid } of markedWithRun(runId)) if (!ancestors.has(pid)) return pid;
+  return null;
 }
 
 /**
