@@ -260,10 +260,12 @@ export class RunSession {
     // A halted run is restored halted, and told RESUME before its states are watched: it halts
     // again only if the approvals or the budget given now change nothing. (Its wall clock, restored
     // with it, may have ended it already.)
-    if (HALTED_STATES.includes(String(this.actor.getSnapshot().value)) && this.actor.getSnapshot().status === 'active') {
+    const restoredHalted = this.plan.mode === 'snapshot' && HALTED_STATES.includes(String(this.plan.checkpoint.snapshot.value));
+    if (restoredHalted && HALTED_STATES.includes(String(this.actor.getSnapshot().value)) && this.actor.getSnapshot().status === 'active') {
       this.actor.send({ type: 'RESUME', approvals: this.approvals.map((a) => a.gate) });
     }
-    this.actor.subscribe((snapshot) => this.onSnapshot(snapshot));
+    // An observer without an error handler would make XState throw the machine's error again, uncaught.
+    this.actor.subscribe({ next: (snapshot) => this.onSnapshot(snapshot), error: () => {} });
     this.onSnapshot(this.actor.getSnapshot());
     if (this.options.signal?.aborted) onAbort();
     else this.options.signal?.addEventListener('abort', onAbort, { once: true });

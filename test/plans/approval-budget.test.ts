@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointOf, processAlive, reportOf, runCli, tempDir } from '../support/cli.js';
@@ -144,6 +145,18 @@ describe('a cost budget', () => {
     expect(report.terminal_state).toBe('done');
     expect(report.cost).toEqual({ spent: 15, budget: 100 });
     expect(run.ran()).toEqual(['one 1', 'two 1', 'three 1', 'announce 1']);
+  });
+});
+
+describe('a fresh run whose first stage needs approval', () => {
+  it('halts once: the machine is told no RESUME, the stage is not started twice', async () => {
+    const run = setUp((trace) => ({ requireApproval: ['planning'], stages: { planning: [fixtureStep('outline', trace)] } }));
+    const result = await run.run('--json');
+    expect(result.exitCode).toBe(3);
+    const finished = result.stdout.split('\n').filter((line) => line.includes('"stage_finished"') && line.includes('"planning"'));
+    expect(finished).toHaveLength(1);
+    expect(readFileSync(join(run.out, 'orchestrator_events.jsonl'), 'utf8')).not.toContain('"RESUME"');
+    expect(run.ran()).toEqual([]);
   });
 });
 
