@@ -29,7 +29,8 @@ export async function applyConfigIo(request: RunRequest, env: NodeJS.ProcessEnv)
   if (namesNoProgram(loaded)) throw new OrchestratorError(noProgramToSave(request.configIo.save, loaded.config), EXIT.usage);
   const run = loaded.planPath === null ? loaded : { ...loaded, config: { ...loaded.config, plan: await loadPlanFile(loaded.planPath) } };
   saveRunConfig(request.configIo.save, run);
-  const warning = referencesWarning(request.configIo.save, envReferences(run.config.plan, run.literalEnv ?? new Set()));
+  // A saved plan path keeps no env at all: a run of the file reads the plan file's own values.
+  const warning = loaded.planPath !== null ? null : referencesWarning(request.configIo.save, envReferences(run.config.plan, run.literalEnv ?? new Set()));
   return warning === null ? run : { ...run, warnings: [...run.warnings, warning] };
 }
 

@@ -127,9 +127,13 @@ describe.concurrent('--config-save and --config-load (JSON)', () => {
   it('a run from a plan file saves the plan path; a hand-written runId is the id a fresh run takes', async ({ expect }) => {
     const dir = tempDir('ao-config-');
     const plan = join(dir, 'plan.json');
-    writeFileSync(plan, JSON.stringify({ stages: { execution: [{ id: 'build', bin: STAGE, args: ['ok'] }, { id: 'test', bin: STAGE, args: ['ok'], needs: ['build'] }] } }));
+    // The plan's steps have env of their own: the saved file keeps none of it (the plan file has it), and says nothing of references.
+    const env = { API_KEY: 'plan-value-1' };
+    writeFileSync(plan, JSON.stringify({ stages: { execution: [{ id: 'build', bin: STAGE, args: ['ok'], env }, { id: 'test', bin: STAGE, args: ['ok'], needs: ['build'], env: { API_KEY: 'plan-value-2' } }] } }));
     const saved = join(dir, 'c.json');
-    expect((await runCli([join(dir, 'a'), '--plan', plan, '--config-save', saved])).exitCode).toBe(0);
+    const first = await runCli([join(dir, 'a'), '--plan', plan, '--config-save', saved]);
+    expect(first.exitCode).toBe(0);
+    expect(first.stderr).not.toContain('API_KEY');
     expect(readJson(saved)).toEqual({ version: 1, simulateBlocked: false, timeoutMs: 30000, killGraceMs: 2000, feePct: 5, burnPct: 2, planPath: plan });
     writeFileSync(saved, JSON.stringify({ ...readJson(saved), runId: 'nightly-7' }));
     expect((await runCli([join(dir, 'b'), '--config-load', saved])).exitCode).toBe(0);
