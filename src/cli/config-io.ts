@@ -136,7 +136,7 @@ function badKeyProblem(at: readonly PropertyKey[], data: unknown): string {
   const record = at.slice(0, -1);
   const step = record.slice(0, -1).reduce<unknown>((node, part) => (node as Record<PropertyKey, unknown> | undefined)?.[part], data) as { id?: unknown } | undefined;
   const named = typeof step?.id === 'string' ? ` (step ${JSON.stringify(step.id)})` : '';
-  const what = key.includes('=') ? 'a key contains "="' : 'a key is empty or contains a NUL character';
+  const what = key.includes('=') ? 'a key contains "="' : 'a key is empty or contains a space or a control character';
   return `${formatPath(record)}${named}: ${what}; a key is the variable's name (not printed here: it may hold a value)`;
 }
 

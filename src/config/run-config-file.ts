@@ -28,7 +28,7 @@ export const envEntrySchema = z.union([z.strictObject({ fromEnv: z.literal(true)
 
 const savedStepSchema = z.strictObject({
   ...stepSchema.shape,
-  env: z._default(z.record(z.string().check(z.regex(/^[^=\0]+$/, { error: 'expected a name without "="' })), envEntrySchema), {}),
+  env: z._default(z.record(z.string().check(z.regex(/^[^=\s\p{Cc}]+$/u, { error: 'expected a name without "=", spaces or control characters' })), envEntrySchema), {}),
 });
 
 const savedPlanSchema = z.strictObject({

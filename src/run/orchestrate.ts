@@ -91,7 +91,11 @@ export async function runOrchestration(input: OrchestrationConfigInput, options:
         // checkpoint write and before its last report write is finished here).
         earlier_stage_executions: earlierExecutions(reportPath, plan.runId),
       });
-      writeReport(reportPath, report);
+      try {
+        writeReport(reportPath, report);
+      } catch (error) {
+        throw cannotWrite(`cannot write report ${reportPath}`, error);
+      }
       nextActions?.(report);
       return {
         report,
@@ -183,7 +187,12 @@ function nextActionsWriter(config: OrchestrationConfig): ((report: RunResult['re
 async function notified(hooks: NotifyHook[], result: RunResult): Promise<RunResult> {
   if (hooks.length === 0 || result.terminalState === null || result.interruptedBy !== null) return result;
   result.report.notifications = await notify(hooks, summaryOf(result.report, result.terminalState, result.reportPath));
-  if (result.report.notifications.length > 0) writeReport(result.reportPath, result.report);
+  if (result.report.notifications.length === 0) return result;
+  try {
+    writeReport(result.reportPath, result.report);
+  } catch (error) {
+    throw cannotWrite(`cannot write report ${result.reportPath}`, error);
+  }
   return result;
 }
 

@@ -290,6 +290,12 @@ describe.concurrent('config files that cannot be loaded or saved: exit 1, one li
       `{"version": 1, "plan": {"stages": {"execution": [{"id": "deploy", "bin": "b", "env": {"TOK=${SECRET}": {"fromEnv": true}}}]}}}`,
       'plan.stages.execution[0].env (step "deploy"): a key contains "="; a key is the variable\'s name (not printed here: it may hold a value)',
     ],
+    // A key of two lines (a secret pasted before the name): not printed either, so the error stays one line.
+    [
+      'an env key with a line break in it',
+      `{"version": 1, "plan": {"stages": {"execution": [{"id": "deploy", "bin": "b", "env": {"${SECRET}\\nTOKEN": {"fromEnv": true}}}]}}}`,
+      'plan.stages.execution[0].env (step "deploy"): a key is empty or contains a space or a control character; a key is the variable\'s name (not printed here: it may hold a value)',
+    ],
     ['another version', '{"version": 2}', 'version: expected 1'],
     ['a path the command line gives', '{"version": 1, "checkpointPath": "cp.json"}', '(document): checkpointPath is not kept in a config file: it comes from the command line (--checkpoint-path)'],
     ['a plan and a plan path', '{"version": 1, "planPath": "/p.json", "plan": {}}', 'planPath: cannot be combined with plan: give the steps in one or the other'],

@@ -92,6 +92,25 @@ describeWhen('a full disk', canMountTmpfs(), 'not root, or no tmpfs mount here',
     expect(reportOf(out)).toMatchObject({ terminal_state: 'done', status: 'finished' });
   });
 
+  it('a notify hook that fills the disk after a done run: the report\'s last write is the one line naming it, exit 1, not an internal error', async () => {
+    const disk = smallDisk();
+    const out = join(disk, 'out');
+    const plan = join(tempDir(), 'plan.json');
+    const filler = join(disk, 'filler');
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        stages: { execution: [{ id: 'build', bin: 'true' }] },
+        notify: [{ on: ['done'], command: { bin: 'sh', args: ['-c', `cat /dev/zero > ${filler} 2>/dev/null; exit 0`] } }],
+      }),
+    );
+    const full = await runCli([out, '--plan', plan]);
+    expect(full.exitCode).toBe(1);
+    expectOneLineNaming(full.stderr, join(out, 'orchestrator_run_report.json'));
+    expect(full.stderr).not.toContain('internal error');
+    expect(existsSync(join(out, 'orchestrator_checkpoint.json.lock'))).toBe(false);
+  });
+
   it('a step whose output fills the disk: the same, and --resume re-runs that step once its logs are cleared', async () => {
     const disk = smallDisk();
     const out = join(disk, 'out');
