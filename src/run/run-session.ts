@@ -19,7 +19,7 @@ import {
   type WallTimeoutEvent,
 } from '../../machines/orchestration.js';
 import type { LoopRunReport, LoopState, ValidationCommand } from '../../machines/loops.js';
-import { type DeliveryStepInput, type DeliveryStepOutput, deliverySteps } from '../../machines/delivery.js';
+import { type DeliveryStep, type DeliveryStepInput, type DeliveryStepOutput, deliverySteps } from '../../machines/delivery.js';
 import { deliveryEffectRecord, deliveryRecordOf, deliveryStepOf, skippedDelivery } from './delivery-work.js';
 import { deliveryEffectFound } from './delivery-effect.js';
 import { refuseDelivery } from './delivery-refusals.js';
@@ -619,6 +619,15 @@ export class RunSession {
       const traced = this.trace?.stepStarted('closure', step.id, attempt) ?? null;
       const lookup = { cwd: repoRoot, env: { ...this.inheritedEnv, ...traced?.env }, timeoutMs: step.timeoutMs ?? this.config.plan.timeoutMs ?? this.config.timeoutMs, signal };
       const found = attempt > 1 ? await deliveryEffectFound(command, lookup) : null;
+      // A commit run again stages first, as a delivery run from its start would: what was fixed since
+      // (the files a pre-commit hook refused) goes in, not only what the first `git add -A` staged.
+      if (found === null && attempt > 1 && command.id === 'delivery.git.commit') {
+        const staged = await this.stageAgain(input, deliverySteps(current!), repoRoot, signal);
+        if (staged !== null && staged.status !== 'success') {
+          traced?.end(staged);
+          return { index: input.index, step: step.id, status: staged.status, error: staged.error };
+        }
+      }
       const record =
         found !== null
           ? deliveryEffectRecord(command, input.index, attempt, found)
@@ -630,6 +639,21 @@ export class RunSession {
     })();
     this.inFlight.add(work);
     return work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** The delivery's `git add -A` once more, before a commit run again: its own record, noted; null without one. */
+  private async stageAgain(input: DeliveryStepInput, steps: DeliveryStep[], repoRoot: string, signal: AbortSignal): Promise<StageExecution | null> {
+    const index = steps.findIndex((s) => s.id === 'delivery.git.add') + 1;
+    if (index === 0) return null;
+    const add = deliveryStepOf({ ...input, index, step: steps[index - 1]! }, repoRoot);
+    const key = `closure/${add.id}`;
+    const attempt = (this.attempts[key] ?? 0) + 1;
+    this.attempts[key] = attempt;
+    this.attemptsStarted += 1;
+    const record = deliveryRecordOf(await runStepWork(this.stepWorkRequest(input.runId, 'closure', add, attempt, signal)), add);
+    const noted = { ...record, note: 'run again before the commit runs again, so that what changed since is staged' };
+    this.addExecution(noted);
+    return noted;
   }
 
   /** With loops, a successful manager's planner output (planner-output.ts); a bad one fails the step. */

@@ -91,6 +91,31 @@ describe.concurrent('delivery (--delivery-enabled)', () => {
     expect(checkpointOf(s.out).terminal_state).toBeNull();
   });
 
+  it('a commit a pre-commit hook refused: fixed, then --resume stages again (git add -A, noted) before the commit, which takes the fix', async ({ expect }) => {
+    const s = deliveryScene();
+    // The hook refuses a commit without lint.ok staged: the user's fix.
+    const hook = join(s.repo, '.git', 'hooks', 'pre-commit');
+    writeFileSync(hook, '#!/bin/sh\ngit diff --cached --name-only | grep -qx lint.ok || { echo "lint failed" >&2; exit 1; }\n', { mode: 0o755 });
+    const flags = [s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-commit-message', 'Fix it'];
+    const first = await runCli(flags, { env: s.env });
+    expect(first.exitCode).toBe(1);
+    expect(records(reportOf(s.out)).at(-1)).toEqual(['stage:Closure:delivery:2', 'delivery.git.commit', 'failed', 1, 'Delivery command failed']);
+    writeFileSync(join(s.repo, 'lint.ok'), 'ok\n');
+    const resumed = await runCli([...flags, '--resume'], { env: s.env });
+    expect(resumed.exitCode).toBe(0);
+    const report = reportOf(s.out);
+    expect(records(report)).toEqual([
+      ['stage:Closure:delivery:1', 'delivery.git.add', 'skipped', null, 'Skipped due to checkpoint resume'],
+      ['stage:Closure:delivery:1', 'delivery.git.add', 'success', 0, null],
+      ['stage:Closure:delivery:2', 'delivery.git.commit', 'success', 0, null],
+    ]);
+    expect(report.stage_executions.find((r: any) => r.command === 'delivery.git.add' && r.status === 'success').note).toBe(
+      'run again before the commit runs again, so that what changed since is staged',
+    );
+    expect(s.git('show', '--name-only', '--format=', 'HEAD').split('\n').sort()).toEqual(['fix.txt', 'lint.ok']);
+    expect(s.git('status', '--porcelain')).toBe('');
+  });
+
   it('gh exiting 1: the gh record failed with its exit code, the run failed, exit 1', async ({ expect }) => {
     const s = deliveryScene();
     const result = await runCli([s.out, '--repo-root', s.repo, '--delivery-enabled', '--delivery-commit-message', 'Fix', '--delivery-pr-enabled'], { env: { ...s.env, FAKE_GH_EXIT: '1' } });
