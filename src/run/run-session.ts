@@ -511,9 +511,7 @@ export class RunSession {
   private async doRunStep(input: StageWorkInput, planStep: Step, signal: AbortSignal): Promise<StepFinished> {
     const step = stepForAttempt(input, planStep);
     const key = `${input.stage}/${step.id}`;
-    const attempt = (this.attempts[key] ?? 0) + 1;
-    this.attempts[key] = attempt;
-    this.attemptsStarted += 1;
+    const attempt = this.nextAttempt(key);
     let traced: StepAttemptTrace | null = null;
     try {
       // The attempt is on disk before its program starts (a run killed meanwhile counts it), and
@@ -609,10 +607,7 @@ export class RunSession {
       if (command === undefined) throw new Error(`the delivery flags give no command ${input.index}`);
       const repoRoot = laterOf(this.config)?.repoRoot ?? '.';
       const step = deliveryStepOf({ ...input, step: command }, repoRoot);
-      const key = `closure/${step.id}`;
-      const attempt = (this.attempts[key] ?? 0) + 1;
-      this.attempts[key] = attempt;
-      this.attemptsStarted += 1;
+      const attempt = this.nextAttempt(`closure/${step.id}`);
       await this.checkpointWriter.flush();
       if (this.stopped || signal.aborted) return { index: input.index, step: step.id, status: 'failed', error: 'cancelled before it started' };
       pauseAt('step-start');
@@ -641,15 +636,20 @@ export class RunSession {
     return work.finally(() => this.inFlight.delete(work));
   }
 
+  /** A program of the run starts: its attempt under `key` (`<stage>/<step>`), counted in the checkpoint. */
+  private nextAttempt(key: string): number {
+    const attempt = (this.attempts[key] ?? 0) + 1;
+    this.attempts[key] = attempt;
+    this.attemptsStarted += 1;
+    return attempt;
+  }
+
   /** The delivery's `git add -A` once more, before a commit run again: its own record, noted; null without one. */
   private async stageAgain(input: DeliveryStepInput, steps: DeliveryStep[], repoRoot: string, signal: AbortSignal): Promise<StageExecution | null> {
     const index = steps.findIndex((s) => s.id === 'delivery.git.add') + 1;
     if (index === 0) return null;
     const add = deliveryStepOf({ ...input, index, step: steps[index - 1]! }, repoRoot);
-    const key = `closure/${add.id}`;
-    const attempt = (this.attempts[key] ?? 0) + 1;
-    this.attempts[key] = attempt;
-    this.attemptsStarted += 1;
+    const attempt = this.nextAttempt(`closure/${add.id}`);
     const record = deliveryRecordOf(await runStepWork(this.stepWorkRequest(input.runId, 'closure', add, attempt, signal)), add);
     const noted = { ...record, note: 'run again before the commit runs again, so that what changed since is staged' };
     this.addExecution(noted);
